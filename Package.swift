@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The data flows one way, and the targets say so:
+//   CMosquitto → StoreyIntake (MQTT) → StoreyCore (decode, aggregate: pure) → StoreyStore (SQLite)
+//   StoreyConfig loads the topology; StoreyDaemon wires every stage into one ServiceGroup.
+let package = Package(
+    name: "Storey",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "storeyd", targets: ["storeyd"]),
+        .executable(name: "storey", targets: ["storey"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // libmosquitto, Debian's libmosquitto-dev. Only StoreyIntake imports it.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // The domain: topology, readings, payload decoding, counters, windows, aggregation. No I/O.
+        .target(name: "StoreyCore"),
+        // YAML configuration → topology and daemon settings, with errors that name file, line and field.
+        .target(
+            name: "StoreyConfig",
+            dependencies: ["StoreyCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // MQTT intake over libmosquitto: connection state machine, own poll() loop, batched hand-off.
+        .target(
+            name: "StoreyIntake",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Storage on SQLite (GRDB): raw readings, window figures, migrations.
+        .target(
+            name: "StoreyStore",
+            dependencies: ["StoreyCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The daemon: services, HTTP, metrics, systemd notification, signals.
+        .target(
+            name: "StoreyDaemon",
+            dependencies: [
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "storeyd",
+            dependencies: ["StoreyDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "storey",
+            dependencies: [
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
+        .target(
+            name: "StoreyTestSupport",
+            dependencies: ["StoreyIntake"],
+            path: "Tests/StoreyTestSupport"
+        ),
+        .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),
+        .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig"]),
+        .testTarget(name: "StoreyStoreTests", dependencies: ["StoreyCore", "StoreyStore"]),
+        .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
+        .testTarget(
+            name: "StoreyIntegrationTests",
+            dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyDaemon", "StoreyTestSupport"]
+        ),
+    ]
+)

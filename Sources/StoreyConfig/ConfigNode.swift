@@ -1,0 +1,208 @@
+import Foundation
+import Yams
+
+/// A YAML node with the file it came from and the field path that led to it, so that every error can
+/// name the file, the line and the field. Reading a mapping also refuses keys nobody asked for: a
+/// misspelt key is an error, not a silently ignored setting.
+struct ConfigNode {
+    let node: Node
+    let file: String
+    let path: String
+    let problems: Problems
+
+    /// Collects errors across the whole file instead of stopping at the first one.
+    final class Problems {
+        var errors: [ConfigError] = []
+    }
+
+    var line: Int { node.mark?.line ?? 1 }
+
+    func fail(_ message: String) {
+        problems.errors.append(ConfigError(file: file, line: line, field: path, message: message))
+    }
+
+    static func load(file: String, problems: Problems) -> ConfigNode? {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            problems.errors.append(ConfigError(file: file, line: 0, field: "", message: "cannot read the file: \(error.localizedDescription)"))
+            return nil
+        }
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                problems.errors.append(ConfigError(file: file, line: 1, field: "", message: "the file is empty"))
+                return nil
+            }
+            return ConfigNode(node: node, file: file, path: "", problems: problems)
+        } catch let error as YamlError {
+            problems.errors.append(ConfigError(file: file, line: Self.line(of: error), field: "", message: "not valid YAML: \(Self.problem(of: error))"))
+            return nil
+        } catch {
+            problems.errors.append(ConfigError(file: file, line: 1, field: "", message: "not valid YAML: \(error)"))
+            return nil
+        }
+    }
+
+    private static func line(of error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: 1
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        case .duplicatedKeysInMapping(let duplicates, _): "duplicate keys \(duplicates.joined(separator: ", "))"
+        default: "\(error)"
+        }
+    }
+
+    // MARK: Mappings
+
+    /// The mapping's entries, checking that only `allowed` keys are present.
+    func mapping(allowed: [String]) -> Mapping? {
+        guard case .mapping(let mapping) = node else {
+            fail("expected a mapping with keys \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        var entries: [String: ConfigNode] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { continue }
+            let child = ConfigNode(node: value, file: file, path: path.isEmpty ? name : "\(path).\(name)", problems: problems)
+            if !allowed.contains(name) {
+                ConfigNode(node: key, file: file, path: child.path, problems: problems)
+                    .fail("unknown key \"\(name)\"; accepted here: \(allowed.joined(separator: ", "))")
+                continue
+            }
+            entries[name] = child
+        }
+        return Mapping(owner: self, entries: entries)
+    }
+
+    struct Mapping {
+        let owner: ConfigNode
+        let entries: [String: ConfigNode]
+
+        subscript(key: String) -> ConfigNode? { entries[key] }
+
+        /// A key that must be present; reports it missing (at the mapping's line) otherwise.
+        func required(_ key: String) -> ConfigNode? {
+            if let value = entries[key] { return value }
+            let field = owner.path.isEmpty ? key : "\(owner.path).\(key)"
+            owner.problems.errors.append(ConfigError(file: owner.file, line: owner.line, field: field, message: "missing; it is required"))
+            return nil
+        }
+    }
+
+    // MARK: Sequences
+
+    func sequence() -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else {
+            fail("expected a list")
+            return []
+        }
+        return sequence.enumerated().map { index, element in
+            ConfigNode(node: element, file: file, path: "\(path)[\(index)]", problems: problems)
+        }
+    }
+
+    // MARK: Scalars
+
+    var string: String? {
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            fail("expected a text value")
+            return nil
+        }
+        return scalar.string
+    }
+
+    /// An identifier used in topics and URLs: letters, digits, `-`, `_`, `.`.
+    var identifier: String? {
+        guard let text = string else { return nil }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+        guard text.unicodeScalars.allSatisfy(allowed.contains), !text.hasPrefix("."), text != "-" else {
+            fail("\"\(text)\" is not a usable id: use letters, digits, '-', '_' and '.'")
+            return nil
+        }
+        return text
+    }
+
+    func number(positive: Bool = false, unit: String = "") -> Double? {
+        let suffix = unit.isEmpty ? "" : " of \(unit)"
+        guard let value = node.float, value.isFinite, case .scalar = node else {
+            fail("expected a number\(suffix), got \(describe)")
+            return nil
+        }
+        if positive && value <= 0 {
+            fail("expected a positive number\(suffix), got \(describe)")
+            return nil
+        }
+        return value
+    }
+
+    func integer(minimum: Int? = nil, maximum: Int? = nil) -> Int? {
+        guard let value = node.int else {
+            fail("expected a whole number, got \(describe)")
+            return nil
+        }
+        if let minimum, value < minimum {
+            fail("expected at least \(minimum), got \(value)")
+            return nil
+        }
+        if let maximum, value > maximum {
+            fail("expected at most \(maximum), got \(value)")
+            return nil
+        }
+        return value
+    }
+
+    var bool: Bool? {
+        guard let value = node.bool else {
+            fail("expected true or false, got \(describe)")
+            return nil
+        }
+        return value
+    }
+
+    func oneOf<T: RawRepresentable>(_ type: T.Type) -> T? where T: CaseIterable, T.RawValue == String {
+        guard let text = string else { return nil }
+        guard let value = T(rawValue: text) else {
+            fail("\"\(text)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    var date: LocalDateValue? {
+        guard let text = string else { return nil }
+        guard let date = LocalDateValue(text) else {
+            fail("\"\(text)\" is not a date; write YYYY-MM-DD")
+            return nil
+        }
+        return date
+    }
+
+    /// A duration such as `30s`, `5m`, `2h`, `7d`, or a plain number of seconds.
+    var duration: Double? {
+        guard let text = string else { return nil }
+        if let seconds = Double(text), seconds >= 0 { return seconds }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let unit = text.last, let factor = units[unit], let amount = Double(text.dropLast()), amount >= 0 {
+            return amount * factor
+        }
+        fail("\"\(text)\" is not a duration; write e.g. 30s, 5m, 2h or 7d")
+        return nil
+    }
+
+    private var describe: String {
+        if case .scalar(let scalar) = node { return "\"\(scalar.string)\"" }
+        if case .mapping = node { return "a mapping" }
+        if case .sequence = node { return "a list" }
+        return "something else"
+    }
+}
+
+import StoreyCore
+typealias LocalDateValue = LocalDate

@@ -1,0 +1,307 @@
+import Foundation
+import StoreyCore
+
+/// Command-line and environment overrides, so one configuration file serves several hosts and tests.
+public struct ConfigurationOverrides: Sendable {
+    public var mqttURL: String?
+    public var databasePath: String?
+    public var httpAddress: String?
+
+    public init(mqttURL: String? = nil, databasePath: String? = nil, httpAddress: String? = nil) {
+        self.mqttURL = mqttURL
+        self.databasePath = databasePath
+        self.httpAddress = httpAddress
+    }
+
+    /// Command-line values first, then `STOREY_MQTT_URL`, `STOREY_DATABASE`, `STOREY_HTTP_ADDRESS`.
+    public static func from(
+        mqttURL: String?, databasePath: String?, httpAddress: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ConfigurationOverrides {
+        ConfigurationOverrides(
+            mqttURL: mqttURL ?? environment["STOREY_MQTT_URL"],
+            databasePath: databasePath ?? environment["STOREY_DATABASE"],
+            httpAddress: httpAddress ?? environment["STOREY_HTTP_ADDRESS"])
+    }
+}
+
+/// Reads and checks a configuration file (and the topology files it names).
+public enum ConfigurationLoader {
+    /// Loads `file`; throws `ConfigErrors` listing every problem found, each with file, line and field.
+    public static func load(file: String, overrides: ConfigurationOverrides = ConfigurationOverrides()) throws(ConfigErrors) -> Configuration {
+        let problems = ConfigNode.Problems()
+        let configuration = read(file: file, overrides: overrides, problems: problems)
+        if !problems.errors.isEmpty || configuration == nil {
+            throw ConfigErrors(problems.errors)
+        }
+        return configuration!
+    }
+
+    private static func read(file: String, overrides: ConfigurationOverrides, problems: ConfigNode.Problems) -> Configuration? {
+        guard let root = ConfigNode.load(file: file, problems: problems),
+            let top = root.mapping(allowed: ["mqtt", "database", "http", "intake", "retention", "topology"])
+        else { return nil }
+        let directory = (file as NSString).deletingLastPathComponent
+
+        let mqtt = top.required("mqtt").flatMap { readMQTT($0, override: overrides.mqttURL, problems: problems) }
+        let database = overrides.databasePath ?? top["database"]?.string ?? "storey.db"
+        var http = HostPort(host: "127.0.0.1", port: 8080)
+        if let text = overrides.httpAddress {
+            if let parsed = HostPort(text) { http = parsed } else {
+                problems.errors.append(ConfigError(file: "--http-address/STOREY_HTTP_ADDRESS", line: 0, field: "http.address", message: "\"\(text)\" is not HOST:PORT"))
+            }
+        } else if let node = top["http"], let section = node.mapping(allowed: ["address"]), let address = section["address"] {
+            if let text = address.string {
+                if let parsed = HostPort(text) { http = parsed } else { address.fail("\"\(text)\" is not HOST:PORT, e.g. 127.0.0.1:8080") }
+            }
+        }
+        var intake = IntakeConfiguration()
+        if let node = top["intake"], let section = node.mapping(allowed: ["max_payload_bytes", "future_tolerance", "max_buffered_messages"]) {
+            if let value = section["max_payload_bytes"]?.integer(minimum: 16, maximum: 16 << 20) { intake.maxPayloadBytes = value }
+            if let value = section["future_tolerance"]?.duration { intake.futureTolerance = value }
+            if let value = section["max_buffered_messages"]?.integer(minimum: 100) { intake.maxBufferedMessages = value }
+        }
+        var retentionDays = 7.0
+        if let node = top["retention"], let section = node.mapping(allowed: ["raw_readings"]), let raw = section["raw_readings"]?.duration {
+            retentionDays = raw / 86400
+        }
+
+        // The topology is inline, or in a file of its own (relative to this one).
+        var topologyNode = top.required("topology")
+        if let node = topologyNode, case .scalar = node.node, let path = node.string {
+            let resolved = path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+            topologyNode = ConfigNode.load(file: resolved, problems: problems)
+        }
+        var reader = TopologyReader(problems: problems)
+        let topologyResult = topologyNode.flatMap { reader.read($0) }
+
+        guard let mqtt, let topologyResult, problems.errors.isEmpty else { return nil }
+        return Configuration(
+            file: file, mqtt: mqtt, databasePath: database, http: http, intake: intake, rawRetentionDays: retentionDays,
+            topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix)
+    }
+
+    private static func readMQTT(_ node: ConfigNode, override: String?, problems: ConfigNode.Problems) -> MQTTConfiguration? {
+        guard let section = node.mapping(allowed: [
+            "url", "client_id", "version", "qos", "keep_alive", "session_expiry", "username", "password_file",
+            "password_credential", "ca_file", "cert_file", "key_file", "receive_maximum",
+        ]) else { return nil }
+        var url: BrokerURL?
+        if let override {
+            url = BrokerURL(override)
+            if url == nil {
+                problems.errors.append(ConfigError(file: "--mqtt-url/STOREY_MQTT_URL", line: 0, field: "mqtt.url", message: "\"\(override)\" is not mqtt://HOST:PORT or mqtts://HOST:PORT"))
+            }
+        } else if let node = section.required("url"), let text = node.string {
+            url = BrokerURL(text)
+            if url == nil { node.fail("\"\(text)\" is not mqtt://HOST:PORT or mqtts://HOST:PORT") }
+        }
+        let clientID = section["client_id"]?.identifier ?? "storeyd"
+        guard let url else { return nil }
+        var mqtt = MQTTConfiguration(url: url, clientID: clientID)
+        if let version = section["version"]?.oneOf(MQTTVersion.self) { mqtt.version = version }
+        if let qos = section["qos"]?.integer(minimum: 0, maximum: 2) { mqtt.qos = qos }
+        if let value = section["keep_alive"]?.integer(minimum: 5, maximum: 65535) { mqtt.keepAlive = value }
+        if let value = section["session_expiry"]?.duration { mqtt.sessionExpiry = Int(value) }
+        if let value = section["receive_maximum"]?.integer(minimum: 1, maximum: 65535) { mqtt.receiveMaximum = value }
+        mqtt.username = section["username"]?.string
+        if let file = section["password_file"]?.string { mqtt.password = .file(file) }
+        if let name = section["password_credential"]?.string {
+            if mqtt.password != nil { section["password_credential"]!.fail("give password_file or password_credential, not both") }
+            mqtt.password = .credential(name)
+        }
+        mqtt.caFile = section["ca_file"]?.string
+        mqtt.certFile = section["cert_file"]?.string
+        mqtt.keyFile = section["key_file"]?.string
+        if (mqtt.certFile == nil) != (mqtt.keyFile == nil) {
+            node.fail("cert_file and key_file go together (mutual TLS needs both)")
+        }
+        if url.tls && mqtt.caFile == nil {
+            node.fail("an mqtts:// broker needs ca_file to verify it")
+        }
+        return mqtt
+    }
+}
+
+/// Reads the `topology` section: buildings → floors → spaces → points, and tenants with leases.
+struct TopologyReader {
+    let problems: ConfigNode.Problems
+
+    private var buildings: [Building] = []
+    private var floors: [Floor] = []
+    private var spaces: [Space] = []
+    private var points: [Point] = []
+    private var tenants: [Tenant] = []
+    private var spaceByID: [String: Int] = [:]
+    private var idLines: [String: (kind: String, line: Int, file: String)] = [:]
+    private var topicPrefix = "storey"
+
+    init(problems: ConfigNode.Problems) { self.problems = problems }
+
+    mutating func read(_ node: ConfigNode) -> (topology: Topology, topicPrefix: String)? {
+        guard let section = node.mapping(allowed: ["topic_prefix", "buildings", "tenants"]) else { return nil }
+        if let prefix = section["topic_prefix"]?.string { topicPrefix = prefix }
+        for building in section.required("buildings")?.sequence() ?? [] { readBuilding(building) }
+        for tenant in section["tenants"]?.sequence() ?? [] { readTenant(tenant) }
+        let topology = Topology(buildings: buildings, floors: floors, spaces: spaces, tenants: tenants, points: points)
+        checkTopics(topology)
+        return (topology, topicPrefix)
+    }
+
+    /// Ids are unique within their kind across the whole estate: figures and topics are keyed by them.
+    private mutating func claim(_ id: String, kind: String, at node: ConfigNode) -> Bool {
+        let key = "\(kind):\(id)"
+        if let first = idLines[key] {
+            node.fail("\(kind) id \"\(id)\" is already used at \(first.file):\(first.line)")
+            return false
+        }
+        idLines[key] = (kind, node.line, node.file)
+        return true
+    }
+
+    private mutating func readBuilding(_ node: ConfigNode) {
+        guard let section = node.mapping(allowed: ["id", "name", "time_zone", "land_area", "floors"]),
+            let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "building", at: idNode)
+        else { return }
+        var timeZone = TimeZone(identifier: "UTC")!
+        if let zoneNode = section.required("time_zone"), let name = zoneNode.string {
+            if let zone = TimeZone(identifier: name) { timeZone = zone } else {
+                zoneNode.fail("\"\(name)\" is not a time zone of the tz database, e.g. Asia/Shanghai")
+            }
+        }
+        let landArea = section.required("land_area")?.number(positive: true, unit: "m²") ?? 1
+        let name = section["name"]?.string ?? id
+        let buildingIndex = buildings.count
+        buildings.append(Building(id: id, name: name, timeZone: timeZone, landArea: landArea))
+        var levels = Set<Int>()
+        for floor in section.required("floors")?.sequence() ?? [] {
+            readFloor(floor, buildingIndex: buildingIndex, levels: &levels)
+        }
+    }
+
+    private mutating func readFloor(_ node: ConfigNode, buildingIndex: Int, levels: inout Set<Int>) {
+        guard let section = node.mapping(allowed: ["level", "area", "spaces", "points"]),
+            let levelNode = section.required("level"), let level = levelNode.integer(minimum: -10, maximum: 300)
+        else { return }
+        guard levels.insert(level).inserted else {
+            levelNode.fail("level \(level) appears twice in building \(buildings[buildingIndex].id)")
+            return
+        }
+        let area = section.required("area")?.number(positive: true, unit: "m²") ?? 1
+        let building = buildings[buildingIndex]
+        let floorIndex = floors.count
+        floors.append(Floor(id: "\(building.id)/\(level)", buildingIndex: buildingIndex, level: level, grossArea: area))
+        var spacesArea = 0.0
+        for spaceNode in section["spaces"]?.sequence() ?? [] {
+            guard let space = spaceNode.mapping(allowed: ["id", "area", "capacity", "points"]),
+                let idNode = space.required("id"), let id = idNode.identifier, claim(id, kind: "space", at: idNode)
+            else { continue }
+            let spaceArea = space.required("area")?.number(positive: true, unit: "m²") ?? 1
+            let capacity = space["capacity"]?.integer(minimum: 0) ?? 0
+            spacesArea += spaceArea
+            let spaceIndex = spaces.count
+            spaces.append(Space(id: id, floorIndex: floorIndex, area: spaceArea, capacity: capacity))
+            spaceByID[id] = spaceIndex
+            for point in space["points"]?.sequence() ?? [] {
+                readPoint(point, place: .space(spaceIndex), floorIndex: floorIndex, defaultTopicPart: id)
+            }
+        }
+        if spacesArea > area * 1.0001, let spacesNode = section["spaces"] {
+            spacesNode.fail("the spaces add up to \(spacesArea) m², more than the floor's \(area) m²")
+        }
+        for point in section["points"]?.sequence() ?? [] {
+            readPoint(point, place: .floor(floorIndex), floorIndex: floorIndex, defaultTopicPart: "-")
+        }
+    }
+
+    private mutating func readPoint(_ node: ConfigNode, place: PointPlace, floorIndex: Int, defaultTopicPart: String) {
+        guard let section = node.mapping(allowed: ["id", "quantity", "unit", "topic", "rollover", "maximum"]),
+            let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "point", at: idNode),
+            let quantity = section.required("quantity")?.oneOf(Quantity.self)
+        else { return }
+        var unit = quantity.defaultUnit
+        if let unitNode = section["unit"], let text = unitNode.string {
+            if quantity.acceptedUnits.contains(text) { unit = text } else {
+                unitNode.fail("\"\(text)\" is not a unit for \(quantity.rawValue); accepted: \(quantity.acceptedUnits.sorted().joined(separator: ", "))")
+            }
+        }
+        let floor = floors[floorIndex]
+        let building = buildings[floor.buildingIndex]
+        let topic = section["topic"]?.string ?? "\(topicPrefix)/\(building.id)/\(floor.level)/\(defaultTopicPart)/\(id)"
+        if topic.contains("+") || topic.contains("#") {
+            section["topic"]?.fail("a point's topic is one topic, without wildcards + or #")
+        }
+        var rollover: Double?
+        if let node = section["rollover"] {
+            if quantity.isCounter { rollover = node.number(positive: true) } else { node.fail("only counters roll over; \(quantity.rawValue) is not a counter") }
+        }
+        let capacity = if case .space(let index) = place { spaces[index].capacity } else { 0 }
+        let maximum = section["maximum"]?.number(positive: true) ?? Self.defaultMaximum(quantity, capacity: capacity)
+        points.append(Point(
+            id: id, quantity: quantity, unit: unit, place: place, floorIndex: floorIndex, buildingIndex: floor.buildingIndex,
+            topic: topic, rollover: rollover, maximum: maximum))
+    }
+
+    /// Believable limits when a point does not give its own: gauges by value, counters by increase per hour.
+    static func defaultMaximum(_ quantity: Quantity, capacity: Int) -> Double {
+        switch quantity {
+        case .power: 20_000               // kW: a whole industrial floor at full load stays far below
+        case .energy: 20_000              // kWh per hour
+        case .water: 1_000                // m³ per hour
+        case .gas: 10_000                 // m³ per hour
+        case .occupancy: Double(max(capacity * 5, 1_000))
+        case .presence: 1
+        case .output: 1e12
+        }
+    }
+
+    private mutating func readTenant(_ node: ConfigNode) {
+        guard let section = node.mapping(allowed: ["id", "name", "labels", "leases"]),
+            let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "tenant", at: idNode)
+        else { return }
+        var labels: [String: String] = [:]
+        if let labelNode = section["labels"], case .mapping(let mapping) = labelNode.node {
+            for (key, value) in mapping {
+                if let key = key.string, let value = value.string { labels[key] = value }
+            }
+        }
+        var leases: [Lease] = []
+        for leaseNode in section.required("leases")?.sequence() ?? [] {
+            guard let lease = leaseNode.mapping(allowed: ["space", "start", "end"]),
+                let spaceNode = lease.required("space"), let spaceID = spaceNode.string,
+                let start = lease.required("start")?.date
+            else { continue }
+            guard let spaceIndex = spaceByID[spaceID] else {
+                spaceNode.fail("no space \"\(spaceID)\" is defined under topology.buildings")
+                continue
+            }
+            let end = lease["end"]?.date
+            if let end, end < start { lease["end"]!.fail("the lease ends (\(end)) before it starts (\(start))") }
+            // Two tenants cannot lease one space on the same day.
+            for other in tenants {
+                for existing in other.leases where existing.spaceIndex == spaceIndex && overlaps(existing, start, end) {
+                    spaceNode.fail("space \"\(spaceID)\" is already leased to \"\(other.id)\" from \(existing.start) to \(existing.end.map(\.description) ?? "open end")")
+                }
+            }
+            leases.append(Lease(spaceIndex: spaceIndex, start: start, end: end))
+        }
+        tenants.append(Tenant(id: id, name: section["name"]?.string ?? id, labels: labels, leases: leases))
+    }
+
+    private func overlaps(_ lease: Lease, _ start: LocalDate, _ end: LocalDate?) -> Bool {
+        let startsBeforeOtherEnds = lease.end.map { start <= $0 } ?? true
+        let endsAfterOtherStarts = end.map { $0 >= lease.start } ?? true
+        return startsBeforeOtherEnds && endsAfterOtherStarts
+    }
+
+    private func checkTopics(_ topology: Topology) {
+        guard topology.pointByTopic.count != topology.points.count else { return }
+        var seen: [String: String] = [:]
+        for point in topology.points {
+            if let other = seen[point.topic] {
+                problems.errors.append(ConfigError(file: "", line: 0, field: "topology.points", message: "points \"\(other)\" and \"\(point.id)\" share the topic \(point.topic)"))
+            }
+            seen[point.topic] = point.id
+        }
+    }
+}

@@ -1,0 +1,220 @@
+/// What the aggregator needs from storage on its rare paths: after a restart, and for readings that arrive
+/// out of order. Kept as a protocol so the aggregation stays pure and is tested without a database.
+public protocol FigureHistory {
+    /// The stored figure row, if any (minute rows only are asked for).
+    func storedFigure(_ key: FigureKey) -> FigureValues?
+    /// The stored counter readings of `point` just before and just after `time` (exclusive).
+    func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?)
+}
+
+/// Turns accepted readings into figure contributions per point, space, tenant, floor and building, in
+/// minute, hour, day and month windows of each building's local time.
+///
+/// The aggregator is fed only readings that storage accepted as new (a duplicate never reaches it), and
+/// it keeps only caches: every figure it produces is a delta that storage adds to what it has. So a
+/// restart, a reading out of order, or a reading for a closed window all come out right, at the cost of
+/// a lookup through `FigureHistory` when the cache does not hold what is needed.
+public struct Aggregator {
+    public private(set) var topology: Topology
+    private var aligners: [WindowAligner]
+    /// Per point: its latest counter reading (counters), or its current minute (gauges).
+    private var lastCounter: [(time: Int64, value: Double)?]
+    private var pointMinute: [MinuteState?]
+    /// Per scope and quantity above the point: the current minute's level.
+    private var scopeMinute: [ScopeQuantity: MinuteState] = [:]
+    /// Minute contributions since the last `takePending()`, with the coarser windows they roll up into.
+    private var pending: [FigureKey: PendingMinute] = [:]
+    private var counterEvents: [CounterEvent: Int] = [:]
+
+    private struct ScopeQuantity: Hashable {
+        var scope: Scope
+        var quantity: Quantity
+    }
+
+    private struct MinuteState {
+        var start: Int64
+        var sampleSum: Double = 0
+        var sampleCount: Int = 0
+        var level: Double = 0
+        var hasData = false
+    }
+
+    private struct PendingMinute {
+        var values = FigureValues()
+        var starts: WindowStarts
+    }
+
+    public init(topology: Topology) {
+        self.topology = topology
+        self.aligners = topology.buildings.map { WindowAligner(timeZone: $0.timeZone) }
+        self.lastCounter = Array(repeating: nil, count: topology.points.count)
+        self.pointMinute = Array(repeating: nil, count: topology.points.count)
+    }
+
+    /// Adopts a reloaded topology. Caches are dropped (they are rebuilt from storage on demand); pending
+    /// contributions must have been taken first, since point indices change.
+    public mutating func replaceTopology(_ topology: Topology) {
+        precondition(pending.isEmpty, "take pending figures before replacing the topology")
+        self = Aggregator(topology: topology)
+    }
+
+    /// Adds one reading that storage has just accepted as new.
+    public mutating func add(_ reading: Reading, history: some FigureHistory) {
+        let point = topology.points[reading.point]
+        let starts = aligners[point.buildingIndex].windows(at: reading.time)
+        let scopes = self.scopes(of: reading.point, point: point, on: starts.localDate)
+        if point.quantity.isCounter {
+            addCounter(reading, point: point, starts: starts, scopes: scopes, history: history)
+        } else {
+            addGauge(reading, point: point, starts: starts, scopes: scopes, history: history)
+        }
+    }
+
+    /// The point and every scope above it on that local date: space, the tenant leasing it, floor, building.
+    private func scopes(of index: Int, point: Point, on day: LocalDate) -> [Scope] {
+        var scopes = [Scope(.point, index)]
+        if let space = point.spaceIndex {
+            scopes.append(Scope(.space, space))
+            if let tenant = topology.tenantIndex(ofSpace: space, on: day) {
+                scopes.append(Scope(.tenant, tenant))
+            }
+        }
+        scopes.append(Scope(.floor, point.floorIndex))
+        scopes.append(Scope(.building, point.buildingIndex))
+        return scopes
+    }
+
+    private mutating func addCounter(_ reading: Reading, point: Point, starts: WindowStarts, scopes: [Scope], history: some FigureHistory) {
+        let current = (time: reading.time, value: reading.value)
+        if let last = lastCounter[reading.point], last.time < reading.time {
+            // The common case: the next reading in time order.
+            credit(increase(from: last, to: current, point: point), at: starts, scopes: scopes, quantity: point.quantity)
+            lastCounter[reading.point] = current
+            return
+        }
+        // After a restart, or out of order: ask storage for the neighbours. A reading with no earlier one
+        // anchors the counter and counts nothing.
+        let neighbours = history.counterNeighbours(point: reading.point, around: reading.time)
+        let amount = neighbours.previous.map { increase(from: $0, to: current, point: point) } ?? 0
+        credit(amount, at: starts, scopes: scopes, quantity: point.quantity)
+        if let next = neighbours.next {
+            // The interval previous→next was credited to next's window; it is now previous→this→next.
+            let before = neighbours.previous.map { increase(from: $0, to: next, point: point) } ?? 0
+            let after = increase(from: current, to: next, point: point)
+            if after != before {
+                let nextStarts = aligners[point.buildingIndex].windows(at: next.time)
+                let nextScopes = self.scopes(of: reading.point, point: point, on: nextStarts.localDate)
+                credit(after - before, at: nextStarts, scopes: nextScopes, quantity: point.quantity, counting: false)
+            }
+        } else {
+            lastCounter[reading.point] = current
+        }
+    }
+
+    private mutating func increase(from previous: (time: Int64, value: Double), to current: (time: Int64, value: Double), point: Point) -> Double {
+        let result = counterIncrease(from: previous, to: current, rollover: point.rollover, maximumPerHour: point.maximum)
+        if result.event != .increase { counterEvents[result.event, default: 0] += 1 }
+        return result.amount
+    }
+
+    private mutating func credit(_ amount: Double, at starts: WindowStarts, scopes: [Scope], quantity: Quantity, counting: Bool = true) {
+        for scope in scopes {
+            let key = FigureKey(scope: scope, quantity: quantity, resolution: .minute, windowStart: starts.minute)
+            pending[key, default: PendingMinute(starts: starts)].values.amount += amount
+            if counting { pending[key]!.values.readings += 1 }
+        }
+    }
+
+    private mutating func addGauge(_ reading: Reading, point: Point, starts: WindowStarts, scopes: [Scope], history: some FigureHistory) {
+        let quantity = point.quantity
+        // The point's own minute: its mean moves, and every scope above moves by the same amount.
+        let pointKey = FigureKey(scope: scopes[0], quantity: quantity, resolution: .minute, windowStart: starts.minute)
+        var minute = pointMinute[reading.point].flatMap { $0.start == starts.minute ? $0 : nil }
+            ?? minuteState(for: pointKey, history: history)
+        let oldMean = minute.sampleCount > 0 ? minute.sampleSum / Double(minute.sampleCount) : 0
+        minute.sampleSum += reading.value
+        minute.sampleCount += 1
+        let newMean = minute.sampleSum / Double(minute.sampleCount)
+        let firstSample = minute.sampleCount == 1
+        minute.level = newMean
+        minute.hasData = true
+        if pointMinute[reading.point].map({ $0.start <= starts.minute }) ?? true {
+            pointMinute[reading.point] = minute
+        }
+        let change = newMean - oldMean
+
+        var pointValues = FigureValues()
+        pointValues.sampleSum = reading.value
+        pointValues.sampleCount = 1
+        pointValues.sampleMax = reading.value
+        pointValues.levelSum = change
+        pointValues.levelMinutes = firstSample ? 1 : 0
+        pointValues.levelPeak = newMean
+        pointValues.readings = 1
+        pending[pointKey, default: PendingMinute(starts: starts)].values.merge(pointValues)
+
+        for scope in scopes.dropFirst() {
+            let key = FigureKey(scope: scope, quantity: quantity, resolution: .minute, windowStart: starts.minute)
+            let cacheKey = ScopeQuantity(scope: scope, quantity: quantity)
+            var state = scopeMinute[cacheKey].flatMap { $0.start == starts.minute ? $0 : nil }
+                ?? minuteState(for: key, history: history)
+            let first = !state.hasData
+            state.level += change
+            state.hasData = true
+            if scopeMinute[cacheKey].map({ $0.start <= starts.minute }) ?? true {
+                scopeMinute[cacheKey] = state
+            }
+            var values = FigureValues()
+            values.sampleMax = reading.value
+            values.levelSum = change
+            values.levelMinutes = first ? 1 : 0
+            values.levelPeak = state.level
+            values.readings = 1
+            pending[key, default: PendingMinute(starts: starts)].values.merge(values)
+        }
+    }
+
+    /// A minute not in the cache: what storage and the pending contributions know of it.
+    private func minuteState(for key: FigureKey, history: some FigureHistory) -> MinuteState {
+        var values = history.storedFigure(key) ?? FigureValues()
+        if let unsaved = pending[key] { values.merge(unsaved.values) }
+        return MinuteState(
+            start: key.windowStart, sampleSum: values.sampleSum, sampleCount: values.sampleCount,
+            level: values.levelSum, hasData: values.levelMinutes > 0)
+    }
+
+    /// The contributions since the last call, minute rows and the hour, day and month rows they roll up
+    /// into; storage adds them to its rows in the same transaction as the readings that caused them.
+    public mutating func takePending() -> [FigureKey: FigureValues] {
+        var figures: [FigureKey: FigureValues] = [:]
+        figures.reserveCapacity(pending.count * 4)
+        for (key, minute) in pending {
+            figures[key, default: FigureValues()].merge(minute.values)
+            for resolution in [Resolution.hour, .day, .month] {
+                var coarse = key
+                coarse.resolution = resolution
+                coarse.windowStart = minute.starts[resolution]
+                figures[coarse, default: FigureValues()].merge(minute.values)
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+        return figures
+    }
+
+    /// Rollovers, resets and jumps seen since the last call.
+    public mutating func takeCounterEvents() -> [CounterEvent: Int] {
+        defer { counterEvents.removeAll() }
+        return counterEvents
+    }
+
+    /// Forgets unsaved contributions and caches, after storage failed to commit them (they are rebuilt from
+    /// storage when the same readings are offered again).
+    public mutating func discardPending() {
+        self = Aggregator(topology: topology)
+    }
+
+    /// Caches of points and scopes whose minute is long past are dropped, so memory follows the topology.
+    public mutating func forgetScopeMinutes(before minute: Int64) {
+        scopeMinute = scopeMinute.filter { $0.value.start >= minute }
+    }
+}

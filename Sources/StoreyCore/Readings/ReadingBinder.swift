@@ -1,0 +1,74 @@
+/// Binds decoded values to the topology's points and refuses what no real device could have meant.
+public struct ReadingBinder: Sendable {
+    public var decoder: PayloadDecoder
+    /// How far ahead of the receiving clock a timestamp may be (clock skew), in milliseconds.
+    public var futureTolerance: Int64
+
+    public init(decoder: PayloadDecoder = PayloadDecoder(), futureTolerance: Int64 = 5 * 60 * 1000) {
+        self.decoder = decoder
+        self.futureTolerance = futureTolerance
+    }
+
+    /// Decodes one message and appends its readings; each refused value appends its reason instead.
+    /// A payload refused as a whole yields one reason and no reading.
+    public func bind(
+        topic: String, payload: UnsafeRawBufferPointer, now: Int64, topology: Topology,
+        scratch: inout [DecodedValue], readings: inout [Reading], rejections: inout [RejectionReason]
+    ) {
+        let topicPoint = topology.pointByTopic[topic]
+        scratch.removeAll(keepingCapacity: true)
+        do {
+            try decoder.decode(payload, now: now, into: &scratch)
+        } catch {
+            rejections.append(topicPoint == nil ? .unknownTopic : error)
+            return
+        }
+        for decoded in scratch {
+            let pointIndex: Int
+            if let name = decoded.name {
+                // SenML names its point: by id, or by its own topic.
+                guard let index = topology.pointByID[name] ?? topology.pointByTopic[name] else {
+                    rejections.append(.unknownPoint)
+                    continue
+                }
+                pointIndex = index
+            } else if let topicPoint {
+                pointIndex = topicPoint
+            } else {
+                rejections.append(.unknownTopic)
+                continue
+            }
+            switch validate(decoded, point: topology.points[pointIndex], now: now) {
+            case .success(let reading):
+                readings.append(Reading(point: pointIndex, time: reading.time, value: reading.value))
+            case .failure(let reason):
+                rejections.append(reason)
+            }
+        }
+    }
+
+    func validate(_ decoded: DecodedValue, point: Point, now: Int64) -> Result<(time: Int64, value: Double), RejectionReason> {
+        let quantity = point.quantity
+        var value = decoded.value * quantity.scale(from: point.unit)
+        if let unit = decoded.unit, unit != point.unit {
+            guard quantity.acceptedUnits.contains(unit) else { return .failure(.unitMismatch) }
+            value = decoded.value * quantity.scale(from: unit)
+        }
+        guard value.isFinite else { return .failure(.notFinite) }
+        let time = decoded.time ?? now
+        guard time <= now + futureTolerance else { return .failure(.futureTimestamp) }
+        switch quantity {
+        case .presence:
+            guard value == 0 || value == 1 else { return .failure(.outOfRange) }
+        case .power:
+            guard abs(value) <= point.maximum else { return .failure(.outOfRange) }
+        case .occupancy:
+            guard value >= 0 else { return .failure(.negative) }
+            guard value <= point.maximum else { return .failure(.outOfRange) }
+        case .energy, .water, .gas, .output:
+            guard value >= 0 else { return .failure(.negative) }
+            guard value < 1e15 else { return .failure(.outOfRange) }
+        }
+        return .success((time, value))
+    }
+}

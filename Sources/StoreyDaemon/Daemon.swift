@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StoreyConfig
+import StoreyCore
+import StoreyIntake
+import StoreyStore
+import UnixSignals
+
+/// `storeyd`: intake, storage and the HTTP listener in one `ServiceGroup`, speaking the systemd
+/// notification protocol, reloading on SIGHUP and draining on SIGTERM.
+public struct Daemon: Sendable {
+    public var configurationFile: String
+    public var overrides: ConfigurationOverrides
+    public var logger: Logger
+
+    public init(configurationFile: String, overrides: ConfigurationOverrides, logger: Logger) {
+        self.configurationFile = configurationFile
+        self.overrides = overrides
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let notifier = SystemdNotifier()
+        let configuration = try ConfigurationLoader.load(file: configurationFile, overrides: overrides)
+        let metrics = StoreyMetrics()
+        metrics.points.set(Double(configuration.topology.points.count))
+
+        let store = try ReadingStore(path: configuration.databasePath, topology: configuration.topology)
+        let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger)
+        let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
+        let health = HealthProbe(
+            brokerConnected: { intake.status.state == .subscribed },
+            storeWritable: { (try? store.readingCount()) != nil })
+        let http = HTTPService.application(address: configuration.http, metrics: metrics, health: health, logger: logger)
+        let housekeeping = Housekeeping(
+            intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
+            retentionDays: configuration.rawRetentionDays, logger: logger)
+        let reloader = Reloader(
+            file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
+            metrics: metrics, notifier: notifier, logger: logger)
+
+        logger.info("starting", metadata: [
+            "config": "\(configurationFile)", "broker": "\(configuration.mqtt.url)", "database": "\(configuration.databasePath)",
+            "http": "\(configuration.http)", "points": "\(configuration.topology.points.count)",
+        ])
+        // Start order is the data flow's; shutdown runs in reverse: reload and HTTP stop first, then intake
+        // drains into the store.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: MQTTService(intake: intake)),
+                .init(service: pipeline),
+                .init(service: housekeeping),
+                .init(service: http),
+                .init(service: reloader),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+
+        // READY=1 once subscribed and the store is open (it is, by now).
+        let readiness = Task {
+            guard await intake.waitUntilSubscribed(), !Task.isCancelled else { return }
+            logger.info("ready: subscribed and storing", metadata: ["topics": "\(configuration.subscriptions.joined(separator: " "))"])
+            notifier.ready(status: "Subscribed to \(configuration.mqtt.url); \(configuration.topology.points.count) points")
+        }
+        defer { readiness.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped on error", metadata: ["error": "\(error)"])
+            throw error
+        }
+        logger.info("stopped cleanly")
+    }
+
+    /// The MQTT client settings a configuration asks for (secrets read now).
+    public static func mqttSettings(_ configuration: Configuration) throws -> MQTTSettings {
+        let mqtt = configuration.mqtt
+        var settings = MQTTSettings(host: mqtt.url.host, port: mqtt.url.port, clientID: mqtt.clientID)
+        settings.protocolVersion = mqtt.version == .v5 ? .v5 : .v311
+        settings.cleanSession = false
+        settings.sessionExpiry = UInt32(clamping: mqtt.sessionExpiry)
+        settings.keepAlive = mqtt.keepAlive
+        settings.username = mqtt.username
+        settings.password = try mqtt.password?.read()
+        if mqtt.url.tls, let ca = mqtt.caFile {
+            settings.tls = MQTTTLSSettings(caFile: ca, certFile: mqtt.certFile, keyFile: mqtt.keyFile)
+        }
+        settings.subscriptions = configuration.subscriptions.map { MQTTSubscription(topicFilter: $0, qos: mqtt.qos) }
+        settings.receiveMaximum = mqtt.receiveMaximum
+        settings.maxBufferedMessages = configuration.intake.maxBufferedMessages
+        return settings
+    }
+}
+
+/// Runs the MQTT client's network thread as a service.
+struct MQTTService: Service {
+    let intake: MQTTIntake
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await intake.run()
+        } onGracefulShutdown: {
+            intake.stop()
+        }
+    }
+}
+
+/// SIGHUP: read the configuration again; apply it if valid, keep the old one (and say why) if not.
+struct Reloader: Service {
+    let file: String
+    let overrides: ConfigurationOverrides
+    let current: Configuration
+    let store: ReadingStore
+    let pipeline: IntakePipeline
+    let metrics: StoreyMetrics
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        var running = current
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            notifier.reloading()
+            logger.notice("reloading configuration", metadata: ["config": "\(file)"])
+            do {
+                let next = try ConfigurationLoader.load(file: file, overrides: overrides)
+                try store.replaceTopology(next.topology)
+                pipeline.apply(next)
+                metrics.points.set(Double(next.topology.points.count))
+                metrics.reloads.increment()
+                for (setting, changed) in [
+                    ("mqtt", next.mqtt != running.mqtt || next.subscriptions != running.subscriptions),
+                    ("database", next.databasePath != running.databasePath), ("http", next.http != running.http),
+                ] where changed {
+                    logger.warning("a changed \(setting) setting takes effect at the next restart", metadata: ["setting": "\(setting)"])
+                }
+                running = next
+                logger.notice("configuration reloaded", metadata: ["points": "\(next.topology.points.count)"])
+                notifier.ready(status: "Reloaded; \(next.topology.points.count) points")
+            } catch let errors as ConfigErrors {
+                metrics.reloadFailures.increment()
+                for error in errors.errors { logger.error("reload refused: \(error)") }
+                logger.error("configuration NOT reloaded; still running the previous one", metadata: ["errors": "\(errors.errors.count)"])
+                notifier.ready(status: "Reload refused (\(errors.errors.count) errors); running the previous configuration")
+            } catch {
+                metrics.reloadFailures.increment()
+                logger.error("configuration NOT reloaded; still running the previous one", metadata: ["error": "\(error)"])
+                notifier.ready(status: "Reload failed; running the previous configuration")
+            }
+        }
+    }
+}
+
+/// Once a second: MQTT status into metrics, the watchdog ping while intake makes progress, and the
+/// hourly pruning of raw readings past retention.
+struct Housekeeping: Service {
+    let intake: MQTTIntake
+    let pipeline: IntakePipeline
+    let store: ReadingStore
+    let metrics: StoreyMetrics
+    let notifier: SystemdNotifier
+    let retentionDays: Double
+    let logger: Logger
+
+    func run() async throws {
+        var lastPrune = ContinuousClock.now - .seconds(3600)
+        var lastWatchdog = ContinuousClock.now - .seconds(3600)
+        var lastState: MQTTStatus.State?
+        let watchdogLimit = notifier.watchdogInterval.map { $0 * 2 } ?? .seconds(60)
+        while !Task.isShuttingDownGracefully {
+            let status = intake.status
+            metrics.mqttConnected.set(status.state == .subscribed ? 1.0 : 0.0)
+            metrics.mqttConnects.set(Double(status.connects))
+            metrics.mqttReconnects.set(Double(status.reconnects))
+            metrics.mqttBufferedMessages.set(Double(status.bufferedMessages))
+            metrics.mqttSecondsSinceLastMessage.set(Double(status.lastMessageAt.map { Date().timeIntervalSince($0) } ?? -1))
+            if status.state != lastState {
+                if lastState != nil { notifier.status("MQTT \(status.state.rawValue)") }
+                lastState = status.state
+            }
+            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastWatchdog >= interval {
+                // Only while storage keeps up: a store write stuck for a whole watchdog period is not progress.
+                if pipeline.isMakingProgress(within: watchdogLimit) {
+                    notifier.watchdog()
+                    lastWatchdog = .now
+                } else {
+                    logger.warning("intake made no progress for a watchdog period; not pinging the watchdog")
+                }
+            }
+            if ContinuousClock.now - lastPrune >= .seconds(3600) {
+                lastPrune = .now
+                let cutoff = Int64((Date().timeIntervalSince1970 - retentionDays * 86400) * 1000)
+                do {
+                    let removed = try store.pruneReadings(before: cutoff)
+                    if removed > 0 { logger.info("pruned raw readings past retention", metadata: ["removed": "\(removed)"]) }
+                } catch {
+                    logger.error("cannot prune raw readings", metadata: ["error": "\(error)"])
+                }
+            }
+            // A quarter second: well inside any watchdog period systemd allows (WatchdogSec= is whole seconds).
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+
+/// Writes one line per message to stderr, prefixed with its syslog priority (`<3>` error … `<7>` debug),
+/// which journald reads as the message's priority when the daemon runs under systemd.
+public struct JournalLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+
+    public init(label: String) {
+        self.label = label
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        var line = "<\(Self.priority(event.level))>\(event.message)"
+        if !merged.isEmpty {
+            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        line += "\n"
+        // One write(2) per line, so lines from several threads never interleave.
+        line.utf8CString.withUnsafeBufferPointer { buffer in
+            _ = Foundation.write(STDERR_FILENO, buffer.baseAddress, buffer.count - 1)
+        }
+    }
+
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+}
+
+/// Logs a repeated problem at most once per interval, saying how many were suppressed meanwhile, so a
+/// device that sends garbage ten times a second cannot flood the journal.
+public final class RateLimitedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let interval: TimeInterval
+    private var last: [String: (time: Date, suppressed: Int)] = [:]
+
+    public init(interval: TimeInterval = 10) {
+        self.interval = interval
+    }
+
+    /// Calls `emit` with the number suppressed since the last emission, or counts this one as suppressed.
+    public func record(_ key: String, now: Date = Date(), emit: (Int) -> Void) {
+        let suppressed: Int? = lock.withLock {
+            if let entry = last[key], now.timeIntervalSince(entry.time) < interval {
+                last[key] = (entry.time, entry.suppressed + 1)
+                return nil
+            }
+            let suppressed = last[key]?.suppressed ?? 0
+            last[key] = (now, 0)
+            if last.count > 10_000 { last = last.filter { now.timeIntervalSince($0.value.time) < interval } }
+            return suppressed
+        }
+        if let suppressed { emit(suppressed) }
+    }
+}

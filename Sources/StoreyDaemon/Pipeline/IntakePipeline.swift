@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StoreyConfig
+import StoreyCore
+import StoreyIntake
+import StoreyStore
+import Synchronization
+
+/// The intake path as one service: MQTT batches → decode and bind to points → store with their figures.
+///
+/// It pulls batches as fast as storage commits them; while it is busy, messages wait in the MQTT
+/// hand-off buffer, and once that is full the MQTT thread stops reading the socket, so back-pressure
+/// reaches the broker instead of memory. On shutdown it stops the MQTT client, then stores whatever
+/// was already received before returning.
+public final class IntakePipeline: Service, Sendable {
+    private let intake: MQTTIntake
+    private let store: ReadingStore
+    private let metrics: StoreyMetrics
+    private let logger: Logger
+    private let binder: Mutex<ReadingBinder>
+    private let refusals = RateLimitedLog(interval: 10)
+    /// Progress for the watchdog: when the current store write began (nil while waiting for messages).
+    private let busySince = Mutex<ContinuousClock.Instant?>(nil)
+
+    public init(intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger) {
+        self.intake = intake
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.binder = Mutex(Self.binder(for: configuration))
+    }
+
+    static func binder(for configuration: Configuration) -> ReadingBinder {
+        ReadingBinder(
+            decoder: PayloadDecoder(maximumPayloadBytes: configuration.intake.maxPayloadBytes),
+            futureTolerance: Int64(configuration.intake.futureTolerance * 1000))
+    }
+
+    /// Applies a reloaded configuration's intake limits (the topology goes to the store).
+    public func apply(_ configuration: Configuration) {
+        binder.withLock { $0 = Self.binder(for: configuration) }
+    }
+
+    /// True unless a store write has been running for longer than `limit`: the watchdog's question.
+    public func isMakingProgress(within limit: Duration) -> Bool {
+        guard let since = busySince.withLock({ $0 }) else { return true }
+        return ContinuousClock.now - since < limit
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.drain()
+        } onGracefulShutdown: {
+            // Stop receiving; `drain` stores what is already in hand, then ends.
+            self.intake.stop()
+        }
+    }
+
+    private func drain() async throws {
+        var scratch: [DecodedValue] = []
+        while let batch = await intake.nextBatch() {
+            metrics.messagesReceived.increment(by: Int64(batch.count))
+            busySince.withLock { $0 = .now }
+            defer { busySince.withLock { $0 = nil } }
+            try await store(batch, scratch: &scratch)
+        }
+    }
+
+    /// Stores one batch, retrying while storage fails (disk full, locked): the batch stays in hand and
+    /// no more is read, so nothing received is dropped.
+    private func store(_ batch: MQTTBatch, scratch: inout [DecodedValue]) async throws {
+        let binder = self.binder.withLock { $0 }
+        var delay = Duration.milliseconds(100)
+        while true {
+            var rejections: [RejectionReason] = []
+            var refusedTopics: [(RejectionReason, String)] = []
+            do {
+                let now = Int64((batch.receivedAt.timeIntervalSince1970 * 1000).rounded())
+                let result = try store.ingest { topology in
+                    var readings: [Reading] = []
+                    readings.reserveCapacity(batch.count)
+                    for index in 0..<batch.count {
+                        let before = rejections.count
+                        let topic = batch.topic(index)
+                        batch.withPayload(index) { payload in
+                            binder.bind(
+                                topic: topic, payload: payload, now: now, topology: topology,
+                                scratch: &scratch, readings: &readings, rejections: &rejections)
+                        }
+                        if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
+                    }
+                    return readings
+                }
+                metrics.readingsAccepted.increment(by: Int64(result.stored))
+                metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
+                metrics.batches.increment()
+                for (event, count) in result.counterEvents {
+                    switch event {
+                    case .rollover: metrics.counterEvent("rollover", count: count)
+                    case .reset: metrics.counterEvent("reset", count: count)
+                    case .jump: metrics.counterEvent("jump", count: count)
+                    case .increase: break
+                    }
+                }
+                for reason in rejections { metrics.rejected(reason) }
+                for (reason, topic) in refusedTopics {
+                    refusals.record("\(reason.rawValue) \(topic)") { suppressed in
+                        logger.warning("reading refused", metadata: [
+                            "reason": "\(reason.rawValue)", "topic": "\(topic)",
+                            "suppressed": "\(suppressed)",
+                        ])
+                    }
+                }
+                return
+            } catch {
+                metrics.storeErrors.increment()
+                refusals.record("store") { suppressed in
+                    logger.error("cannot store readings; holding the batch and retrying", metadata: [
+                        "error": "\(error)", "readings": "\(batch.count)", "suppressed": "\(suppressed)",
+                    ])
+                }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}

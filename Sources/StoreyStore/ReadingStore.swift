@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+import StoreyCore
+
+/// What one batch did to the store.
+public struct IngestResult: Sendable, Equatable {
+    public var stored = 0
+    public var duplicates = 0
+    /// Counter rollovers, resets and unbelievable jumps met in the batch.
+    public var counterEvents: [CounterEvent: Int] = [:]
+    public init(stored: Int = 0, duplicates: Int = 0) {
+        self.stored = stored
+        self.duplicates = duplicates
+    }
+}
+
+/// One stored figure row, for reports and the API.
+public struct StoredFigure: Sendable, Equatable {
+    public var scopeKind: ScopeKind
+    public var scopeID: String
+    public var quantity: Quantity
+    public var resolution: Resolution
+    public var windowStart: Int64
+    public var values: FigureValues
+}
+
+/// Raw readings and window figures on SQLite.
+///
+/// One batch of readings is one transaction: the readings, and the figure contributions they cause, are
+/// committed together or not at all, so no figure is ever counted twice or lost across a crash.
+/// The aggregator lives here, on the writer's side, because it must see the readings storage accepted.
+public final class ReadingStore: @unchecked Sendable {
+    // @unchecked: `aggregator` and `pointRowID` belong to the one task that ingests (inside `writer.write`,
+    // which serialises writers); `currentTopology` is read by others under `lock`.
+    private let writer: DatabasePool
+    private let lock = NSLock()
+    private var aggregator: Aggregator
+    private var pointRowID: [Int64]
+    public let path: String
+
+    public init(path: String, topology: Topology) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL with NORMAL sync survives a killed process; only a power cut may lose the last commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(5)
+        self.path = path
+        self.writer = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(writer)
+        self.aggregator = Aggregator(topology: topology)
+        self.currentTopology = topology
+        self.pointRowID = []
+        self.pointRowID = try writer.write { db in try Self.registerPoints(topology, db) }
+    }
+
+    private var currentTopology: Topology
+    /// The topology figures are being made with now.
+    public var topology: Topology { lock.withLock { currentTopology } }
+
+    /// Adopts a reloaded topology; figures already stored stay as they are.
+    public func replaceTopology(_ topology: Topology) throws {
+        try writer.write { db in
+            let ids = try Self.registerPoints(topology, db)
+            pointRowID = ids
+            aggregator.replaceTopology(topology)
+            lock.withLock { currentTopology = topology }
+        }
+    }
+
+    private static func registerPoints(_ topology: Topology, _ db: Database) throws -> [Int64] {
+        let insert = try db.cachedStatement(sql: "INSERT INTO point(key, quantity) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET quantity = excluded.quantity")
+        let select = try db.cachedStatement(sql: "SELECT id FROM point WHERE key = ?")
+        var ids: [Int64] = []
+        ids.reserveCapacity(topology.points.count)
+        for point in topology.points {
+            try insert.execute(arguments: [point.id, point.quantity.rawValue])
+            ids.append(try Int64.fetchOne(select, arguments: [point.id])!)
+        }
+        return ids
+    }
+
+    /// Stores a batch of readings and the figures they make, in one transaction.
+    /// On failure nothing of the batch is stored, and it may be offered again.
+    @discardableResult
+    public func ingest(_ readings: [Reading]) throws -> IngestResult {
+        try ingest { _ in readings }
+    }
+
+    /// Binds and stores a batch in one step: `bind` runs with the topology in force, inside the writer,
+    /// so a reload can never slip between binding readings to points and aggregating them.
+    @discardableResult
+    public func ingest(bind: (Topology) -> [Reading]) throws -> IngestResult {
+        try writer.write { db in
+            do {
+                let readings = bind(aggregator.topology)
+                var result = IngestResult()
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
+                let history = StoredHistory(db: db, pointRowID: pointRowID, topology: aggregator.topology)
+                for reading in readings {
+                    insert.setUncheckedArguments([pointRowID[reading.point], reading.time, reading.value])
+                    try insert.execute()
+                    if db.changesCount == 0 {
+                        result.duplicates += 1
+                        continue
+                    }
+                    result.stored += 1
+                    aggregator.add(reading, history: history)
+                }
+                try Self.addFigures(aggregator.takePending(), topology: aggregator.topology, db: db)
+                result.counterEvents = aggregator.takeCounterEvents()
+                return result
+            } catch {
+                // The transaction rolls back: forget the caches that counted this batch.
+                aggregator.discardPending()
+                throw error
+            }
+        }
+    }
+
+    private static func addFigures(_ figures: [FigureKey: FigureValues], topology: Topology, db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO figure(scope_kind, scope_id, quantity, resolution, window_start, amount, sample_sum,
+                sample_count, sample_max, level_sum, level_minutes, level_peak, readings)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET
+                amount = amount + excluded.amount,
+                sample_sum = sample_sum + excluded.sample_sum,
+                sample_count = sample_count + excluded.sample_count,
+                sample_max = CASE WHEN sample_max IS NULL THEN excluded.sample_max
+                    WHEN excluded.sample_max IS NULL THEN sample_max ELSE MAX(sample_max, excluded.sample_max) END,
+                level_sum = level_sum + excluded.level_sum,
+                level_minutes = level_minutes + excluded.level_minutes,
+                level_peak = CASE WHEN level_peak IS NULL THEN excluded.level_peak
+                    WHEN excluded.level_peak IS NULL THEN level_peak ELSE MAX(level_peak, excluded.level_peak) END,
+                readings = readings + excluded.readings
+            """)
+        for (key, values) in figures {
+            upsert.setUncheckedArguments([
+                key.scope.kind.rawValue, topology.scopeID(key.scope), key.quantity.rawValue, key.resolution.rawValue,
+                key.windowStart, values.amount, values.sampleSum, values.sampleCount,
+                values.sampleMax.isFinite ? values.sampleMax : nil, values.levelSum, values.levelMinutes,
+                values.levelPeak.isFinite ? values.levelPeak : nil, values.readings,
+            ])
+            try upsert.execute()
+        }
+    }
+
+    /// Deletes raw readings older than `time` (milliseconds); figures are kept.
+    @discardableResult
+    public func pruneReadings(before time: Int64) throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM reading WHERE time < ?", arguments: [time])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Reading back
+
+    public func readingCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reading") ?? 0 }
+    }
+
+    /// Figure rows of one scope, oldest first, with `from ≤ window_start < to` (Unix seconds).
+    public func figures(
+        scope kind: ScopeKind, id: String, resolution: Resolution, quantity: Quantity? = nil,
+        from: Int64 = .min, to: Int64 = .max
+    ) throws -> [StoredFigure] {
+        try writer.read { db in
+            var sql = "SELECT * FROM figure WHERE scope_kind = ? AND scope_id = ? AND resolution = ? AND window_start >= ? AND window_start < ?"
+            var arguments: StatementArguments = [kind.rawValue, id, resolution.rawValue, from, to]
+            if let quantity {
+                sql += " AND quantity = ?"
+                arguments += [quantity.rawValue]
+            }
+            sql += " ORDER BY window_start, quantity"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
+        }
+    }
+
+    static func figure(_ row: Row) -> StoredFigure {
+        StoredFigure(
+            scopeKind: ScopeKind(rawValue: row["scope_kind"])!, scopeID: row["scope_id"],
+            quantity: Quantity(rawValue: row["quantity"])!, resolution: Resolution(rawValue: row["resolution"])!,
+            windowStart: row["window_start"], values: values(row))
+    }
+
+    static func values(_ row: Row) -> FigureValues {
+        FigureValues(
+            amount: row["amount"], sampleSum: row["sample_sum"], sampleCount: row["sample_count"],
+            sampleMax: row["sample_max"] ?? -.infinity, levelSum: row["level_sum"], levelMinutes: row["level_minutes"],
+            levelPeak: row["level_peak"] ?? -.infinity, readings: row["readings"])
+    }
+}
+
+/// The aggregator's view of storage, inside the writing transaction (so it sees this batch's readings).
+private struct StoredHistory: FigureHistory {
+    let db: Database
+    let pointRowID: [Int64]
+    let topology: Topology
+
+    func storedFigure(_ key: FigureKey) -> FigureValues? {
+        let row = try? Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM figure WHERE scope_kind = ? AND scope_id = ? AND quantity = ? AND resolution = ? AND window_start = ?"),
+            arguments: [key.scope.kind.rawValue, topology.scopeID(key.scope), key.quantity.rawValue, key.resolution.rawValue, key.windowStart])
+        return row.map(ReadingStore.values)
+    }
+
+    func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?) {
+        let id = pointRowID[point]
+        func one(_ sql: String) -> (time: Int64, value: Double)? {
+            guard let row = try? Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id, time]) else { return nil }
+            return (row[0], row[1])
+        }
+        return (
+            one("SELECT time, value FROM reading WHERE point = ? AND time < ? ORDER BY time DESC LIMIT 1"),
+            one("SELECT time, value FROM reading WHERE point = ? AND time > ? ORDER BY time LIMIT 1")
+        )
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import StoreyConfig
+import StoreyCore
+import Testing
+
+/// Writes configuration files into a fresh directory for one test.
+struct ConfigFolder {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("storey-config-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) -> String {
+        let file = "\(path)/\(name)"
+        try! text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func errors(_ main: String) -> [ConfigError] {
+        do {
+            _ = try ConfigurationLoader.load(file: main)
+            return []
+        } catch {
+            return error.errors
+        }
+    }
+}
+
+let validTopology = """
+    buildings:
+      - id: tower
+        time_zone: Asia/Shanghai
+        land_area: 6666.7
+        floors:
+          - level: 1
+            area: 1000
+            spaces:
+              - id: s1
+                area: 400
+                capacity: 20
+                points:
+                  - { id: s1-kw, quantity: power }
+                  - { id: s1-kwh, quantity: energy, topic: meters/s1/kwh }
+            points:
+              - { id: f1-water, quantity: water }
+    tenants:
+      - id: alpha
+        leases:
+          - { space: s1, start: 2026-01-01 }
+    """
+
+@Suite struct ConfigurationTests {
+    @Test func exampleConfigurationInTheRepositoryIsValid() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/config/storey.yaml").standardized.path
+        let configuration = try ConfigurationLoader.load(file: file)
+        #expect(configuration.topology.points.count > 10)
+        #expect(configuration.topology.tenants.count >= 3)
+    }
+
+    @Test func topologyInItsOwnFileWithDefaultAndCustomTopics() throws {
+        let folder = ConfigFolder()
+        _ = folder.write("topology.yaml", validTopology)
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\ndatabase: x.db\ntopology: topology.yaml\n")
+        let configuration = try ConfigurationLoader.load(file: main)
+        let topics = configuration.topology.points.map(\.topic)
+        #expect(topics == ["storey/tower/1/s1/s1-kw", "meters/s1/kwh", "storey/tower/1/-/f1-water"])
+        #expect(configuration.subscriptions == ["storey/#", "meters/s1/kwh"])
+        #expect(configuration.topology.leasedArea(ofTenant: 0, on: LocalDate("2026-02-01")!) == 400)
+    }
+
+    @Test func errorsNameFileLineAndField() {
+        let folder = ConfigFolder()
+        let broken = validTopology
+            .replacingOccurrences(of: "area: 400", with: "area: big")
+            .replacingOccurrences(of: "quantity: power", with: "quantity: voltage")
+            .replacingOccurrences(of: "space: s1,", with: "space: s9,")
+        let topologyFile = folder.write("topology.yaml", broken)
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\n  qos: 3\ntopology: topology.yaml\n")
+        let errors = folder.errors(main)
+        #expect(errors.contains { $0.file == main && $0.line == 3 && $0.field == "mqtt.qos" && $0.message.contains("at most 2") })
+        #expect(errors.contains { $0.file == topologyFile && $0.line == 10 && $0.field == "buildings[0].floors[0].spaces[0].area" })
+        #expect(errors.contains { $0.file == topologyFile && $0.line == 13 && $0.message.contains("\"voltage\" is not one of") })
+        #expect(errors.contains { $0.line == 20 && $0.message.contains("no space \"s9\"") })
+        #expect(errors.first { $0.field.hasSuffix("area") }?.description.hasPrefix("\(topologyFile):10: ") == true)
+    }
+
+    @Test func misspeltKeyIsAnErrorNotIgnored() {
+        let folder = ConfigFolder()
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\n  client_idd: x\ntopology:\n" + validTopology.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        let errors = folder.errors(main)
+        #expect(errors.count == 1)
+        #expect(errors.first?.line == 3)
+        #expect(errors.first?.message.contains("unknown key \"client_idd\"") == true)
+    }
+
+    @Test func overlappingLeasesAndDuplicateIdsAreRefused() {
+        let folder = ConfigFolder()
+        let topology = validTopology + """
+
+              - id: beta
+                leases:
+                  - { space: s1, start: 2026-06-01, end: 2026-07-01 }
+              - id: alpha
+                leases: []
+            """
+        _ = folder.write("topology.yaml", topology)
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\ntopology: topology.yaml\n")
+        let messages = folder.errors(main).map(\.message)
+        #expect(messages.contains { $0.contains("already leased to \"alpha\"") })
+        #expect(messages.contains { $0.contains("tenant id \"alpha\" is already used") })
+    }
+
+    @Test func invalidYAMLSaysWhere() {
+        let folder = ConfigFolder()
+        let main = folder.write("storey.yaml", "mqtt:\n  url: [unclosed\n")
+        let errors = folder.errors(main)
+        #expect(errors.count == 1)
+        #expect(errors.first?.message.hasPrefix("not valid YAML") == true)
+        #expect((errors.first?.line ?? 0) >= 2)
+    }
+
+    @Test func commandLineAndEnvironmentOverrideTheFile() throws {
+        let folder = ConfigFolder()
+        _ = folder.write("topology.yaml", validTopology)
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\n  ca_file: /etc/ssl/certs/ca-certificates.crt\ndatabase: a.db\nhttp:\n  address: 127.0.0.1:8080\ntopology: topology.yaml\n")
+        let environment = ["STOREY_MQTT_URL": "mqtt://10.0.0.5:1999", "STOREY_DATABASE": "/tmp/env.db", "STOREY_HTTP_ADDRESS": "0.0.0.0:9000"]
+        let fromEnvironment = try ConfigurationLoader.load(file: main, overrides: .from(mqttURL: nil, databasePath: nil, httpAddress: nil, environment: environment))
+        #expect(fromEnvironment.mqtt.url == BrokerURL("mqtt://10.0.0.5:1999"))
+        #expect(fromEnvironment.databasePath == "/tmp/env.db")
+        #expect(fromEnvironment.http == HostPort(host: "0.0.0.0", port: 9000))
+        let fromFlags = try ConfigurationLoader.load(file: main, overrides: .from(mqttURL: "mqtts://broker:8883", databasePath: "/tmp/flag.db", httpAddress: "[::1]:81", environment: environment))
+        #expect(fromFlags.mqtt.url.tls)
+        #expect(fromFlags.databasePath == "/tmp/flag.db")
+        #expect(fromFlags.http == HostPort(host: "::1", port: 81))
+    }
+
+    @Test func secretsComeFromAFileOrASystemdCredential() throws {
+        let folder = ConfigFolder()
+        _ = folder.write("mqtt-password", "s3cret\n")
+        #expect(try SecretReference.file("\(folder.path)/mqtt-password").read() == "s3cret")
+        #expect(try SecretReference.credential("mqtt-password").read(environment: ["CREDENTIALS_DIRECTORY": folder.path]) == "s3cret")
+        #expect(throws: SecretError.self) { try SecretReference.credential("mqtt-password").read(environment: [:]) }
+    }
+}

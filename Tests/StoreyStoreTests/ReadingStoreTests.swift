@@ -1,0 +1,86 @@
+import Foundation
+import StoreyCore
+import StoreyStore
+import Testing
+
+@Suite struct ReadingStoreTests {
+    let topology: Topology = {
+        let building = Building(id: "tower", name: "Tower", timeZone: TimeZone(identifier: "Asia/Shanghai")!, landArea: 6666.7)
+        let floor = Floor(id: "tower/1", buildingIndex: 0, level: 1, grossArea: 1000)
+        let space = Space(id: "s1", floorIndex: 0, area: 500, capacity: 20)
+        let tenant = Tenant(id: "alpha", name: "Alpha", leases: [Lease(spaceIndex: 0, start: LocalDate("2026-01-01")!, end: nil)])
+        let points = [
+            Point(id: "kwh", quantity: .energy, unit: "kWh", place: .space(0), floorIndex: 0, buildingIndex: 0, topic: "t/kwh", maximum: 10_000),
+            Point(id: "people", quantity: .occupancy, unit: "persons", place: .space(0), floorIndex: 0, buildingIndex: 0, topic: "t/people", maximum: 100),
+        ]
+        return Topology(buildings: [building], floors: [floor], spaces: [space], tenants: [tenant], points: points)
+    }()
+
+    func temporaryDatabase() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("storey-store-\(UUID().uuidString).db").path
+    }
+
+    /// 09:00 on 1 July 2026 in Shanghai, plus `minutes`.
+    func at(_ minutes: Int) -> Int64 { 1_782_867_600_000 + Int64(minutes) * 60_000 }
+
+    @Test func duplicatesAreStoredOnceAndCountedOnce() throws {
+        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+        let batch = [Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(10), value: 104)]
+        #expect(try store.ingest(batch) == IngestResult(stored: 2, duplicates: 0))
+        #expect(try store.ingest(batch) == IngestResult(stored: 0, duplicates: 2))
+        #expect(try store.readingCount() == 2)
+        let hour = try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy)
+        #expect(hour.map(\.values.amount) == [4])
+    }
+
+    @Test func reopenedStoreContinuesWithoutCountingTwice() throws {
+        let path = temporaryDatabase()
+        do {
+            let store = try ReadingStore(path: path, topology: topology)
+            try store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 1, time: at(0), value: 10)])
+            try store.ingest([Reading(point: 0, time: at(5), value: 103), Reading(point: 1, time: at(0) + 30_000, value: 20)])
+        }
+        // A new process: caches are empty; figures continue from what is stored.
+        let store = try ReadingStore(path: path, topology: topology)
+        try store.ingest([
+            Reading(point: 0, time: at(5), value: 103),  // delivered again after the restart
+            Reading(point: 0, time: at(20), value: 110),
+            Reading(point: 1, time: at(0) + 45_000, value: 30),
+        ])
+        let energy = try store.figures(scope: .space, id: "s1", resolution: .hour, quantity: .energy)
+        #expect(energy.map(\.values.amount) == [10])
+        let people = try store.figures(scope: .point, id: "people", resolution: .minute, quantity: .occupancy)
+        #expect(people.count == 1)
+        #expect(people.first?.values.meanLevel == 20)  // (10 + 20 + 30) / 3 within the one minute
+        #expect(people.first?.values.sampleCount == 3)
+    }
+
+    @Test func outOfOrderCounterReadingsSplitTheIntervalCorrectly() throws {
+        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+        try store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(120), value: 130)])
+        // A reading from 10:00 arrives late: 09:00–10:00 used 10, 10:00–11:00 used 20.
+        try store.ingest([Reading(point: 0, time: at(60), value: 110)])
+        let hours = try store.figures(scope: .point, id: "kwh", resolution: .hour, quantity: .energy)
+        #expect(hours.map(\.values.amount) == [0, 10, 20])
+    }
+
+    @Test func pruningRemovesOnlyOldRawReadings() throws {
+        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+        try store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 2)])
+        #expect(try store.pruneReadings(before: at(30)) == 1)
+        #expect(try store.readingCount() == 1)
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).count == 1)
+    }
+
+    @Test func reloadedTopologyKeepsStoredFigures() throws {
+        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+        try store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 5)])
+        var changed = topology
+        changed.points.swapAt(0, 1)
+        try store.replaceTopology(Topology(buildings: changed.buildings, floors: changed.floors, spaces: changed.spaces, tenants: changed.tenants, points: changed.points))
+        // "kwh" is now point index 1.
+        try store.ingest([Reading(point: 1, time: at(120), value: 9)])
+        let hours = try store.figures(scope: .point, id: "kwh", resolution: .hour)
+        #expect(hours.map(\.values.amount) == [0, 4, 4])
+    }
+}
