@@ -69,10 +69,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Benchmark load generator (benchmarks/intake.sh).
+        .executableTarget(
+            name: "storey-loadgen",
+            dependencies: ["StoreyIntake", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "benchmarks/LoadGenerator"
+        ),
         // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
         .target(
             name: "StoreyTestSupport",
-            dependencies: ["StoreyIntake"],
+            dependencies: ["StoreyIntake", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreyTestSupport"
         ),
         .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),

@@ -48,11 +48,11 @@ public struct Daemon: Sendable {
         // drains into the store.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: MQTTService(intake: intake)),
                 .init(service: pipeline),
                 .init(service: housekeeping),
                 .init(service: http),
                 .init(service: reloader),
+                .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -93,15 +93,14 @@ public struct Daemon: Sendable {
     }
 }
 
-/// Runs the MQTT client's network thread as a service.
-struct MQTTService: Service {
-    let intake: MQTTIntake
+/// Tells systemd `STOPPING=1` as soon as shutdown begins (the group shuts the last service down first).
+struct StopNotice: Service {
+    let notifier: SystemdNotifier
+    let logger: Logger
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await intake.run()
-        } onGracefulShutdown: {
-            intake.stop()
-        }
+        try? await gracefulShutdown()
+        logger.notice("stopping: storing readings in hand")
+        notifier.stopping()
     }
 }
 

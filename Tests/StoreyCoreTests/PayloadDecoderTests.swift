@@ -77,8 +77,11 @@ import Testing
         var readings: [Reading] = []
         var rejections: [RejectionReason] = []
         var scratch: [DecodedValue] = []
+        var receipts = ReceiptTimes()
         Array(payload.utf8).withUnsafeBytes { raw in
-            ReadingBinder().bind(topic: topic, payload: raw, now: now, topology: topology, scratch: &scratch, readings: &readings, rejections: &rejections)
+            ReadingBinder().bind(
+                topic: topic, payload: raw, now: now, topology: topology, scratch: &scratch, readings: &readings,
+                rejections: &rejections, receipts: &receipts)
         }
         return (readings, rejections)
     }
@@ -87,6 +90,21 @@ import Testing
         let (readings, rejections) = bind("storey/tower/1/s1/s1-kw", "42")
         #expect(readings == [Reading(point: 0, time: now, value: 42)])
         #expect(rejections.isEmpty)
+    }
+
+    @Test func bareNumbersReadInTheSameMillisecondStayTwoReadings() {
+        var readings: [Reading] = []
+        var rejections: [RejectionReason] = []
+        var scratch: [DecodedValue] = []
+        var receipts = ReceiptTimes()
+        for payload in ["1", "2", #"{"value": 3, "ts": 1782871200}"#] {
+            Array(payload.utf8).withUnsafeBytes { raw in
+                ReadingBinder().bind(
+                    topic: "storey/tower/1/s1/s1-kw", payload: raw, now: now, topology: topology, scratch: &scratch,
+                    readings: &readings, rejections: &rejections, receipts: &receipts)
+            }
+        }
+        #expect(readings.map(\.time) == [now, now + 1, 1_782_871_200_000])
     }
 
     @Test func unknownTopicIsCounted() {

@@ -11,9 +11,13 @@ public struct ReadingBinder: Sendable {
 
     /// Decodes one message and appends its readings; each refused value appends its reason instead.
     /// A payload refused as a whole yields one reason and no reading.
+    ///
+    /// A value without a timestamp takes `now`, the time of receipt; `receipts` keeps those times strictly
+    /// increasing per point, so two bare numbers read in the same millisecond stay two readings.
     public func bind(
         topic: String, payload: UnsafeRawBufferPointer, now: Int64, topology: Topology,
-        scratch: inout [DecodedValue], readings: inout [Reading], rejections: inout [RejectionReason]
+        scratch: inout [DecodedValue], readings: inout [Reading], rejections: inout [RejectionReason],
+        receipts: inout ReceiptTimes
     ) {
         let topicPoint = topology.pointByTopic[topic]
         scratch.removeAll(keepingCapacity: true)
@@ -40,7 +44,8 @@ public struct ReadingBinder: Sendable {
             }
             switch validate(decoded, point: topology.points[pointIndex], now: now) {
             case .success(let reading):
-                readings.append(Reading(point: pointIndex, time: reading.time, value: reading.value))
+                let time = decoded.time == nil ? receipts.next(for: pointIndex, at: reading.time) : reading.time
+                readings.append(Reading(point: pointIndex, time: time, value: reading.value))
             case .failure(let reason):
                 rejections.append(reason)
             }
@@ -70,5 +75,23 @@ public struct ReadingBinder: Sendable {
             guard value < 1e15 else { return .failure(.outOfRange) }
         }
         return .success((time, value))
+    }
+}
+
+/// Receipt times handed to readings that carry no timestamp, strictly increasing per point.
+public struct ReceiptTimes: Sendable {
+    private var last: [Int: Int64] = [:]
+
+    public init() {}
+
+    mutating func next(for point: Int, at time: Int64) -> Int64 {
+        let given = max(time, (last[point] ?? .min) + 1)
+        last[point] = given
+        return given
+    }
+
+    /// Forgets points not heard from for a while, so the table stays as small as the set of bare-number points.
+    public mutating func forget(before time: Int64) {
+        if last.count > 10_000 { last = last.filter { $0.value >= time } }
     }
 }

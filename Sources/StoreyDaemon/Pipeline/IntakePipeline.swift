@@ -48,35 +48,43 @@ public final class IntakePipeline: Service, Sendable {
         return ContinuousClock.now - since < limit
     }
 
+    /// Runs the MQTT network thread and the storing loop together; on graceful shutdown the MQTT client
+    /// stops receiving, and the loop stores what is already in hand before returning.
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await self.drain()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.intake.run() }
+                group.addTask { try await self.drain() }
+                try await group.waitForAll()
+            }
         } onGracefulShutdown: {
-            // Stop receiving; `drain` stores what is already in hand, then ends.
             self.intake.stop()
         }
     }
 
     private func drain() async throws {
         var scratch: [DecodedValue] = []
+        var receipts = ReceiptTimes()
         while let batch = await intake.nextBatch() {
             metrics.messagesReceived.increment(by: Int64(batch.count))
             busySince.withLock { $0 = .now }
             defer { busySince.withLock { $0 = nil } }
-            try await store(batch, scratch: &scratch)
+            try await store(batch, scratch: &scratch, receipts: &receipts)
+            receipts.forget(before: Int64(Date().timeIntervalSince1970 * 1000) - 1000)
         }
     }
 
     /// Stores one batch, retrying while storage fails (disk full, locked): the batch stays in hand and
     /// no more is read, so nothing received is dropped.
-    private func store(_ batch: MQTTBatch, scratch: inout [DecodedValue]) async throws {
+    private func store(_ batch: MQTTBatch, scratch: inout [DecodedValue], receipts: inout ReceiptTimes) async throws {
         let binder = self.binder.withLock { $0 }
         var delay = Duration.milliseconds(100)
         while true {
             var rejections: [RejectionReason] = []
             var refusedTopics: [(RejectionReason, String)] = []
             do {
-                let now = Int64((batch.receivedAt.timeIntervalSince1970 * 1000).rounded())
+                // A retry binds afresh: receipt times given in a failed attempt are given again.
+                var attemptReceipts = receipts
                 let result = try store.ingest { topology in
                     var readings: [Reading] = []
                     readings.reserveCapacity(batch.count)
@@ -85,13 +93,14 @@ public final class IntakePipeline: Service, Sendable {
                         let topic = batch.topic(index)
                         batch.withPayload(index) { payload in
                             binder.bind(
-                                topic: topic, payload: payload, now: now, topology: topology,
-                                scratch: &scratch, readings: &readings, rejections: &rejections)
+                                topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), topology: topology,
+                                scratch: &scratch, readings: &readings, rejections: &rejections, receipts: &attemptReceipts)
                         }
                         if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
                     }
                     return readings
                 }
+                receipts = attemptReceipts
                 metrics.readingsAccepted.increment(by: Int64(result.stored))
                 metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
                 metrics.batches.increment()

@@ -1,0 +1,85 @@
+import Foundation
+import StoreyIntake
+import StoreyTestSupport
+import Testing
+
+struct MQTTIntakeSessionTests {
+    @Test(arguments: [MQTTProtocolVersion.v311, .v5])
+    func persistentSessionKeepsMessagesPublishedWhileAway(version: MQTTProtocolVersion) async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        let topic = uniqueName("storey/session")
+        let clientID = uniqueName("session")
+        let subscriptions = [MQTTSubscription(topicFilter: topic, qos: 1)]
+
+        let first = RunningIntake(settings(broker, version, subscriptions, clientID: clientID))
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+
+        try await publishNumbered(500, topic: topic, port: broker.port, qos: 1, protocolVersion: version)
+
+        let second = RunningIntake(settings(broker, version, subscriptions, clientID: clientID))
+        let received = try await second.collect(500)
+        #expect(received.map(\.payload) == (0..<500).map { "\($0)" })
+        #expect(second.intake.status.sessionPresent == true)
+        try await second.stop()
+    }
+
+    @Test func reconnectsAndResubscribesAfterTheBrokerRestarts() async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        let topic = uniqueName("storey/restart")
+        let running = RunningIntake(settings(broker, .v311, [MQTTSubscription(topicFilter: topic, qos: 1)]))
+        try await running.waitUntilSubscribed()
+        try await publishNumbered(3, topic: topic, port: broker.port, qos: 1)
+        #expect(try await running.collect(3).count == 3)
+
+        // Without persistence the broker forgets the session: only resubscribing brings messages back.
+        try await broker.restart()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while running.intake.status.connects < 2 || running.intake.status.state != .subscribed {
+            #expect(ContinuousClock.now < deadline, "intake did not reconnect: \(running.intake.status)")
+            if ContinuousClock.now >= deadline { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(running.intake.status.reconnects == 1)
+        #expect(running.intake.status.sessionPresent == false)
+        try await publishNumbered(3, topic: topic, port: broker.port, qos: 1)
+        #expect(try await running.collect(3).map(\.payload) == ["0", "1", "2"])
+        try await running.stop()
+    }
+
+    @Test func brokerPersistenceKeepsQoS1MessagesAcrossABrokerRestart() async throws {
+        let broker = try await TestBroker(TestBrokerOptions(persistence: true))
+        defer { broker.stop() }
+        let topic = uniqueName("storey/persist")
+        let clientID = uniqueName("persist")
+        let subscriptions = [MQTTSubscription(topicFilter: topic, qos: 1)]
+        let first = RunningIntake(settings(broker, .v5, subscriptions, clientID: clientID))
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+
+        try await publishNumbered(200, topic: topic, port: broker.port, qos: 1)
+        try await broker.restart()
+
+        let second = RunningIntake(settings(broker, .v5, subscriptions, clientID: clientID))
+        let received = try await second.collect(200)
+        #expect(received.map(\.payload) == (0..<200).map { "\($0)" })
+        try await second.stop()
+    }
+
+    @Test func keepsRetryingWhileTheBrokerIsDownAndConnectsWhenItIsBack() async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        broker.kill9()
+        let topic = uniqueName("storey/down")
+        let running = RunningIntake(settings(broker, .v311, [MQTTSubscription(topicFilter: topic, qos: 0)]))
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(running.intake.status.failedAttempts >= 2)
+        #expect(running.intake.status.state == .disconnected || running.intake.status.state == .connecting)
+        try await broker.restart()
+        try await running.waitUntilSubscribed()
+        #expect(running.intake.status.connects == 1)
+        try await running.stop()
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import StoreyTestSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A datagram socket standing in for systemd's `$NOTIFY_SOCKET`: collects what storeyd tells systemd.
+final class NotifySocket: Sendable {
+    let path: String
+    private let fd: Int32
+    private let messages = Mutex<[String]>([])
+
+    init(directory: URL) throws {
+        path = directory.appendingPathComponent("notify.sock").path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw TestSupportError("cannot bind \(path)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let thread = Thread { [self] in self.receive() }
+        thread.start()
+    }
+
+    private func receive() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0 {
+                let text = String(decoding: buffer[0..<count], as: UTF8.self)
+                messages.withLock { $0.append(text) }
+            } else if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                return
+            }
+        }
+    }
+
+    /// Every message so far, each a datagram (lines joined by newlines).
+    var received: [String] { messages.withLock { $0 } }
+
+    /// The first line of each message (`READY=1`, `RELOADING=1`, `STOPPING=1`, `STATUS=…`, `WATCHDOG=1`).
+    var kinds: [String] { received.map { String($0.split(separator: "\n").first ?? "") } }
+
+    deinit { close(fd) }
+}
+
+/// The real `storeyd` binary, run as a child process on its own configuration, database and ports.
+final class StoreydProcess: @unchecked Sendable {
+    let directory: URL
+    let configFile: String
+    let databasePath: String
+    let httpPort: Int
+    let brokerURL: String
+    let notify: NotifySocket
+    private var process: Process?
+    private(set) var logFile: String
+    private var starts = 0
+    var extraEnvironment: [String: String] = [:]
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["STOREYD_BINARY"] { return URL(fileURLWithPath: path) }
+        // The test bundle runs from the build folder, where `swift build` put storeyd too.
+        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("storeyd")
+    }
+
+    init(topology: String, brokerURL: String, mqttSection: String = "", directory: URL? = nil) throws {
+        self.directory = try directory ?? makeTemporaryDirectory(prefix: "storeyd")
+        self.brokerURL = brokerURL
+        configFile = self.directory.appendingPathComponent("storey.yaml").path
+        databasePath = self.directory.appendingPathComponent("storey.db").path
+        logFile = self.directory.appendingPathComponent("storeyd-0.log").path
+        httpPort = freePort()
+        notify = try NotifySocket(directory: self.directory)
+        try writeConfiguration(topology: topology, mqttSection: mqttSection)
+    }
+
+    func writeConfiguration(topology: String, mqttSection: String = "") throws {
+        let main = """
+            mqtt:
+              url: mqtt://127.0.0.1:1
+              client_id: \(uniqueName("storeyd"))
+              qos: 1
+            \(mqttSection)
+            topology: topology.yaml
+            """
+        try main.write(toFile: configFile, atomically: true, encoding: .utf8)
+        try topology.write(toFile: directory.appendingPathComponent("topology.yaml").path, atomically: true, encoding: .utf8)
+    }
+
+    /// Breaks or mends the topology file only (the main file keeps its client id).
+    func writeTopology(_ topology: String) throws {
+        try topology.write(toFile: directory.appendingPathComponent("topology.yaml").path, atomically: true, encoding: .utf8)
+    }
+
+    func start() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw TestSupportError("storeyd is not built at \(Self.binary.path): run `swift build` first (scripts/test does)")
+        }
+        logFile = directory.appendingPathComponent("storeyd-\(starts).log").path
+        starts += 1
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let process = Process()
+        process.executableURL = Self.binary
+        // Overrides by flag and by environment, as an operator would use them.
+        process.arguments = ["--config", configFile, "--mqtt-url", brokerURL, "--log-level", "debug"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["STOREY_DATABASE"] = databasePath
+        environment["STOREY_HTTP_ADDRESS"] = "127.0.0.1:\(httpPort)"
+        environment["NOTIFY_SOCKET"] = notify.path
+        environment.merge(extraEnvironment) { $1 }
+        process.environment = environment
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) {
+        if let process, process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    @discardableResult
+    func stop(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        guard let process else { return 0 }
+        signal(SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                throw TestSupportError("storeyd did not stop within \(timeout) of SIGTERM; log:\n\(log.suffix(3000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    func kill9() {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        process = nil
+    }
+
+    /// Waits until `/readyz` answers 200: subscribed and storing.
+    func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
+        try await waitUntil("storeyd ready", timeout: timeout) { try await self.httpStatus("/readyz") == 200 }
+    }
+
+    func httpStatus(_ path: String) async throws -> Int {
+        let result = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"],
+            timeout: .seconds(5))
+        return Int(result.output) ?? 0
+    }
+
+    func httpBody(_ path: String) async throws -> String {
+        try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "http://127.0.0.1:\(httpPort)\(path)"], timeout: .seconds(5)).output
+    }
+
+    /// `/metrics` parsed: `name{labels}` → value.
+    func metrics() async throws -> [String: Double] {
+        var values: [String: Double] = [:]
+        for line in try await httpBody("/metrics").split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            values[String(line[..<space])] = value
+        }
+        return values
+    }
+
+    func metric(_ name: String) async throws -> Double {
+        try await metrics()[name] ?? 0
+    }
+
+    func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            if process != nil && !isRunning { throw TestSupportError("storeyd exited while waiting for \(what); log:\n\(log.suffix(3000))") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("timed out waiting for \(what); log:\n\(log.suffix(3000))")
+    }
+
+    /// Runs SQL on the daemon's database through the sqlite3 shell, read-only.
+    func query(_ sql: String) async throws -> String {
+        let result = try await runCommand(URL(fileURLWithPath: "/usr/bin/sqlite3"), ["-readonly", databasePath, sql], timeout: .seconds(10))
+        guard result.status == 0 else { throw TestSupportError("sqlite3 failed: \(result.errorOutput)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        kill9()
+    }
+}
+
+/// A small tower for the daemon tests: one floor, two spaces, one tenant.
+enum IntegrationTopology {
+    static let text = """
+        topic_prefix: storey
+        buildings:
+          - id: t
+            time_zone: Asia/Shanghai
+            land_area: 6666.7
+            floors:
+              - level: 1
+                area: 1000
+                spaces:
+                  - id: s1
+                    area: 500
+                    capacity: 30
+                    points:
+                      - { id: s1-kw, quantity: power }
+                      - { id: s1-kwh, quantity: energy }
+                      - { id: s1-people, quantity: occupancy }
+                  - id: s2
+                    area: 400
+                    capacity: 20
+                    points:
+                      - { id: s2-kw, quantity: power }
+        tenants:
+          - id: alpha
+            leases:
+              - { space: s1, start: 2020-01-01 }
+        """
+
+    /// The same, plus a point on s2 (for reload tests).
+    static let withNewPoint: String = {
+        let line = text.split(separator: "\n").first { $0.contains("id: s2-kw") }!
+        let indent = line.prefix { $0 == " " }
+        return text.replacingOccurrences(of: String(line), with: "\(line)\n\(indent)- { id: s2-people, quantity: occupancy }")
+    }()
+
+    static let kwTopic = "storey/t/1/s1/s1-kw"
+    static let kwhTopic = "storey/t/1/s1/s1-kwh"
+    static let peopleTopic = "storey/t/1/s1/s1-people"
+}
