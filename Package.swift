@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // glibc's malloc.h (malloc_trim), which the Glibc module does not export.
+        .systemLibrary(name: "CMalloc"),
         // The domain: topology, readings, payload decoding, counters, windows, aggregation. No I/O.
         .target(name: "StoreyCore"),
         // YAML configuration → topology and daemon settings, with errors that name file, line and field.
@@ -49,7 +51,7 @@ let package = Package(
         .target(
             name: "StoreyDaemon",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

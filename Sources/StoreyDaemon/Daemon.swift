@@ -1,7 +1,5 @@
+import CMalloc
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ServiceLifecycle
 import StoreyConfig
@@ -210,7 +208,5 @@ struct Housekeeping: Service {
 /// Parsing a large topology builds a YAML tree many times the size of what is kept; glibc keeps the freed
 /// pages unless asked, which would leave the daemon's resident memory at its start-up peak for months.
 func releaseFreedMemory() {
-    #if canImport(Glibc)
     malloc_trim(0)
-    #endif
 }

@@ -206,6 +206,16 @@ private struct StoredHistory: FigureHistory {
         return row.map(ReadingStore.values)
     }
 
+    func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
+        let row = try? Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT * FROM figure WHERE scope_kind = ? AND scope_id = ? AND quantity = ? AND resolution = 'minute'
+                ORDER BY window_start DESC LIMIT 1
+                """),
+            arguments: [scope.kind.rawValue, topology.scopeID(scope), quantity.rawValue])
+        return row.map { ($0["window_start"], ReadingStore.values($0)) }
+    }
+
     func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?) {
         let id = pointRowID[point]
         func one(_ sql: String) -> (time: Int64, value: Double)? {

@@ -137,6 +137,29 @@ import Testing
         #expect(figure(actual, .tenant, 0, .energy, .hour, "2026-07-01T09:00:00")?.amount == 9)
     }
 
+    @Test func gaugeFiguresSurviveARestartFollowedByAnOldReading() {
+        let t = TestTopology.millis("2026-07-01T09:00:00")
+        let readings = [
+            Reading(point: 0, time: t, value: 10), Reading(point: 0, time: t + 120_000, value: 30),
+            Reading(point: 3, time: t + 120_000, value: 5),
+            // After the restart: a late reading for the first minute, then more for the newest one.
+            Reading(point: 0, time: t + 20_000, value: 20), Reading(point: 0, time: t + 130_000, value: 50),
+            Reading(point: 3, time: t + 150_000, value: 7),
+        ]
+        var whole = Aggregator(topology: topology)
+        let expected = MemoryHistory()
+        expected.ingest(readings, into: &whole)
+
+        let actual = MemoryHistory()
+        var first = Aggregator(topology: topology)
+        actual.ingest(Array(readings[..<3]), into: &first)
+        var restarted = Aggregator(topology: topology)
+        actual.ingest(Array(readings[3...]), into: &restarted)
+        #expect(actual.figures == expected.figures)
+        // Floor level in the third minute: s1-kw mean 40 + s2-kw mean 6.
+        #expect(figure(actual, .floor, 0, .power, .minute, "2026-07-01T09:02:00")?.meanLevel == 46)
+    }
+
     @Test func gaugeLevelsSumPointMeansAndAverageOverMinutes() {
         var aggregator = Aggregator(topology: topology)
         let history = MemoryHistory()

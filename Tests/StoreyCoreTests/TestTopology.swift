@@ -53,6 +53,12 @@ final class MemoryHistory: FigureHistory {
 
     func storedFigure(_ key: FigureKey) -> FigureValues? { figures[key] }
 
+    func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
+        figures.filter { $0.key.scope == scope && $0.key.quantity == quantity && $0.key.resolution == .minute }
+            .max { $0.key.windowStart < $1.key.windowStart }
+            .map { ($0.key.windowStart, $0.value) }
+    }
+
     func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?) {
         let list = (readings[point] ?? []).sorted { $0.time < $1.time }
         return (list.last { $0.time < time }, list.first { $0.time > time })

@@ -38,7 +38,12 @@ struct LoadGenerator: AsyncParsableCommand {
             let round = index / list.count
             // Each point: one reading a minute back in time, so every reading is new; counters rise.
             let ts = base + Double(round) * 60
-            let value = quantities[point] == "energy" ? Double(round) * 1.5 : Double(index % 97)
+            let value: Double =
+                switch quantities[point] {
+                case "energy": Double(round) * 1.5
+                case "presence": Double(index % 2)
+                default: Double(index % 97)
+                }
             try await publisher.publish(topic: list[point], payload: "{\"value\":\(value),\"ts\":\(Int(ts))}", qos: qos)
         }
         try await publisher.flush()

@@ -3,6 +3,8 @@
 public protocol FigureHistory {
     /// The stored figure row, if any (minute rows only are asked for).
     func storedFigure(_ key: FigureKey) -> FigureValues?
+    /// The newest stored minute row of a scope and quantity, if any.
+    func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)?
     /// The stored counter readings of `point` just before and just after `time` (exclusive).
     func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?)
 }
@@ -129,8 +131,10 @@ public struct Aggregator {
         let quantity = point.quantity
         // The point's own minute: its mean moves, and every scope above moves by the same amount.
         let pointKey = FigureKey(scope: scopes[0], quantity: quantity, resolution: .minute, windowStart: starts.minute)
-        var minute = pointMinute[reading.point].flatMap { $0.start == starts.minute ? $0 : nil }
-            ?? minuteState(for: pointKey, history: history)
+        if pointMinute[reading.point] == nil {
+            pointMinute[reading.point] = newestMinute(scope: scopes[0], quantity: quantity, history: history)
+        }
+        var minute = minuteState(for: pointKey, cached: pointMinute[reading.point], history: history)
         let oldMean = minute.sampleCount > 0 ? minute.sampleSum / Double(minute.sampleCount) : 0
         minute.sampleSum += reading.value
         minute.sampleCount += 1
@@ -138,7 +142,7 @@ public struct Aggregator {
         let firstSample = minute.sampleCount == 1
         minute.level = newMean
         minute.hasData = true
-        if pointMinute[reading.point].map({ $0.start <= starts.minute }) ?? true {
+        if pointMinute[reading.point]!.start <= starts.minute {
             pointMinute[reading.point] = minute
         }
         let change = newMean - oldMean
@@ -156,12 +160,14 @@ public struct Aggregator {
         for scope in scopes.dropFirst() {
             let key = FigureKey(scope: scope, quantity: quantity, resolution: .minute, windowStart: starts.minute)
             let cacheKey = ScopeQuantity(scope: scope, quantity: quantity)
-            var state = scopeMinute[cacheKey].flatMap { $0.start == starts.minute ? $0 : nil }
-                ?? minuteState(for: key, history: history)
+            if scopeMinute[cacheKey] == nil {
+                scopeMinute[cacheKey] = newestMinute(scope: scope, quantity: quantity, history: history)
+            }
+            var state = minuteState(for: key, cached: scopeMinute[cacheKey], history: history)
             let first = !state.hasData
             state.level += change
             state.hasData = true
-            if scopeMinute[cacheKey].map({ $0.start <= starts.minute }) ?? true {
+            if scopeMinute[cacheKey]!.start <= starts.minute {
                 scopeMinute[cacheKey] = state
             }
             var values = FigureValues()
@@ -174,8 +180,29 @@ public struct Aggregator {
         }
     }
 
-    /// A minute not in the cache: what storage and the pending contributions know of it.
-    private func minuteState(for key: FigureKey, history: some FigureHistory) -> MinuteState {
+    /// The newest minute storage holds for a scope, becoming its cache entry (an empty one at the
+    /// beginning of time when there is none). Asked once per scope and process.
+    private func newestMinute(scope: Scope, quantity: Quantity, history: some FigureHistory) -> MinuteState {
+        guard let latest = history.latestMinute(scope: scope, quantity: quantity) else {
+            return MinuteState(start: .min)
+        }
+        return MinuteState(
+            start: latest.start, sampleSum: latest.values.sampleSum, sampleCount: latest.values.sampleCount,
+            level: latest.values.levelSum, hasData: latest.values.levelMinutes > 0)
+    }
+
+    /// The state of the reading's minute. The cache holds the newest minute with data, so a later minute
+    /// is known to be empty without asking storage: in-order intake never waits on a lookup.
+    private func minuteState(for key: FigureKey, cached: MinuteState?, history: some FigureHistory) -> MinuteState {
+        if let cached {
+            if cached.start == key.windowStart { return cached }
+            if cached.start < key.windowStart { return MinuteState(start: key.windowStart) }
+        }
+        return storedMinuteState(for: key, history: history)
+    }
+
+    /// A minute older than the newest: what storage and the pending contributions know of it.
+    private func storedMinuteState(for key: FigureKey, history: some FigureHistory) -> MinuteState {
         var values = history.storedFigure(key) ?? FigureValues()
         if let unsaved = pending[key] { values.merge(unsaved.values) }
         return MinuteState(

@@ -22,31 +22,27 @@ public final class StoreyMetrics: Sendable {
     private let counterEvents: [String: Counter]
 
     public init() {
-        readingsAccepted = registry.makeCounter(name: "storey_readings_accepted_total", help: "Readings decoded, validated and stored.")
-        readingsDuplicate = registry.makeCounter(name: "storey_readings_duplicate_total", help: "Readings already stored (same point and time), ignored.")
-        messagesReceived = registry.makeCounter(name: "storey_mqtt_messages_total", help: "MQTT messages handed to intake.")
-        batches = registry.makeCounter(name: "storey_intake_batches_total", help: "Batches stored, one transaction each.")
-        storeErrors = registry.makeCounter(name: "storey_store_errors_total", help: "Batches the store failed to commit (retried).")
-        reloads = registry.makeCounter(name: "storey_config_reloads_total", help: "Configuration reloads applied.")
-        reloadFailures = registry.makeCounter(name: "storey_config_reload_failures_total", help: "Reloads refused because the new configuration was invalid.")
-        mqttConnected = registry.makeGauge(name: "storey_mqtt_connected", help: "1 while subscribed to the broker.")
-        mqttConnects = registry.makeGauge(name: "storey_mqtt_connects", help: "Successful connections since start.")
-        mqttReconnects = registry.makeGauge(name: "storey_mqtt_reconnects", help: "Reconnections after the first connection.")
-        mqttSecondsSinceLastMessage = registry.makeGauge(name: "storey_mqtt_seconds_since_last_message", help: "Seconds since the last MQTT message (-1: none yet).")
-        mqttBufferedMessages = registry.makeGauge(name: "storey_mqtt_buffered_messages", help: "Messages waiting between the MQTT thread and storage.")
-        points = registry.makeGauge(name: "storey_points", help: "Points in the topology in force.")
+        readingsAccepted = registry.makeCounter(descriptor: .storey("storey_readings_accepted_total", "Readings decoded, validated and stored."))
+        readingsDuplicate = registry.makeCounter(descriptor: .storey("storey_readings_duplicate_total", "Readings already stored (same point and time), ignored."))
+        messagesReceived = registry.makeCounter(descriptor: .storey("storey_mqtt_messages_total", "MQTT messages handed to intake."))
+        batches = registry.makeCounter(descriptor: .storey("storey_intake_batches_total", "Batches stored, one transaction each."))
+        storeErrors = registry.makeCounter(descriptor: .storey("storey_store_errors_total", "Batches the store failed to commit (retried)."))
+        reloads = registry.makeCounter(descriptor: .storey("storey_config_reloads_total", "Configuration reloads applied."))
+        reloadFailures = registry.makeCounter(descriptor: .storey("storey_config_reload_failures_total", "Reloads refused because the new configuration was invalid."))
+        mqttConnected = registry.makeGauge(descriptor: .storey("storey_mqtt_connected", "1 while subscribed to the broker."))
+        mqttConnects = registry.makeGauge(descriptor: .storey("storey_mqtt_connects", "Successful connections since start."))
+        mqttReconnects = registry.makeGauge(descriptor: .storey("storey_mqtt_reconnects", "Reconnections after the first connection."))
+        mqttSecondsSinceLastMessage = registry.makeGauge(descriptor: .storey("storey_mqtt_seconds_since_last_message", "Seconds since the last MQTT message (-1: none yet)."))
+        mqttBufferedMessages = registry.makeGauge(descriptor: .storey("storey_mqtt_buffered_messages", "Messages waiting between the MQTT thread and storage."))
+        points = registry.makeGauge(descriptor: .storey("storey_points", "Points in the topology in force."))
         var rejected: [RejectionReason: Counter] = [:]
         for reason in RejectionReason.allCases {
-            rejected[reason] = registry.makeCounter(
-                name: "storey_readings_rejected_total", labels: [("reason", reason.rawValue)],
-                help: "Readings or payloads refused, by reason.")
+            rejected[reason] = registry.makeCounter(descriptor: .storey("storey_readings_rejected_total", "Readings or payloads refused, by reason."), labels: [("reason", reason.rawValue)])
         }
         self.rejected = rejected
         var events: [String: Counter] = [:]
         for event in ["rollover", "reset", "jump"] {
-            events[event] = registry.makeCounter(
-                name: "storey_counter_events_total", labels: [("event", event)],
-                help: "Counter rollovers, resets and unbelievable jumps seen.")
+            events[event] = registry.makeCounter(descriptor: .storey("storey_counter_events_total", "Counter rollovers, resets and unbelievable jumps seen."), labels: [("event", event)])
         }
         self.counterEvents = events
     }
@@ -64,5 +60,12 @@ public final class StoreyMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric named in full (units are in the name, Prometheus style), with its help text.
+    static func storey(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

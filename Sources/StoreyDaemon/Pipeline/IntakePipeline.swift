@@ -113,8 +113,9 @@ public final class IntakePipeline: Service, Sendable {
                     }
                 }
                 for reason in rejections { metrics.rejected(reason) }
+                // One line per reason per interval, naming the latest topic and how many were not logged.
                 for (reason, topic) in refusedTopics {
-                    refusals.record("\(reason.rawValue) \(topic)") { suppressed in
+                    refusals.record(reason.rawValue) { suppressed in
                         logger.warning("reading refused", metadata: [
                             "reason": "\(reason.rawValue)", "topic": "\(topic)",
                             "suppressed": "\(suppressed)",

@@ -1,0 +1,70 @@
+/// The lifecycle states of an alert.
+public enum AlertState: String, Sendable, Codable, CaseIterable {
+    case inactive, pending, firing, resolved
+}
+
+/// Why a transition happened, for history and for the notification text.
+public enum TransitionReason: Sendable, Equatable {
+    /// The condition started to hold; `for` has not elapsed.
+    case conditionHolds
+    /// The condition held for the rule's `for`.
+    case heldForDuration
+    /// A pending condition no longer holds.
+    case conditionCleared
+    /// A firing alert passed its resolve level.
+    case resolved
+    /// A pending condition could not be followed through a window without data.
+    case noData(NoDataReason)
+    /// Fired again soon after resolving: the same alert, marked flapping.
+    case flapping
+    /// Stayed resolved (or firing) for the flapping period.
+    case flappingEnded
+    case acknowledged(Acknowledgement)
+}
+
+/// One change of an alert, as a value: the store writes it to history and to the outbox in the same
+/// transaction as the state it leads to.
+public struct AlertTransition: Sendable, Equatable {
+    public var fingerprint: AlertFingerprint
+    public var rule: String
+    public var scope: Scope
+    public var scopeID: String
+    /// Counts the alerts this rule and scope have raised; a flapping alert keeps its number.
+    public var episode: Int
+    public var from: AlertState
+    public var to: AlertState
+    /// Milliseconds since the Unix epoch (the end of the window that caused it).
+    public var time: Int64
+    public var values: Observation?
+    public var reason: TransitionReason
+    public var severity: Severity
+    public var isFlapping: Bool
+}
+
+/// What to deliver, taken from the outbox by the delivery side.
+public struct AlertNotification: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case firing, resolved, reminder
+        /// Fired again within the flapping period; later flaps are not notified until it settles.
+        case flapping
+    }
+
+    public var kind: Kind
+    public var fingerprint: AlertFingerprint
+    public var rule: String
+    public var scopeID: String
+    public var episode: Int
+    public var time: Int64
+    public var values: Observation?
+    public var severity: Severity
+    public var labels: [String: String]
+    public var annotations: [String: String]
+}
+
+/// What the alert state machine asks its owner to do.
+public enum AlertAction: Sendable, Equatable {
+    /// Write the transition to history and the outbox with the new state.
+    case record(AlertTransition)
+    /// Queue a notification for delivery.
+    case notify(AlertNotification)
+}

@@ -1,0 +1,157 @@
+/// Evaluates the rules of an estate as windows change, and keeps one `Alert` per rule and scope.
+///
+/// Rules are resolved to scopes once, at load: a changed window finds its rules by one lookup, so the
+/// cost of a tick follows the windows that changed, not every rule over every scope. It returns actions
+/// for its owner to persist and deliver; it keeps no clock and does no I/O.
+public struct UnderuseEvaluator: Sendable {
+    public let rules: [UnderuseRule]
+    public let topology: Topology
+    public var workingTimes: WorkingTimeTable
+    public let flapPeriod: Int64
+    public let repeatInterval: Int64?
+    public private(set) var alerts: [AlertKey: Alert] = [:]
+    public private(set) var silences: [Silence] = []
+
+    public struct AlertKey: Sendable, Hashable {
+        public var rule: Int
+        public var scope: Scope
+    }
+
+    private struct WindowKey: Hashable {
+        var scope: Scope
+        var resolution: Resolution
+    }
+
+    private var rulesByWindow: [WindowKey: [Int]] = [:]
+    private var silentPointRules: [Int: [Int]] = [:]
+    private var lastTick: Int64 = .min
+
+    public init(
+        rules: [UnderuseRule], topology: Topology, workingTimes: WorkingTimeTable,
+        flapPeriod: Int64 = 3_600_000, repeatInterval: Int64? = 4 * 3_600_000
+    ) {
+        self.rules = rules
+        self.topology = topology
+        self.workingTimes = workingTimes
+        self.flapPeriod = flapPeriod
+        self.repeatInterval = repeatInterval
+        for (index, rule) in rules.enumerated() {
+            for scope in rule.scope.scopes(in: topology) {
+                if rule.isSilentPointRule {
+                    silentPointRules[scope.index, default: []].append(index)
+                } else {
+                    rulesByWindow[WindowKey(scope: scope, resolution: rule.window), default: []].append(index)
+                }
+            }
+        }
+    }
+
+    /// A window of one scope closed or changed: evaluates the rules that watch it.
+    public mutating func windowChanged(_ observation: WindowObservation) -> [AlertAction] {
+        guard let ruleIndices = rulesByWindow[WindowKey(scope: observation.scope, resolution: observation.resolution)]
+        else { return [] }
+        let workingMinutes = workingTimes.workingTime(of: observation.scope, in: topology)?
+            .workingMinutes(from: observation.start, to: observation.end) ?? 0
+        var actions: [AlertAction] = []
+        for index in ruleIndices {
+            let key = AlertKey(rule: index, scope: observation.scope)
+            let active = alerts[key]?.isActive ?? false
+            let result = rules[index].evaluate(observation, workingMinutes: workingMinutes, alertActive: active)
+            actions += handle(.evaluated(result, span: observation.start..<observation.end), for: key)
+        }
+        return actions
+    }
+
+    /// A point's silence checked at `now` (after it reported, or when its deadline passed).
+    public mutating func pointChecked(
+        point: Int, lastReading: Int64?, expectedInterval: Int64, watchedSince: Int64, now: Int64
+    ) -> [AlertAction] {
+        guard let ruleIndices = silentPointRules[point] else { return [] }
+        var actions: [AlertAction] = []
+        for index in ruleIndices {
+            let rule = rules[index]
+            let result = rule.evaluateSilence(
+                lastReading: lastReading, watchedSince: watchedSince, expectedInterval: expectedInterval, now: now)
+            // Silence counts towards `for` from when it began, not from when it was noticed.
+            let from = min(now, rule.silenceStart(lastReading: lastReading, watchedSince: watchedSince, expectedInterval: expectedInterval))
+            actions += handle(.evaluated(result, span: from..<now), for: AlertKey(rule: index, scope: Scope(.point, point)))
+        }
+        return actions
+    }
+
+    public mutating func acknowledge(_ fingerprint: AlertFingerprint, _ acknowledgement: Acknowledgement) -> [AlertAction] {
+        guard let key = alerts.first(where: { $0.value.fingerprint == fingerprint })?.key else { return [] }
+        return handle(.acknowledged(acknowledgement), for: key)
+    }
+
+    /// Adds or replaces a silence; effective at once for the alerts it matches.
+    public mutating func addSilence(_ silence: Silence, now: Int64) -> [AlertAction] {
+        silences.removeAll { $0.id == silence.id }
+        silences.append(silence)
+        return refreshSilences(now: now)
+    }
+
+    public mutating func removeSilence(id: String, now: Int64) -> [AlertAction] {
+        silences.removeAll { $0.id == id }
+        return refreshSilences(now: now)
+    }
+
+    /// Time passes: silences start and end, reminders fall due, flapping settles.
+    public mutating func tick(now: Int64) -> [AlertAction] {
+        var actions = silences.contains { $0.isActive(at: lastTick) != $0.isActive(at: now) } ? refreshSilences(now: now) : []
+        lastTick = now
+        silences.removeAll { $0.end <= now }
+        for key in alerts.keys where alerts[key]!.state == .firing || alerts[key]!.isFlapping {
+            actions += alerts[key]!.handle(.tick(at: now))
+        }
+        return actions
+    }
+
+    /// The labels silences match on: the rule's, the tenant's, and the alert's own identity.
+    public func labels(of key: AlertKey) -> [String: String] {
+        let rule = rules[key.rule]
+        var labels = key.scope.kind == .tenant ? topology.tenants[key.scope.index].labels : [:]
+        labels.merge(rule.labels) { $1 }
+        labels["alertname"] = rule.name
+        labels["severity"] = rule.severity.rawValue
+        labels[key.scope.kind.rawValue] = topology.scopeID(key.scope)
+        if let building = topology.buildingIndex(of: key.scope) { labels["building"] = topology.buildings[building].id }
+        return labels
+    }
+
+    private mutating func handle(_ event: AlertEvent, for key: AlertKey) -> [AlertAction] {
+        if alerts[key] == nil {
+            guard case .evaluated(.holds, let span) = event else { return [] }   // nothing to remember yet
+            alerts[key] = newAlert(for: key, at: span.upperBound)
+        }
+        return alerts[key]!.handle(event)
+    }
+
+    private func newAlert(for key: AlertKey, at time: Int64) -> Alert {
+        let rule = rules[key.rule]
+        let labels = labels(of: key)
+        var alert = Alert(
+            rule: rule.name, scope: key.scope, scopeID: topology.scopeID(key.scope), severity: rule.severity,
+            policy: AlertPolicy(holdFor: rule.holdFor, flapPeriod: flapPeriod, repeatInterval: repeatInterval),
+            labels: labels, annotations: rule.annotations)
+        if silences.contains(where: { $0.isActive(at: time) && $0.matches(labels) }) {
+            _ = alert.handle(.silenceStarted(at: time))
+        }
+        return alert
+    }
+
+    private mutating func refreshSilences(now: Int64) -> [AlertAction] {
+        // `tick` finds silences that started or ended by comparing with the last time it looked.
+        lastTick = max(lastTick, now)
+        var actions: [AlertAction] = []
+        for key in alerts.keys {
+            let silenced = silences.contains { $0.isActive(at: now) && $0.matches(alerts[key]!.labels) }
+            if silenced && !alerts[key]!.isSilenced {
+                actions += alerts[key]!.handle(.silenceStarted(at: now))
+            } else if !silenced && alerts[key]!.isSilenced {
+                actions += alerts[key]!.handle(.silenceEnded(at: now))
+            }
+        }
+        return actions
+    }
+}

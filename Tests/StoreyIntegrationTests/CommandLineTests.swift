@@ -1,0 +1,42 @@
+import Foundation
+import StoreyTestSupport
+import Testing
+
+/// The operator's `storey` tool, run as the real binary.
+@Suite struct CommandLineTests {
+    static var storey: URL { StoreydProcess.binary.deletingLastPathComponent().appendingPathComponent("storey") }
+
+    func folder(topology: String) throws -> String {
+        let directory = try makeTemporaryDirectory(prefix: "storey-cli")
+        try "mqtt:\n  url: mqtt://127.0.0.1:1883\ntopology: topology.yaml\n"
+            .write(toFile: directory.appendingPathComponent("storey.yaml").path, atomically: true, encoding: .utf8)
+        try topology.write(toFile: directory.appendingPathComponent("topology.yaml").path, atomically: true, encoding: .utf8)
+        return directory.path
+    }
+
+    @Test func checkAcceptsTheExampleConfiguration() async throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/config/storey.yaml").standardized.path
+        let result = try await runCommand(Self.storey, ["check", "--config", example])
+        #expect(result.status == 0)
+        #expect(result.output.contains("ok: 1 buildings, 3 floors, 5 spaces, 3 tenants"))
+    }
+
+    @Test func checkExitsNonZeroNamingFileLineAndField() async throws {
+        let directory = try folder(topology: IntegrationTopology.text.replacingOccurrences(of: "capacity: 30", with: "capacity: many"))
+        let result = try await runCommand(Self.storey, ["check", "--config", "\(directory)/storey.yaml"])
+        #expect(result.status == 1)
+        #expect(result.errorOutput.contains("\(directory)/topology.yaml:12: buildings[0].floors[0].spaces[0].capacity: expected a whole number, got \"many\""))
+    }
+
+    @Test func topicsPrintsOneTabSeparatedLinePerPoint() async throws {
+        let directory = try folder(topology: IntegrationTopology.text)
+        let result = try await runCommand(Self.storey, ["topics", "--config", "\(directory)/storey.yaml"])
+        #expect(result.status == 0)
+        #expect(result.output.split(separator: "\n") == [
+            "storey/t/1/s1/s1-kw\ts1-kw\tpower\tkW",
+            "storey/t/1/s1/s1-kwh\ts1-kwh\tenergy\tkWh",
+            "storey/t/1/s1/s1-people\ts1-people\toccupancy\tpersons",
+            "storey/t/1/s2/s2-kw\ts2-kw\tpower\tkW",
+        ])
+    }
+}
