@@ -67,25 +67,48 @@ start_storeyd() {
   until curl -sf "127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
 }
 stop_storeyd() { kill "$storeyd"; wait "$storeyd" || true; }
-wait_accepted() {  # until storeyd has stored $1 readings; prints the time it happened
-  until [[ "$(accepted)" == "$1" ]]; do sleep 0.05; done
-  now
+wait_accepted() {  # until storeyd has stored $1 readings, or none more for 15 s; prints "TIME COUNT"
+  local last=-1 seen changed
+  changed=$(now)
+  while true; do
+    seen=$(accepted)
+    if [[ "$seen" != "$last" ]]; then last=$seen; changed=$(now); fi
+    [[ "$seen" == "$1" ]] && break
+    python3 -c "import sys; sys.exit(0 if $(now) - $changed > 15 else 1)" && break
+    sleep 0.05
+  done
+  echo "$changed $last"
+}
+wait_lines() {  # until file $1 has $2 lines, or none more for 15 s; prints "TIME COUNT"
+  local last=-1 seen changed
+  changed=$(now)
+  while true; do
+    seen=$(wc -l <"$1")
+    if [[ "$seen" != "$last" ]]; then last=$seen; changed=$(now); fi
+    [[ "$seen" -ge "$2" ]] && break
+    python3 -c "import sys; sys.exit(0 if $(now) - $changed > 15 else 1)" && break
+    sleep 0.05
+  done
+  echo "$changed $last"
 }
 peak_rss_mb() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
 rate() { python3 -c "print(f'{$1/($3-$2):,.0f}')"; }
+ratio() { python3 -c "print(f'{($2/($4-$3))/($1/($6-$5)):.2f}')"; }  # storeyd rate / mosquitto_sub rate
 results=()
 
 for qos in 0 1; do
   # Live
   start_storeyd
   t0=$(now)
-  mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -t 'bench/#' -C "$count" >/dev/null &
+  mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -t 'bench/#' -C "$count" >"$work/sub.out" &
   sub=$!
+  pids+=($sub)
   "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" >"$work/loadgen.txt"
-  wait "$sub"; t_sub=$(now)
-  t_storey=$(wait_accepted "$count")
+  read -r t_sub sub_got <<<"$(wait_lines "$work/sub.out" "$count")"
+  kill "$sub" 2>/dev/null || true
+  read -r t_storey got <<<"$(wait_accepted "$count")"
   rss=$(peak_rss_mb "$storeyd")
-  results+=("live  qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$count" "$t0" "$t_storey")/s  ratio $(python3 -c "print(f'{($t_sub-$t0)/($t_storey-$t0):.2f}')")  storeyd peak RSS ${rss} MB  ($(cat "$work/loadgen.txt"))")
+  results+=("live  qos$qos  mosquitto_sub $(rate "$sub_got" "$t0" "$t_sub")/s (received $sub_got)  storeyd $(rate "$got" "$t0" "$t_storey")/s (stored $got of $count)  ratio $(ratio "$sub_got" "$got" "$t0" "$t_storey" "$t0" "$t_sub")  storeyd peak RSS ${rss} MB  ($(cat "$work/loadgen.txt"))")
   stop_storeyd
 
   # Drain: make both persistent sessions, go away, queue COUNT readings, come back one at a time.
@@ -99,9 +122,10 @@ for qos in 0 1; do
   storeyd=$!; pids+=($storeyd)
   until curl -sf "127.0.0.1:$http/healthz" >/dev/null; do sleep 0.01; done
   t1=$(now)
-  t_storey=$(wait_accepted "$count")
+  ready_rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$storeyd/status")
+  read -r t_storey got <<<"$(wait_accepted "$count")"
   rss=$(peak_rss_mb "$storeyd")
-  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$count" "$t1" "$t_storey")/s  ratio $(python3 -c "print(f'{($t_sub-$t0)/($t_storey-$t1):.2f}')")  storeyd peak RSS ${rss} MB")
+  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  ratio $(ratio "$count" "$got" "$t1" "$t_storey" "$t0" "$t_sub")  storeyd RSS ${ready_rss} MB when started, peak ${rss} MB")
   stop_storeyd
   mosquitto_sub -p "$port" -V mqttv5 -c -i bench-sub -x 0 -t 'bench/#' -E  # end the session
 done

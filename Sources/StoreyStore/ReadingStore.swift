@@ -43,6 +43,10 @@ public final class ReadingStore: @unchecked Sendable {
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync survives a killed process; only a power cut may lose the last commits.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Intake touches the open windows' rows over and over: keep them in SQLite's cache and map the
+            // file, instead of a pread(2) per page (measured: a third of intake time went to syscalls).
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         configuration.busyMode = .timeout(5)
         self.path = path
