@@ -135,5 +135,5 @@ public struct IntakeConfiguration: Sendable, Equatable {
     /// How far ahead of our clock a reading's timestamp may be, in seconds.
     public var futureTolerance: Double = 300
     /// Messages held between the MQTT thread and storage before back-pressure stops reading the socket.
-    public var maxBufferedMessages = 50_000
+    public var maxBufferedMessages = 10_000
 }
