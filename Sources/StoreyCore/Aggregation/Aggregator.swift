@@ -239,9 +239,4 @@ public struct Aggregator {
     public mutating func discardPending() {
         self = Aggregator(topology: topology)
     }
-
-    /// Caches of points and scopes whose minute is long past are dropped, so memory follows the topology.
-    public mutating func forgetScopeMinutes(before minute: Int64) {
-        scopeMinute = scopeMinute.filter { $0.value.start >= minute }
-    }
 }
