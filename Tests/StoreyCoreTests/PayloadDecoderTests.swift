@@ -64,6 +64,42 @@ import Testing
         #expect(throws: reason) { try decode(payload) }
     }
 
+    /// The flat-object fast path must read exactly what the general JSON path reads, or step aside.
+    @Test(arguments: [
+        #"{"value": 12.5, "ts": 1790000000}"#, #"{"ts":1790000000.25,"value":-3}"#, #" { "value" : 0 } "#,
+        #"{"value": 1e3}"#, #"{"value": 1E-2, "ts": 1790000000123}"#, #"{"value": 01}"#, #"{"value": 1.}"#,
+        #"{"value": .5}"#, #"{"value": +1}"#, #"{"value": 1, "value": 2}"#, #"{"value": 1,}"#, #"{"value": 1} x"#,
+        #"{"value": "1"}"#, #"{"value": 1, "ts": "2026-11-27T08:00:00Z"}"#, #"{"value": 1, "unit": "W"}"#,
+        #"{"val\u0075e": 1}"#, #"{"value": 1e999}"#, #"{"value": -0}"#, #"{"value": 1, "ts": -5}"#, #"{}"#,
+        #"{"value": 2"#, #"{"value": 2, "ts": 1790000000, "extra": true}"#, #"{"value": -}"#,
+    ])
+    func fastPathAgreesWithTheGeneralParser(payload: String) throws {
+        var general: Result<[DecodedValue], RejectionReason> = .success([])
+        var fast: DecodedValue?
+        Array(payload.utf8).withUnsafeBytes { raw in
+            fast = PayloadDecoder.flatValueObject(raw)
+            general = Result { () throws(RejectionReason) -> [DecodedValue] in
+                var values: [DecodedValue] = []
+                try decoder.decodeGeneralJSON(raw, now: now, into: &values)
+                return values
+            }
+        }
+        if let fast {
+            #expect(general == .success([fast]))
+        }
+    }
+
+    @Test func commonShapesTakeTheFastPathAndOddOnesDoNot() {
+        func fast(_ text: String) -> DecodedValue? { Array(text.utf8).withUnsafeBytes { PayloadDecoder.flatValueObject($0) } }
+        #expect(fast(#"{"value": 12.5, "ts": 1790000000}"#) == DecodedValue(time: 1_790_000_000_000, value: 12.5))
+        #expect(fast(#"{"ts":1790000000.25,"value":-3}"#) == DecodedValue(time: 1_790_000_000_250, value: -3))
+        #expect(fast(#" { "value" : 0 } "#) == DecodedValue(value: 0))
+        #expect(fast(#"{"value": 01}"#) == nil)
+        #expect(fast(#"{"value": 1, "value": 2}"#) == nil)
+        #expect(fast(#"{"value": 1, "ts": "2026-11-27T08:00:00Z"}"#) == nil)
+        #expect(fast(#"{"value": 1e999}"#) == nil)
+    }
+
     @Test func oversizePayloadIsRefused() {
         #expect(throws: RejectionReason.oversize) { try decode(String(repeating: "1", count: 2000)) }
     }

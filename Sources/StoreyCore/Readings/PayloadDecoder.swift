@@ -37,7 +37,15 @@ public struct PayloadDecoder: Sendable {
         guard payload.count <= maximumPayloadBytes else { throw .oversize }
         guard let first = payload.firstIndex(where: { !Self.isSpace($0) }) else { throw .malformed }
         switch payload[first] {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
+        case UInt8(ascii: "{"):
+            // Most JSON devices send exactly {"value": N, "ts": N}: read that shape directly, and leave
+            // everything else (and anything unusual in it) to Foundation's parser.
+            if let value = Self.flatValueObject(payload) {
+                values.append(value)
+            } else {
+                try decodeJSON(payload, now: now, into: &values)
+            }
+        case UInt8(ascii: "["):
             try decodeJSON(payload, now: now, into: &values)
         default:
             values.append(DecodedValue(value: try Self.plainNumber(payload)))
@@ -65,6 +73,33 @@ public struct PayloadDecoder: Sendable {
 
     private static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// `{"value": N}` or `{"value": N, "ts": N}` (keys in either order, numbers only, no duplicates);
+    /// nil for anything else, which then takes the general path with the same result.
+    static func flatValueObject(_ payload: UnsafeRawBufferPointer) -> DecodedValue? {
+        var reader = FlatJSONReader(bytes: payload)
+        guard reader.skip(UInt8(ascii: "{")) else { return nil }
+        var value: Double?
+        var seconds: Double?
+        repeat {
+            guard let key = reader.key() else { return nil }
+            guard let number = reader.number() else { return nil }
+            switch key {
+            case .value where value == nil: value = number
+            case .ts where seconds == nil: seconds = number
+            default: return nil
+            }
+        } while reader.skip(UInt8(ascii: ","))
+        guard reader.skip(UInt8(ascii: "}")), reader.atEnd, let value, value.isFinite else { return nil }
+        guard let seconds else { return DecodedValue(value: value) }
+        guard let millis = try? milliseconds(seconds: seconds) else { return nil }
+        return DecodedValue(time: millis, value: value)
+    }
+
+    /// The general path alone, for tests that hold the fast path to it.
+    func decodeGeneralJSON(_ payload: UnsafeRawBufferPointer, now: Int64, into values: inout [DecodedValue]) throws(RejectionReason) {
+        try decodeJSON(payload, now: now, into: &values)
     }
 
     private func decodeJSON(_ payload: UnsafeRawBufferPointer, now: Int64, into values: inout [DecodedValue]) throws(RejectionReason) {
@@ -188,5 +223,79 @@ public struct PayloadDecoder: Sendable {
         let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let plain = Date.ISO8601FormatStyle()
         return (try? withFraction.parse(text)) ?? (try? plain.parse(text))
+    }
+}
+
+/// Reads the one flat JSON shape `PayloadDecoder.flatValueObject` accepts, strictly to the JSON grammar
+/// (RFC 8259), so that whatever it accepts the general parser would read the same way.
+private struct FlatJSONReader {
+    enum Key { case value, ts }
+
+    let bytes: UnsafeRawBufferPointer
+    var index: Int
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.index = bytes.startIndex
+    }
+
+    var atEnd: Bool {
+        var copy = self
+        copy.skipSpace()
+        return copy.index == bytes.endIndex
+    }
+
+    mutating func skipSpace() {
+        while index < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    }
+
+    mutating func skip(_ byte: UInt8) -> Bool {
+        skipSpace()
+        guard index < bytes.endIndex, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// `"value":` or `"ts":`
+    mutating func key() -> Key? {
+        guard skip(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.endIndex, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let name = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+        index += 1
+        guard skip(UInt8(ascii: ":")) else { return nil }
+        if name.elementsEqual("value".utf8) { return .value }
+        if name.elementsEqual("ts".utf8) { return .ts }
+        return nil
+    }
+
+    /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    mutating func number() -> Double? {
+        skipSpace()
+        let start = index
+        func digits() -> Int {
+            let from = index
+            while index < bytes.endIndex, (0x30...0x39).contains(bytes[index]) { index += 1 }
+            return index - from
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.endIndex else { return nil }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else if digits() == 0 {
+            return nil
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return nil }
+        }
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return nil }
+        }
+        guard index - start <= 40 else { return nil }
+        return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 }
