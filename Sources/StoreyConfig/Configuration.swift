@@ -14,6 +14,8 @@ public struct Configuration: Sendable {
     public var topology: Topology
     /// Topic prefix of the default convention `PREFIX/BUILDING/LEVEL/SPACE/POINT`.
     public var topicPrefix: String
+    /// Working hours per tenant (and the default), holiday calendars per building.
+    public var workingTimes: WorkingTimeTable
 
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {

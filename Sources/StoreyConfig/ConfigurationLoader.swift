@@ -78,7 +78,7 @@ public enum ConfigurationLoader {
         guard let mqtt, let topologyResult, problems.errors.isEmpty else { return nil }
         return Configuration(
             file: file, mqtt: mqtt, databasePath: database, http: http, intake: intake, rawRetentionDays: retentionDays,
-            topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix)
+            topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix, workingTimes: topologyResult.workingTimes)
     }
 
     private static func readMQTT(_ node: ConfigNode, override: String?, problems: ConfigNode.Problems) -> MQTTConfiguration? {
@@ -135,17 +135,23 @@ struct TopologyReader {
     private var spaceByID: [String: Int] = [:]
     private var idLines: [String: (kind: String, line: Int, file: String)] = [:]
     private var topicPrefix = "storey"
+    /// Monday to Friday, 08:00–18:00, unless the topology says otherwise.
+    private var defaultHours = WorkingHours(shifts: [Shift(start: 8 * 60, end: 18 * 60)])
+    private var tenantHours: [Int: WorkingHours] = [:]
+    private var calendars: [Int: HolidayCalendar] = [:]
 
     init(problems: ConfigNode.Problems) { self.problems = problems }
 
-    mutating func read(_ node: ConfigNode) -> (topology: Topology, topicPrefix: String)? {
-        guard let section = node.mapping(allowed: ["topic_prefix", "buildings", "tenants"]) else { return nil }
+    mutating func read(_ node: ConfigNode) -> (topology: Topology, topicPrefix: String, workingTimes: WorkingTimeTable)? {
+        guard let section = node.mapping(allowed: ["topic_prefix", "working_hours", "buildings", "tenants"]) else { return nil }
         if let prefix = section["topic_prefix"]?.string { topicPrefix = prefix }
+        if let hours = section["working_hours"].flatMap(Self.workingHours) { defaultHours = hours }
         for building in section.required("buildings")?.sequence() ?? [] { readBuilding(building) }
         for tenant in section["tenants"]?.sequence() ?? [] { readTenant(tenant) }
         let topology = Topology(buildings: buildings, floors: floors, spaces: spaces, tenants: tenants, points: points)
         checkTopics(topology)
-        return (topology, topicPrefix)
+        let workingTimes = WorkingTimeTable(defaultHours: defaultHours, tenantHours: tenantHours, calendars: calendars)
+        return (topology, topicPrefix, workingTimes)
     }
 
     /// Ids are unique within their kind across the whole estate: figures and topics are keyed by them.
@@ -160,7 +166,7 @@ struct TopologyReader {
     }
 
     private mutating func readBuilding(_ node: ConfigNode) {
-        guard let section = node.mapping(allowed: ["id", "name", "time_zone", "land_area", "floors"]),
+        guard let section = node.mapping(allowed: ["id", "name", "time_zone", "land_area", "holidays", "make_up_days", "holiday_calendar", "floors"]),
             let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "building", at: idNode)
         else { return }
         var timeZone = TimeZone(identifier: "UTC")!
@@ -173,6 +179,7 @@ struct TopologyReader {
         let name = section["name"]?.string ?? id
         let buildingIndex = buildings.count
         buildings.append(Building(id: id, name: name, timeZone: timeZone, landArea: landArea))
+        if let calendar = Self.holidayCalendar(section) { calendars[buildingIndex] = calendar }
         var levels = Set<Int>()
         for floor in section.required("floors")?.sequence() ?? [] {
             readFloor(floor, buildingIndex: buildingIndex, levels: &levels)
@@ -256,7 +263,7 @@ struct TopologyReader {
     }
 
     private mutating func readTenant(_ node: ConfigNode) {
-        guard let section = node.mapping(allowed: ["id", "name", "labels", "leases"]),
+        guard let section = node.mapping(allowed: ["id", "name", "labels", "working_hours", "targets", "leases"]),
             let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "tenant", at: idNode)
         else { return }
         var labels: [String: String] = [:]
@@ -285,7 +292,88 @@ struct TopologyReader {
             }
             leases.append(Lease(spaceIndex: spaceIndex, start: start, end: end))
         }
-        tenants.append(Tenant(id: id, name: section["name"]?.string ?? id, labels: labels, leases: leases))
+        if let hours = section["working_hours"].flatMap(Self.workingHours) { tenantHours[tenants.count] = hours }
+        var targets = TenantTargets()
+        if let node = section["targets"], let targetSection = node.mapping(allowed: ["output_per_m2_month", "energy_per_m2_month"]) {
+            targets.outputPerSquareMetrePerMonth = targetSection["output_per_m2_month"]?.number(positive: true, unit: "output per m² a month")
+            targets.energyPerSquareMetrePerMonth = targetSection["energy_per_m2_month"]?.number(positive: true, unit: "kWh per m² a month")
+        }
+        tenants.append(Tenant(id: id, name: section["name"]?.string ?? id, labels: labels, leases: leases, targets: targets))
+    }
+
+    /// `{mon-fri: ["08:00-12:00", "13:00-17:30"], sat: ["08:00-12:00"]}`; a shift whose end is not after
+    /// its start runs past midnight ("22:00-06:00").
+    static func workingHours(_ node: ConfigNode) -> WorkingHours? {
+        guard case .mapping(let mapping) = node.node else {
+            node.fail("expected days mapped to shifts, e.g. mon-fri: [\"08:00-12:00\", \"13:00-17:30\"]")
+            return nil
+        }
+        var days: [Weekday: [Shift]] = [:]
+        var valid = true
+        for (key, value) in mapping {
+            let keyNode = ConfigNode(node: key, file: node.file, path: "\(node.path).\(key.string ?? "?")", problems: node.problems)
+            guard let dayText = key.string, let weekdays = weekdayRange(dayText) else {
+                keyNode.fail("\"\(key.string ?? "?")\" is not a day or range of days; write e.g. monday, sat or mon-fri")
+                valid = false
+                continue
+            }
+            let list = ConfigNode(node: value, file: node.file, path: keyNode.path, problems: node.problems)
+            var shifts: [Shift] = []
+            for shiftNode in list.sequence() {
+                guard let text = shiftNode.string else { valid = false; continue }
+                guard let shift = Shift(text) else {
+                    shiftNode.fail("\"\(text)\" is not a shift; write HH:MM-HH:MM, e.g. 08:00-12:00 or 22:00-06:00")
+                    valid = false
+                    continue
+                }
+                shifts.append(shift)
+            }
+            for weekday in weekdays { days[weekday, default: []] += shifts }
+        }
+        return valid ? WorkingHours(days) : nil
+    }
+
+    /// `monday`, `mon`, `mo`, or a range `mon-fri`.
+    static func weekdayRange(_ text: String) -> [Weekday]? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let first = Weekday(name: parts[0].lowercased()) else { return nil }
+        guard parts.count == 2 else { return [first] }
+        guard let last = Weekday(name: parts[1].lowercased()), last >= first else { return nil }
+        return Weekday.allCases.filter { $0 >= first && $0 <= last }
+    }
+
+    /// A building's public holidays and make-up working days (调休), listed and/or from an iCalendar file.
+    static func holidayCalendar(_ section: ConfigNode.Mapping) -> HolidayCalendar? {
+        guard section["holidays"] != nil || section["make_up_days"] != nil || section["holiday_calendar"] != nil else { return nil }
+        var calendar = HolidayCalendar()
+        if let node = section["holiday_calendar"], let path = node.string {
+            let directory = (node.file as NSString).deletingLastPathComponent
+            let file = path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                do {
+                    calendar.merge(try HolidayCalendar(iCalendar: text))
+                } catch {
+                    node.problems.errors.append(ConfigError(file: file, line: error.line, field: node.path, message: error.message))
+                }
+            } catch {
+                node.fail("cannot read the iCalendar file \(file): \(error.localizedDescription)")
+            }
+        }
+        for dateNode in section["holidays"]?.sequence() ?? [] {
+            if let date = dateNode.date { calendar.addHoliday(date) }
+        }
+        for entry in section["make_up_days"]?.sequence() ?? [] {
+            guard let day = entry.mapping(allowed: ["date", "works_as"]), let date = day.required("date")?.date else { continue }
+            var weekday = Weekday.monday
+            if let node = day["works_as"], let text = node.string {
+                if let parsed = Weekday(name: text.lowercased()) { weekday = parsed } else {
+                    node.fail("\"\(text)\" is not a day of the week")
+                }
+            }
+            calendar.addMakeUpDay(date, workedAs: weekday)
+        }
+        return calendar
     }
 
     private func overlaps(_ lease: Lease, _ start: LocalDate, _ end: LocalDate?) -> Bool {

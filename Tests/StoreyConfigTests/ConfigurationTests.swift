@@ -144,3 +144,87 @@ let validTopology = """
         #expect(throws: SecretError.self) { try SecretReference.credential("mqtt-password").read(environment: [:]) }
     }
 }
+
+@Suite struct WorkingTimeConfigurationTests {
+    func load(_ topology: String, extra files: [String: String] = [:]) -> (Configuration?, [ConfigError]) {
+        let folder = ConfigFolder()
+        for (name, text) in files { _ = folder.write(name, text) }
+        _ = folder.write("topology.yaml", topology)
+        let main = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\ntopology: topology.yaml\n")
+        do {
+            return (try ConfigurationLoader.load(file: main), [])
+        } catch {
+            return (nil, error.errors)
+        }
+    }
+
+    @Test func tenantShiftsHolidaysAndMakeUpDaysDecideWorkingTime() throws {
+        let topology = """
+            working_hours:
+              mon-fri: ["09:00-17:00"]
+            buildings:
+              - id: tower
+                time_zone: Asia/Shanghai
+                land_area: 6666.7
+                holidays: [2026-10-01]
+                make_up_days:
+                  - { date: 2026-10-10, works_as: friday }
+                floors:
+                  - level: 1
+                    area: 1000
+                    spaces:
+                      - { id: s1, area: 400, capacity: 20 }
+            tenants:
+              - id: night
+                working_hours:
+                  mon-fri: ["22:00-06:00"]
+                targets: { output_per_m2_month: 120 }
+                leases:
+                  - { space: s1, start: 2026-01-01 }
+            """
+        let (loaded, errors) = load(topology)
+        #expect(errors.isEmpty)
+        let configuration = try #require(loaded)
+        let tenant = try #require(configuration.workingTimes.workingTime(of: Scope(.tenant, 0), in: configuration.topology))
+        let building = try #require(configuration.workingTimes.workingTime(of: Scope(.building, 0), in: configuration.topology))
+        func at(_ local: String) -> Int64 { Int64(try! Date.ISO8601FormatStyle().parse(local + "+08:00").timeIntervalSince1970 * 1000) }
+        #expect(tenant.isWorkingTime(at: at("2026-10-13T23:30:00")))       // Tuesday night shift
+        #expect(!tenant.isWorkingTime(at: at("2026-10-13T12:00:00")))
+        #expect(building.isWorkingTime(at: at("2026-10-13T12:00:00")))
+        #expect(!building.isWorkingTime(at: at("2026-10-01T12:00:00")))    // holiday
+        #expect(building.isWorkingTime(at: at("2026-10-10T12:00:00")))     // make-up Saturday
+        #expect(configuration.topology.tenants[0].targets.outputPerSquareMetrePerMonth == 120)
+    }
+
+    @Test func badShiftsAndDaysNameTheirLine() {
+        let topology = """
+            working_hours:
+              mon-fri: ["9-5"]
+              funday: ["08:00-12:00"]
+            buildings: []
+            """
+        let (_, errors) = load(topology)
+        #expect(errors.contains { $0.line == 2 && $0.message.contains("\"9-5\" is not a shift") })
+        #expect(errors.contains { $0.line == 3 && $0.message.contains("\"funday\" is not a day") })
+    }
+
+    @Test func holidaysComeFromAnICalendarFileWithErrorsNamingItsLine() throws {
+        let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261001\r\nDTEND;VALUE=DATE:20261004\r\nSUMMARY:National Day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        let topology = """
+            buildings:
+              - id: tower
+                time_zone: Asia/Shanghai
+                land_area: 6666.7
+                holiday_calendar: holidays.ics
+                floors: []
+            """
+        let (loaded, errors) = load(topology, extra: ["holidays.ics": ics])
+        #expect(errors.isEmpty)
+        let building = try #require(loaded?.workingTimes.workingTime(of: Scope(.building, 0), in: loaded!.topology))
+        #expect(!building.isWorkingTime(at: 1_790_820_000_000))  // 2026-10-01 10:00 +08:00, a Thursday
+        #expect(building.isWorkingTime(at: 1_790_820_000_000 + 7 * 86_400_000))  // the Thursday after
+        let broken = ics.replacingOccurrences(of: "DTSTART;VALUE=DATE:20261001", with: "DTSTART;VALUE=DATE:2026-13-45")
+        let (_, brokenErrors) = load(topology, extra: ["holidays.ics": broken])
+        #expect(brokenErrors.contains { $0.file.hasSuffix("holidays.ics") && $0.line == 3 })
+    }
+}

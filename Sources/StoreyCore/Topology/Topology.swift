@@ -118,11 +118,23 @@ public struct Tenant: Sendable, Equatable {
     public var name: String
     public var labels: [String: String]
     public var leases: [Lease]
-    public init(id: String, name: String, labels: [String: String] = [:], leases: [Lease]) {
+    public var targets: TenantTargets
+    public init(id: String, name: String, labels: [String: String] = [:], leases: [Lease], targets: TenantTargets = TenantTargets()) {
         self.id = id
         self.name = name
         self.labels = labels
         self.leases = leases
+        self.targets = targets
+    }
+}
+
+/// What the operator expects of a tenant's leased space, per m² a month (the target rule compares them).
+public struct TenantTargets: Sendable, Equatable {
+    public var outputPerSquareMetrePerMonth: Double?
+    public var energyPerSquareMetrePerMonth: Double?
+    public init(outputPerSquareMetrePerMonth: Double? = nil, energyPerSquareMetrePerMonth: Double? = nil) {
+        self.outputPerSquareMetrePerMonth = outputPerSquareMetrePerMonth
+        self.energyPerSquareMetrePerMonth = energyPerSquareMetrePerMonth
     }
 }
 
