@@ -220,5 +220,24 @@ import Testing
         #expect(figures.energyIntensity == 0.1)
         #expect(figures.occupancyDensity == 5)
         #expect(figures.energyPerMu == 14)
+        #expect(figures.readings[.energy] == 0)
+        #expect(figures.readings[.power] == nil)
+    }
+
+    @Test func windowFiguresCountTheReadingsBehindThem() {
+        var aggregator = Aggregator(topology: topology)
+        let history = MemoryHistory()
+        let t = TestTopology.millis("2026-07-01T09:00:00")
+        history.ingest([
+            Reading(point: 1, time: t, value: 100), Reading(point: 1, time: t + 600_000, value: 101),
+            Reading(point: 0, time: t + 60_000, value: 12),
+        ], into: &aggregator)
+        let rows = [Quantity.energy, .power].compactMap { quantity in
+            figure(history, .space, 0, quantity, .hour, "2026-07-01T09:00:00").map { (quantity, $0) }
+        }
+        let figures = WindowFigures(windowStart: 0, rows: rows, leasedArea: 400)
+        #expect(figures.readings[.energy] == 2)
+        #expect(figures.readings[.power] == 1)
+        #expect(figures.readings[.occupancy] == nil)  // no people counter reported: no data, not zero people
     }
 }

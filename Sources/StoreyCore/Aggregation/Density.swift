@@ -18,12 +18,16 @@ public struct WindowFigures: Sendable, Equatable {
     /// Per mu of land (1 mu = 666.67 m²), for a building.
     public var energyPerMu: Double?
     public var outputPerMu: Double?
+    /// Readings behind each quantity's figures: a counter with none shows 0 kWh exactly like an idle
+    /// space, so whoever judges underuse must look here (missing data is not underuse).
+    public var readings: [Quantity: Int] = [:]
 
     /// Combines the stored rows of one scope and window (one row per quantity).
     public init(windowStart: Int64, rows: [(Quantity, FigureValues)], leasedArea: Double, landAreaMu: Double? = nil) {
         self.windowStart = windowStart
         self.leasedArea = leasedArea
         for (quantity, values) in rows {
+            readings[quantity, default: 0] += values.readings
             switch quantity {
             case .energy: energy += values.amount
             case .water: water += values.amount
