@@ -85,7 +85,10 @@ let package = Package(
         ),
         .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),
         .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig"]),
-        .testTarget(name: "StoreyStoreTests", dependencies: ["StoreyCore", "StoreyStore"]),
+        .testTarget(
+            name: "StoreyStoreTests",
+            dependencies: ["StoreyCore", "StoreyStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
         .testTarget(
             name: "StoreyIntegrationTests",

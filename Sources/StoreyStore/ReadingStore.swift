@@ -36,6 +36,7 @@ public final class ReadingStore: @unchecked Sendable {
     private let lock = NSLock()
     private var aggregator: Aggregator
     private var pointRowID: [Int64]
+    private var scopeRowIDs: ScopeRowIDs
     public let path: String
 
     public init(path: String, topology: Topology) throws {
@@ -55,7 +56,10 @@ public final class ReadingStore: @unchecked Sendable {
         self.aggregator = Aggregator(topology: topology)
         self.currentTopology = topology
         self.pointRowID = []
-        self.pointRowID = try writer.write { db in try Self.registerPoints(topology, db) }
+        self.scopeRowIDs = ScopeRowIDs()
+        (self.pointRowID, self.scopeRowIDs) = try writer.write { db in
+            (try Self.registerPoints(topology, db), try ScopeRowIDs.register(topology, db))
+        }
     }
 
     private var currentTopology: Topology
@@ -67,6 +71,7 @@ public final class ReadingStore: @unchecked Sendable {
         try writer.write { db in
             let ids = try Self.registerPoints(topology, db)
             pointRowID = ids
+            scopeRowIDs = try ScopeRowIDs.register(topology, db)
             aggregator.replaceTopology(topology)
             lock.withLock { currentTopology = topology }
         }
@@ -100,7 +105,7 @@ public final class ReadingStore: @unchecked Sendable {
                 let readings = bind(aggregator.topology)
                 var result = IngestResult()
                 let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
-                let history = StoredHistory(db: db, pointRowID: pointRowID, topology: aggregator.topology)
+                let history = StoredHistory(db: db, pointRowID: pointRowID, scopeRowIDs: scopeRowIDs)
                 for reading in readings {
                     insert.setUncheckedArguments([pointRowID[reading.point], reading.time, reading.value])
                     try insert.execute()
@@ -111,7 +116,7 @@ public final class ReadingStore: @unchecked Sendable {
                     result.stored += 1
                     aggregator.add(reading, history: history)
                 }
-                try Self.addFigures(aggregator.takePending(), topology: aggregator.topology, db: db)
+                try Self.addFigures(aggregator.takePending(), scopeRowIDs: scopeRowIDs, db: db)
                 result.counterEvents = aggregator.takeCounterEvents()
                 return result
             } catch {
@@ -122,11 +127,11 @@ public final class ReadingStore: @unchecked Sendable {
         }
     }
 
-    private static func addFigures(_ figures: [FigureKey: FigureValues], topology: Topology, db: Database) throws {
+    private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, db: Database) throws {
         let upsert = try db.cachedStatement(sql: """
-            INSERT INTO figure(scope_kind, scope_id, quantity, resolution, window_start, amount, sample_sum,
+            INSERT INTO figure_row(scope, quantity, resolution, window_start, amount, sample_sum,
                 sample_count, sample_max, level_sum, level_minutes, level_peak, readings)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET
                 amount = amount + excluded.amount,
                 sample_sum = sample_sum + excluded.sample_sum,
@@ -141,8 +146,7 @@ public final class ReadingStore: @unchecked Sendable {
             """)
         for (key, values) in figures {
             upsert.setUncheckedArguments([
-                key.scope.kind.rawValue, topology.scopeID(key.scope), key.quantity.rawValue, key.resolution.rawValue,
-                key.windowStart, values.amount, values.sampleSum, values.sampleCount,
+                scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart, values.amount, values.sampleSum, values.sampleCount,
                 values.sampleMax.isFinite ? values.sampleMax : nil, values.levelSum, values.levelMinutes,
                 values.levelPeak.isFinite ? values.levelPeak : nil, values.readings,
             ])
@@ -201,22 +205,22 @@ public final class ReadingStore: @unchecked Sendable {
 private struct StoredHistory: FigureHistory {
     let db: Database
     let pointRowID: [Int64]
-    let topology: Topology
+    let scopeRowIDs: ScopeRowIDs
 
     func storedFigure(_ key: FigureKey) -> FigureValues? {
         let row = try? Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM figure WHERE scope_kind = ? AND scope_id = ? AND quantity = ? AND resolution = ? AND window_start = ?"),
-            arguments: [key.scope.kind.rawValue, topology.scopeID(key.scope), key.quantity.rawValue, key.resolution.rawValue, key.windowStart])
+            db.cachedStatement(sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?"),
+            arguments: [scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart])
         return row.map(ReadingStore.values)
     }
 
     func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
         let row = try? Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT * FROM figure WHERE scope_kind = ? AND scope_id = ? AND quantity = ? AND resolution = 'minute'
+                SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.minute))
                 ORDER BY window_start DESC LIMIT 1
                 """),
-            arguments: [scope.kind.rawValue, topology.scopeID(scope), quantity.rawValue])
+            arguments: [scopeRowIDs[scope], Schema.code(quantity)])
         return row.map { ($0["window_start"], ReadingStore.values($0)) }
     }
 
@@ -230,5 +234,34 @@ private struct StoredHistory: FigureHistory {
             one("SELECT time, value FROM reading WHERE point = ? AND time < ? ORDER BY time DESC LIMIT 1"),
             one("SELECT time, value FROM reading WHERE point = ? AND time > ? ORDER BY time LIMIT 1")
         )
+    }
+}
+
+/// The `scope` table's row id of every point, space, tenant, floor and building of a topology, by index.
+struct ScopeRowIDs: Sendable {
+    private var ids: [ScopeKind: [Int64]] = [:]
+
+    subscript(scope: Scope) -> Int64 { ids[scope.kind]![scope.index] }
+
+    /// Registers the topology's scopes (new ones get a row; known ones keep theirs).
+    static func register(_ topology: Topology, _ db: Database) throws -> ScopeRowIDs {
+        let insert = try db.cachedStatement(sql: "INSERT INTO scope(kind, key) VALUES (?, ?) ON CONFLICT(kind, key) DO NOTHING")
+        let select = try db.cachedStatement(sql: "SELECT id FROM scope WHERE kind = ? AND key = ?")
+        var table = ScopeRowIDs()
+        let counts: [(ScopeKind, Int)] = [
+            (.point, topology.points.count), (.space, topology.spaces.count), (.tenant, topology.tenants.count),
+            (.floor, topology.floors.count), (.building, topology.buildings.count),
+        ]
+        for (kind, count) in counts {
+            var list: [Int64] = []
+            list.reserveCapacity(count)
+            for index in 0..<count {
+                let key = topology.scopeID(Scope(kind, index))
+                try insert.execute(arguments: [kind.rawValue, key])
+                list.append(try Int64.fetchOne(select, arguments: [kind.rawValue, key])!)
+            }
+            table.ids[kind] = list
+        }
+        return table
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import StoreyCore
 
 /// The database's shape, as migrations applied in order. A released migration is never edited:
 /// a change is a new migration.
@@ -40,6 +41,78 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: integer keys for figure rows") { db in
+            // Intake spends most of its storage time seeking figure rows; integer keys make the key
+            // compact and its comparisons cheap. The `figure` view keeps the readable shape of v1 for
+            // operators and reports.
+            try db.execute(sql: """
+                CREATE TABLE scope (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,             -- point, space, tenant, floor, building
+                    key TEXT NOT NULL,              -- its configuration id
+                    UNIQUE (kind, key)
+                );
+                CREATE TABLE quantity (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                INSERT INTO quantity VALUES (1, 'power'), (2, 'energy'), (3, 'water'), (4, 'gas'),
+                    (5, 'occupancy'), (6, 'presence'), (7, 'output');
+                CREATE TABLE resolution (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                INSERT INTO resolution VALUES (1, 'minute'), (2, 'hour'), (3, 'day'), (4, 'month');
+                CREATE TABLE figure_row (
+                    scope INTEGER NOT NULL REFERENCES scope(id),
+                    quantity INTEGER NOT NULL REFERENCES quantity(code),
+                    resolution INTEGER NOT NULL REFERENCES resolution(code),
+                    window_start INTEGER NOT NULL,
+                    amount REAL NOT NULL,
+                    sample_sum REAL NOT NULL,
+                    sample_count INTEGER NOT NULL,
+                    sample_max REAL,
+                    level_sum REAL NOT NULL,
+                    level_minutes INTEGER NOT NULL,
+                    level_peak REAL,
+                    readings INTEGER NOT NULL,
+                    PRIMARY KEY (scope, quantity, resolution, window_start)
+                ) WITHOUT ROWID;
+                INSERT INTO scope(kind, key) SELECT DISTINCT scope_kind, scope_id FROM figure;
+                INSERT INTO figure_row
+                    SELECT s.id, q.code, r.code, f.window_start, f.amount, f.sample_sum, f.sample_count, f.sample_max,
+                        f.level_sum, f.level_minutes, f.level_peak, f.readings
+                    FROM figure f
+                    JOIN scope s ON s.kind = f.scope_kind AND s.key = f.scope_id
+                    JOIN quantity q ON q.name = f.quantity
+                    JOIN resolution r ON r.name = f.resolution;
+                DROP TABLE figure;
+                CREATE VIEW figure AS
+                    SELECT s.kind AS scope_kind, s.key AS scope_id, q.name AS quantity, r.name AS resolution,
+                        f.window_start, f.amount, f.sample_sum, f.sample_count, f.sample_max, f.level_sum,
+                        f.level_minutes, f.level_peak, f.readings
+                    FROM figure_row f
+                    JOIN scope s ON s.id = f.scope
+                    JOIN quantity q ON q.code = f.quantity
+                    JOIN resolution r ON r.code = f.resolution;
+                """)
+        }
         return migrator
+    }
+
+    /// The codes of the `quantity` and `resolution` tables (v2). Fixed forever: stored rows use them.
+    static func code(_ quantity: Quantity) -> Int {
+        switch quantity {
+        case .power: 1
+        case .energy: 2
+        case .water: 3
+        case .gas: 4
+        case .occupancy: 5
+        case .presence: 6
+        case .output: 7
+        }
+    }
+
+    static func code(_ resolution: Resolution) -> Int {
+        switch resolution {
+        case .minute: 1
+        case .hour: 2
+        case .day: 3
+        case .month: 4
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StoreyCore
-import StoreyStore
+import GRDB
+@testable import StoreyStore
 import Testing
 
 @Suite struct ReadingStoreTests {
@@ -70,6 +71,28 @@ import Testing
         #expect(try store.pruneReadings(before: at(30)) == 1)
         #expect(try store.readingCount() == 1)
         #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).count == 1)
+    }
+
+    @Test func figuresStoredByTheFirstSchemaSurviveTheMigrationToIntegerKeys() throws {
+        let path = temporaryDatabase()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "v1: points, readings, figures")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO figure VALUES ('tenant', 'alpha', 'energy', 'hour', 1782867600, 12.5, 0, 0, NULL, 0, 0, NULL, 3);
+                    INSERT INTO figure VALUES ('point', 'people', 'occupancy', 'minute', 1782867600, 0, 30, 2, 20, 15, 1, 15, 2);
+                    """)
+            }
+        }
+        let store = try ReadingStore(path: path, topology: topology)
+        #expect(try store.figures(scope: .tenant, id: "alpha", resolution: .hour).map(\.values.amount) == [12.5])
+        let people = try store.figures(scope: .point, id: "people", resolution: .minute)
+        #expect(people.first?.values.meanLevel == 15)
+        #expect(people.first?.values.sampleMax == 20)
+        // New readings add to the migrated rows.
+        try store.ingest([Reading(point: 1, time: at(0) + 10_000, value: 30)])
+        #expect(try store.figures(scope: .point, id: "people", resolution: .minute).first?.values.sampleCount == 3)
     }
 
     @Test func reloadedTopologyKeepsStoredFigures() throws {
