@@ -156,6 +156,31 @@ struct DaemonTests {
         #expect(try await daemon.stop() == 0)
     }
 
+    @Test func brokerPasswordComesFromASystemdCredentialNeverTheConfiguration() async throws {
+        let broker = try await TestBroker(TestBrokerOptions(users: ["storey": "s3cret-pass"]))
+        defer { broker.stop() }
+        let credentials = try makeTemporaryDirectory(prefix: "storey-credentials")
+        try "s3cret-pass\n".write(toFile: credentials.appendingPathComponent("mqtt-password").path, atomically: true, encoding: .utf8)
+        let daemon = try StoreydProcess(
+            topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)",
+            mqttSection: """
+                  username: storey
+                  password_credential: mqtt-password
+                """)
+        daemon.extraEnvironment = ["CREDENTIALS_DIRECTORY": credentials.path]
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        #expect(try !String(contentsOfFile: daemon.configFile, encoding: .utf8).contains("s3cret"))
+        #expect(try await daemon.stop() == 0)
+
+        // A wrong password: never ready, and the log says why.
+        try "wrong\n".write(toFile: credentials.appendingPathComponent("mqtt-password").path, atomically: true, encoding: .utf8)
+        try daemon.start()
+        try await daemon.waitUntil("refusal logged") { daemon.log.contains("Not authorized") || daemon.log.contains("not authorised") }
+        #expect(try await daemon.httpStatus("/readyz") == 503)
+        #expect(try await daemon.stop() == 0)
+    }
+
     @Test func systemdHearsReadyReloadingAndStoppingInOrder() async throws {
         let broker = try await TestBroker()
         defer { broker.stop() }
