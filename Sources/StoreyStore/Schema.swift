@@ -91,6 +91,72 @@ enum Schema {
                     JOIN resolution r ON r.code = f.resolution;
                 """)
         }
+        migrator.registerMigration("v3: alerts, their history, silences and the outbox") { db in
+            // Alert state, its history and the outbox change in one transaction: a transition is never
+            // recorded without its notification, nor notified without being recorded.
+            try db.execute(sql: """
+                -- One row per rule and scope that has ever held: its whole state machine as JSON (StoreyCore.Alert).
+                CREATE TABLE alert (
+                    fingerprint TEXT PRIMARY KEY,
+                    rule TEXT NOT NULL,
+                    scope_kind TEXT NOT NULL,
+                    scope_id TEXT NOT NULL,
+                    state TEXT NOT NULL,            -- inactive, pending, firing, resolved
+                    episode INTEGER NOT NULL,
+                    severity TEXT NOT NULL,
+                    labels TEXT NOT NULL,           -- JSON object
+                    snapshot TEXT NOT NULL,         -- JSON of StoreyCore.Alert
+                    updated_at INTEGER NOT NULL     -- milliseconds since the Unix epoch
+                );
+                -- Every transition, with the values and the reason behind it.
+                CREATE TABLE alert_transition (
+                    id INTEGER PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    rule TEXT NOT NULL,
+                    scope_kind TEXT NOT NULL,
+                    scope_id TEXT NOT NULL,
+                    building TEXT,
+                    floor TEXT,
+                    tenant TEXT,
+                    episode INTEGER NOT NULL,
+                    from_state TEXT NOT NULL,
+                    to_state TEXT NOT NULL,
+                    time INTEGER NOT NULL,          -- milliseconds since the Unix epoch
+                    value REAL,
+                    limit_value REAL,
+                    resolve_level REAL,
+                    unit TEXT,
+                    reason TEXT NOT NULL,           -- e.g. held_for_duration, no_data, acknowledged
+                    detail TEXT,                    -- words: which inputs had gaps, who acknowledged…
+                    severity TEXT NOT NULL,
+                    flapping INTEGER NOT NULL
+                );
+                CREATE INDEX alert_transition_by_time ON alert_transition(time);
+                CREATE INDEX alert_transition_by_alert ON alert_transition(fingerprint, time);
+                CREATE TABLE silence (
+                    id TEXT PRIMARY KEY,
+                    matchers TEXT NOT NULL,         -- JSON array of {name, value, isNegative}
+                    starts_at INTEGER NOT NULL,
+                    ends_at INTEGER NOT NULL,
+                    creator TEXT NOT NULL,
+                    comment TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                -- What to deliver, in order. The delivery side reads it by id and keeps its own progress.
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    created_at INTEGER NOT NULL,    -- milliseconds since the Unix epoch
+                    fingerprint TEXT NOT NULL,
+                    kind TEXT NOT NULL,             -- firing, resolved, reminder, flapping
+                    notification TEXT NOT NULL      -- JSON of StoreyCore.AlertNotification
+                );
+                -- How far the evaluator has judged, so a restart neither repeats nor skips a window.
+                CREATE TABLE evaluator_progress (
+                    name TEXT PRIMARY KEY,
+                    value INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -4,7 +4,7 @@ public enum ScopeKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// One point, space, tenant, floor or building, by its index in the topology.
-public struct Scope: Sendable, Hashable {
+public struct Scope: Sendable, Hashable, Codable {
     public var kind: ScopeKind
     public var index: Int
     public init(_ kind: ScopeKind, _ index: Int) {

@@ -1,5 +1,5 @@
 /// How an alert's lifecycle is timed, all in milliseconds.
-public struct AlertPolicy: Sendable, Equatable {
+public struct AlertPolicy: Sendable, Equatable, Codable {
     /// The rule's `for`.
     public var holdFor: Int64
     /// An alert that fires again within this time after resolving is the same alert, marked flapping,
@@ -31,10 +31,14 @@ public enum AlertEvent: Sendable, Equatable {
 /// no I/O, so it is tested without a clock or a store, and its owner persists it with the transitions.
 ///
 /// inactive → pending (holds, `for` not elapsed) → firing → resolved → (pending → firing …)
-public struct Alert: Sendable, Equatable {
+///
+/// `Codable` is its snapshot: the store keeps it beside the transitions, so that after a restart pending
+/// timers go on counting and firing alerts stay firing.
+public struct Alert: Sendable, Equatable, Codable {
     public let fingerprint: AlertFingerprint
     public let rule: String
-    public let scope: Scope
+    /// Its index is the topology's of the moment: after a reload or restart the owner rebinds it by id.
+    public private(set) var scope: Scope
     public let scopeID: String
     public var severity: Severity
     public var labels: [String: String]
@@ -48,6 +52,8 @@ public struct Alert: Sendable, Equatable {
     /// The end of the latest span counted: later spans count only beyond it.
     public private(set) var evaluatedUntil: Int64 = .min
     public private(set) var firingSince: Int64?
+    /// When this episode first fired (flapping keeps it), for notifications' start time.
+    public private(set) var episodeStart: Int64?
     public private(set) var resolvedAt: Int64?
     public private(set) var isFlapping = false
     public private(set) var isSilenced = false
@@ -69,6 +75,12 @@ public struct Alert: Sendable, Equatable {
         self.policy = policy
         self.labels = labels
         self.annotations = annotations
+    }
+
+    /// The same alert on the scope's index in a reloaded topology.
+    public mutating func rebind(to scope: Scope) {
+        precondition(scope.kind == self.scope.kind, "an alert keeps its scope kind")
+        self.scope = scope
     }
 
     /// Firing: the evaluator asks rules for their resolve level instead of their limit.
@@ -154,6 +166,7 @@ public struct Alert: Sendable, Equatable {
         isFlapping = false
         acknowledgement = nil
         firingSince = time
+        episodeStart = time
         resolvedAt = nil
         var actions = [move(to: .firing, at: time, reason: .heldForDuration)]
         if !isSilenced { actions.append(notify(.firing, at: time)) }
@@ -216,7 +229,8 @@ public struct Alert: Sendable, Equatable {
     private mutating func notify(_ kind: AlertNotification.Kind, at time: Int64) -> AlertAction {
         lastNotified = time
         return .notify(AlertNotification(
-            kind: kind, fingerprint: fingerprint, rule: rule, scopeID: scopeID, episode: episode, time: time,
-            values: values, severity: severity, labels: labels, annotations: annotations))
+            kind: kind, fingerprint: fingerprint, rule: rule, scopeKind: scope.kind, scopeID: scopeID, episode: episode,
+            time: time, startsAt: episodeStart, endsAt: state == .resolved ? resolvedAt : nil, values: values,
+            severity: severity, isFlapping: isFlapping, labels: labels, annotations: annotations))
     }
 }

@@ -41,8 +41,9 @@ public struct AlertTransition: Sendable, Equatable {
     public var isFlapping: Bool
 }
 
-/// What to deliver, taken from the outbox by the delivery side.
-public struct AlertNotification: Sendable, Equatable {
+/// What to deliver, taken from the outbox by the delivery side. Stored in the outbox as JSON (its
+/// `Codable` form, camelCase keys); the delivery side renders it for each receiver.
+public struct AlertNotification: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable {
         case firing, resolved, reminder
         /// Fired again within the flapping period; later flaps are not notified until it settles.
@@ -52,12 +53,22 @@ public struct AlertNotification: Sendable, Equatable {
     public var kind: Kind
     public var fingerprint: AlertFingerprint
     public var rule: String
+    public var scopeKind: ScopeKind
     public var scopeID: String
+    /// Counts the alerts this rule and scope have raised: (fingerprint, episode) names one alert, for
+    /// threading its mails and deduplicating its webhooks.
     public var episode: Int
+    /// Milliseconds since the Unix epoch: when the change happened.
     public var time: Int64
+    /// When the alert started firing, and when it resolved (for a resolved notice).
+    public var startsAt: Int64?
+    public var endsAt: Int64?
     public var values: Observation?
     public var severity: Severity
+    public var isFlapping: Bool
+    /// alertname, severity, building, the scope's kind → id, the tenant's labels and the rule's labels.
     public var labels: [String: String]
+    /// The rule's annotations (summary, description, runbook…).
     public var annotations: [String: String]
 }
 

@@ -11,7 +11,7 @@ public enum ConditionResult: Sendable, Equatable {
 }
 
 /// The numbers behind a result, kept with every transition so history shows why.
-public struct Observation: Sendable, Equatable {
+public struct Observation: Sendable, Equatable, Codable {
     public var value: Double
     /// The value below which the condition holds.
     public var limit: Double
