@@ -16,6 +16,9 @@ public struct Configuration: Sendable {
     public var topicPrefix: String
     /// Working hours per tenant (and the default), holiday calendars per building.
     public var workingTimes: WorkingTimeTable
+    public var alerting: AlertingConfiguration
+    /// Underuse rules, in the order declared.
+    public var rules: [UnderuseRule]
 
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {

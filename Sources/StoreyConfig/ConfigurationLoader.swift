@@ -39,7 +39,7 @@ public enum ConfigurationLoader {
 
     private static func read(file: String, overrides: ConfigurationOverrides, problems: ConfigNode.Problems) -> Configuration? {
         guard let root = ConfigNode.load(file: file, problems: problems),
-            let top = root.mapping(allowed: ["mqtt", "database", "http", "intake", "retention", "topology"])
+            let top = root.mapping(allowed: ["mqtt", "database", "http", "intake", "retention", "topology", "alerting", "rules"])
         else { return nil }
         let directory = (file as NSString).deletingLastPathComponent
 
@@ -75,10 +75,14 @@ public enum ConfigurationLoader {
         var reader = TopologyReader(problems: problems)
         let topologyResult = topologyNode.flatMap { reader.read($0) }
 
+        let alerting = readAlerting(top["alerting"])
+        let rules = topologyResult.map { readRules(top["rules"], topology: $0.topology) } ?? []
+
         guard let mqtt, let topologyResult, problems.errors.isEmpty else { return nil }
         return Configuration(
             file: file, mqtt: mqtt, databasePath: database, http: http, intake: intake, rawRetentionDays: retentionDays,
-            topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix, workingTimes: topologyResult.workingTimes)
+            topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix, workingTimes: topologyResult.workingTimes,
+            alerting: alerting, rules: rules)
     }
 
     private static func readMQTT(_ node: ConfigNode, override: String?, problems: ConfigNode.Problems) -> MQTTConfiguration? {
@@ -135,6 +139,8 @@ struct TopologyReader {
     private var spaceByID: [String: Int] = [:]
     private var idLines: [String: (kind: String, line: Int, file: String)] = [:]
     private var topicPrefix = "storey"
+    /// Seconds between a point's readings, unless the point says otherwise.
+    private var defaultInterval = 60.0
     /// Monday to Friday, 08:00–18:00, unless the topology says otherwise.
     private var defaultHours = WorkingHours(shifts: [Shift(start: 8 * 60, end: 18 * 60)])
     private var tenantHours: [Int: WorkingHours] = [:]
@@ -143,8 +149,9 @@ struct TopologyReader {
     init(problems: ConfigNode.Problems) { self.problems = problems }
 
     mutating func read(_ node: ConfigNode) -> (topology: Topology, topicPrefix: String, workingTimes: WorkingTimeTable)? {
-        guard let section = node.mapping(allowed: ["topic_prefix", "working_hours", "buildings", "tenants"]) else { return nil }
+        guard let section = node.mapping(allowed: ["topic_prefix", "expected_interval", "working_hours", "buildings", "tenants"]) else { return nil }
         if let prefix = section["topic_prefix"]?.string { topicPrefix = prefix }
+        if let interval = section["expected_interval"]?.duration { defaultInterval = max(interval, 1) }
         if let hours = section["working_hours"].flatMap(Self.workingHours) { defaultHours = hours }
         for building in section.required("buildings")?.sequence() ?? [] { readBuilding(building) }
         for tenant in section["tenants"]?.sequence() ?? [] { readTenant(tenant) }
@@ -222,7 +229,7 @@ struct TopologyReader {
     }
 
     private mutating func readPoint(_ node: ConfigNode, place: PointPlace, floorIndex: Int, defaultTopicPart: String) {
-        guard let section = node.mapping(allowed: ["id", "quantity", "unit", "topic", "rollover", "maximum"]),
+        guard let section = node.mapping(allowed: ["id", "quantity", "unit", "topic", "rollover", "maximum", "expected_interval"]),
             let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "point", at: idNode),
             let quantity = section.required("quantity")?.oneOf(Quantity.self)
         else { return }
@@ -244,9 +251,10 @@ struct TopologyReader {
         }
         let capacity = if case .space(let index) = place { spaces[index].capacity } else { 0 }
         let maximum = section["maximum"]?.number(positive: true) ?? Self.defaultMaximum(quantity, capacity: capacity)
+        let interval = section["expected_interval"]?.duration ?? defaultInterval
         points.append(Point(
             id: id, quantity: quantity, unit: unit, place: place, floorIndex: floorIndex, buildingIndex: floor.buildingIndex,
-            topic: topic, rollover: rollover, maximum: maximum))
+            topic: topic, rollover: rollover, maximum: maximum, expectedInterval: Int64(max(interval, 1) * 1000)))
     }
 
     /// Believable limits when a point does not give its own: gauges by value, counters by increase per hour.

@@ -6,6 +6,7 @@ import StoreyConfig
 import StoreyCore
 import StoreyIntake
 import StoreyStore
+import Synchronization
 import UnixSignals
 
 /// `storeyd`: intake, storage and the HTTP listener in one `ServiceGroup`, speaking the systemd
@@ -30,6 +31,9 @@ public struct Daemon: Sendable {
         let store = try ReadingStore(path: configuration.databasePath, topology: configuration.topology)
         let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger)
         let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
+        let monitor = try UnderuseMonitor(
+            configuration: configuration, store: store, logger: logger, caughtUp: Self.caughtUp(intake, pipeline))
+        pipeline.onStored { monitor.stored($0) }
         let health = HealthProbe(
             brokerConnected: { intake.status.state == .subscribed },
             storeWritable: { (try? store.readingCount()) != nil })
@@ -39,7 +43,7 @@ public struct Daemon: Sendable {
             retentionDays: configuration.rawRetentionDays, logger: logger)
         let reloader = Reloader(
             file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
-            metrics: metrics, notifier: notifier, logger: logger)
+            monitor: monitor, metrics: metrics, notifier: notifier, logger: logger)
 
         logger.info("starting", metadata: [
             "config": "\(configurationFile)", "broker": "\(configuration.mqtt.url)", "database": "\(configuration.databasePath)",
@@ -50,6 +54,7 @@ public struct Daemon: Sendable {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: pipeline),
+                .init(service: monitor),
                 .init(service: housekeeping),
                 .init(service: http),
                 .init(service: reloader),
@@ -72,6 +77,24 @@ public struct Daemon: Sendable {
             throw error
         }
         logger.info("stopped cleanly")
+    }
+
+    /// Intake has caught up after start: subscribed for a few seconds with nothing waiting, so what the
+    /// broker queued while storeyd was away is stored before the windows it belongs to are judged.
+    static func caughtUp(_ intake: MQTTIntake, _ pipeline: IntakePipeline) -> @Sendable () -> Bool {
+        let subscribedSince = Mutex<ContinuousClock.Instant?>(nil)
+        return {
+            let status = intake.status
+            guard status.state == .subscribed else {
+                subscribedSince.withLock { $0 = nil }
+                return false
+            }
+            let since = subscribedSince.withLock { since in
+                if since == nil { since = .now }
+                return since!
+            }
+            return ContinuousClock.now - since >= .seconds(3) && status.bufferedMessages == 0 && pipeline.isIdle
+        }
     }
 
     /// The MQTT client settings a configuration asks for (secrets read now).
@@ -112,6 +135,7 @@ struct Reloader: Service {
     let current: Configuration
     let store: ReadingStore
     let pipeline: IntakePipeline
+    let monitor: UnderuseMonitor
     let metrics: StoreyMetrics
     let notifier: SystemdNotifier
     let logger: Logger
@@ -126,6 +150,7 @@ struct Reloader: Service {
                 let next = try ConfigurationLoader.load(file: file, overrides: overrides)
                 try store.replaceTopology(next.topology)
                 pipeline.apply(next)
+                monitor.apply(next)
                 metrics.points.set(Double(next.topology.points.count))
                 metrics.reloads.increment()
                 for (setting, changed) in [

@@ -8,6 +8,9 @@ public struct IngestResult: Sendable, Equatable {
     public var duplicates = 0
     /// Counter rollovers, resets and unbelievable jumps met in the batch.
     public var counterEvents: [CounterEvent: Int] = [:]
+    /// The hour, day and month windows of each building the batch added to: a closed one that rules have
+    /// not judged yet (readings that arrive after an outage) is judged once it is quiet.
+    public var windows: Set<BuildingWindow> = []
     public init(stored: Int = 0, duplicates: Int = 0) {
         self.stored = stored
         self.duplicates = duplicates
@@ -38,6 +41,8 @@ public final class ReadingStore: @unchecked Sendable {
     private var pointRowID: [Int64]
     private var scopeRowIDs: ScopeRowIDs
     public let path: String
+    /// The pool, for the stores that share this database (alerts, outbox).
+    var database: DatabasePool { writer }
 
     public init(path: String, topology: Topology) throws {
         var configuration = Configuration()
@@ -60,9 +65,20 @@ public final class ReadingStore: @unchecked Sendable {
         (self.pointRowID, self.scopeRowIDs) = try writer.write { db in
             (try Self.registerPoints(topology, db), try ScopeRowIDs.register(topology, db))
         }
+        self.lastReading = try writer.read { [pointRowID] db in try Self.newestReadings(pointRowID, db) }
     }
 
     private var currentTopology: Topology
+    /// Per point index of `currentTopology`: the time of its newest stored reading (under `lock`).
+    private var lastReading: [Int64?] = []
+
+    /// The time of each point's newest stored reading, by point index of the current topology.
+    public var lastReadingTimes: [Int64?] { lock.withLock { lastReading } }
+
+    private static func newestReadings(_ ids: [Int64], _ db: Database) throws -> [Int64?] {
+        let select = try db.cachedStatement(sql: "SELECT MAX(time) FROM reading WHERE point = ?")
+        return try ids.map { try Int64.fetchOne(select, arguments: [$0]) }
+    }
     /// The topology figures are being made with now.
     public var topology: Topology { lock.withLock { currentTopology } }
 
@@ -73,7 +89,11 @@ public final class ReadingStore: @unchecked Sendable {
             pointRowID = ids
             scopeRowIDs = try ScopeRowIDs.register(topology, db)
             aggregator.replaceTopology(topology)
-            lock.withLock { currentTopology = topology }
+            let newest = try Self.newestReadings(ids, db)
+            lock.withLock {
+                currentTopology = topology
+                lastReading = newest
+            }
         }
     }
 
@@ -116,8 +136,19 @@ public final class ReadingStore: @unchecked Sendable {
                     result.stored += 1
                     aggregator.add(reading, history: history)
                 }
-                try Self.addFigures(aggregator.takePending(), scopeRowIDs: scopeRowIDs, db: db)
+                let figures = aggregator.takePending()
+                try Self.addFigures(figures, scopeRowIDs: scopeRowIDs, db: db)
+                for key in figures.keys where key.scope.kind == .building && key.resolution != .minute {
+                    result.windows.insert(BuildingWindow(building: key.scope.index, resolution: key.resolution, start: key.windowStart))
+                }
                 result.counterEvents = aggregator.takeCounterEvents()
+                if result.stored > 0 {
+                    lock.withLock {
+                        for reading in readings where lastReading[reading.point].map({ $0 < reading.time }) ?? true {
+                            lastReading[reading.point] = reading.time
+                        }
+                    }
+                }
                 return result
             } catch {
                 // The transaction rolls back: forget the caches that counted this batch.

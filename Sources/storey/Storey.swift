@@ -10,7 +10,7 @@ struct Storey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storey",
         abstract: "The operator's tool for Storey: check configuration, list topics, read figures, simulate a tower.",
-        subcommands: [Check.self, Topics.self, Figures.self, Simulate.self])
+        subcommands: [Check.self, Topics.self, Figures.self, Alerts.self, Simulate.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -44,7 +44,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         let topology = configuration.topology
-        print("\(options.config): ok: \(topology.buildings.count) buildings, \(topology.floors.count) floors, \(topology.spaces.count) spaces, \(topology.tenants.count) tenants, \(topology.points.count) points")
+        print("\(options.config): ok: \(topology.buildings.count) buildings, \(topology.floors.count) floors, \(topology.spaces.count) spaces, \(topology.tenants.count) tenants, \(topology.points.count) points, \(configuration.rules.count) rules")
     }
 }
 

@@ -27,8 +27,13 @@ import Testing
     @Test func duplicatesAreStoredOnceAndCountedOnce() throws {
         let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
         let batch = [Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(10), value: 104)]
-        #expect(try store.ingest(batch) == IngestResult(stored: 2, duplicates: 0))
-        #expect(try store.ingest(batch) == IngestResult(stored: 0, duplicates: 2))
+        let first = try store.ingest(batch)
+        #expect(first.stored == 2 && first.duplicates == 0)
+        // The windows it added to, for underuse to judge: the building's hour, day and month of 09:00.
+        #expect(Set(first.windows.map(\.resolution)) == [.hour, .day, .month])
+        #expect(first.windows.first { $0.resolution == .hour }?.start == at(0) / 1000)
+        let again = try store.ingest(batch)
+        #expect(again.stored == 0 && again.duplicates == 2 && again.windows.isEmpty)
         #expect(try store.readingCount() == 2)
         let hour = try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy)
         #expect(hour.map(\.values.amount) == [4])

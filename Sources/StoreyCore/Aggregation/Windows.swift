@@ -75,3 +75,17 @@ public struct WindowAligner: Sendable {
         return Int64(interval.start.timeIntervalSince1970.rounded())..<Int64(interval.end.timeIntervalSince1970.rounded())
     }
 }
+
+/// One window of one building: rules judge the scopes of a building window by window.
+public struct BuildingWindow: Sendable, Hashable {
+    public var building: Int
+    public var resolution: Resolution
+    /// Unix seconds, as figure rows are keyed.
+    public var start: Int64
+
+    public init(building: Int, resolution: Resolution, start: Int64) {
+        self.building = building
+        self.resolution = resolution
+        self.start = start
+    }
+}

@@ -171,10 +171,14 @@ public struct Point: Sendable, Equatable {
     public var rollover: Double?
     /// Largest believable value (gauges) or increase per hour (counters); beyond it a reading is refused.
     public var maximum: Double
+    /// How often the point reports, milliseconds: a window with fewer readings than it implies has a gap,
+    /// and a silent-point rule counts silence in these intervals.
+    public var expectedInterval: Int64
     public init(
         id: String, quantity: Quantity, unit: String, place: PointPlace, floorIndex: Int, buildingIndex: Int,
-        topic: String, rollover: Double? = nil, maximum: Double
+        topic: String, rollover: Double? = nil, maximum: Double, expectedInterval: Int64 = 60_000
     ) {
+        self.expectedInterval = expectedInterval
         self.id = id
         self.quantity = quantity
         self.unit = unit

@@ -62,6 +62,8 @@ public struct Alert: Sendable, Equatable, Codable {
     public private(set) var lastNotified: Int64?
     /// A resolve held back while flapping, notified once the alert has stayed resolved.
     private var resolveOwed = false
+    /// The wall clock during one `handle` call.
+    private var sentClock: Int64?
 
     public init(
         rule: String, scope: Scope, scopeID: String, severity: Severity, policy: AlertPolicy,
@@ -86,8 +88,12 @@ public struct Alert: Sendable, Equatable, Codable {
     /// Firing: the evaluator asks rules for their resolve level instead of their limit.
     public var isActive: Bool { state == .firing }
 
-    public mutating func handle(_ event: AlertEvent) -> [AlertAction] {
-        switch event {
+    /// `now` is the wall clock, when it differs from the event's data time (a window judged late, from
+    /// readings delivered after an outage): reminders count from when a notice was actually sent.
+    public mutating func handle(_ event: AlertEvent, now: Int64? = nil) -> [AlertAction] {
+        sentClock = now
+        defer { sentClock = nil }
+        return switch event {
         case .evaluated(let result, let span): evaluated(result, span: span)
         case .acknowledged(let acknowledgement): acknowledged(acknowledgement)
         case .silenceStarted: silenceStarted()
@@ -227,7 +233,7 @@ public struct Alert: Sendable, Equatable, Codable {
     }
 
     private mutating func notify(_ kind: AlertNotification.Kind, at time: Int64) -> AlertAction {
-        lastNotified = time
+        lastNotified = max(time, sentClock ?? time)
         return .notify(AlertNotification(
             kind: kind, fingerprint: fingerprint, rule: rule, scopeKind: scope.kind, scopeID: scopeID, episode: episode,
             time: time, startsAt: episodeStart, endsAt: state == .resolved ? resolvedAt : nil, values: values,

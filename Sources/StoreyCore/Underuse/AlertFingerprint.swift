@@ -15,5 +15,10 @@ public struct AlertFingerprint: Sendable, Hashable, Codable, CustomStringConvert
         value = String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// A fingerprint as stored or shown (16 hex digits).
+    public init(value: String) {
+        self.value = value
+    }
+
     public var description: String { value }
 }

@@ -79,3 +79,41 @@ public enum AlertAction: Sendable, Equatable {
     /// Queue a notification for delivery.
     case notify(AlertNotification)
 }
+
+extension TransitionReason {
+    /// A stable code for storage and filtering.
+    public var code: String {
+        switch self {
+        case .conditionHolds: "condition_holds"
+        case .heldForDuration: "held_for_duration"
+        case .conditionCleared: "condition_cleared"
+        case .resolved: "resolved"
+        case .noData: "no_data"
+        case .flapping: "flapping"
+        case .flappingEnded: "flapping_ended"
+        case .acknowledged: "acknowledged"
+        }
+    }
+
+    /// The particulars in words: which inputs had gaps, who acknowledged and why.
+    public var detail: String? {
+        switch self {
+        case .noData(let reason): reason.description
+        case .acknowledged(let acknowledgement):
+            acknowledgement.comment.isEmpty ? "by \(acknowledgement.by)" : "by \(acknowledgement.by): \(acknowledgement.comment)"
+        default: nil
+        }
+    }
+}
+
+extension NoDataReason: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .gaps(let quantities): "gaps in \(quantities.map(\.rawValue).sorted().joined(separator: ", "))"
+        case .noFigure(let metric): "no \(metric.rawValue) figure"
+        case .notEnoughHistory(let weeks, let needed): "baseline has \(weeks) of \(needed) weeks of history"
+        case .noDesignCapacity: "no design capacity configured"
+        case .noTarget: "no target configured"
+        }
+    }
+}

@@ -46,8 +46,64 @@ public struct UnderuseEvaluator: Sendable {
         }
     }
 
+    /// The window sizes some rule judges.
+    public var resolutions: Set<Resolution> { Set(rulesByWindow.keys.map(\.resolution)) }
+
+    /// The scopes some rule judges at `resolution`, and what each needs to be judged: the quantities
+    /// whose gaps matter and the metrics that need a baseline.
+    public func watchedScopes(at resolution: Resolution) -> [(scope: Scope, quantities: Set<Quantity>, baselineMetrics: Set<RuleMetric>)] {
+        rulesByWindow.compactMap { key, indices in
+            guard key.resolution == resolution else { return nil }
+            var quantities = Set<Quantity>()
+            var baselineMetrics = Set<RuleMetric>()
+            for index in indices {
+                let rule = rules[index]
+                quantities.formUnion(rule.condition.quantities(metric: rule.metric))
+                if case .belowPercentOfBaseline = rule.condition { baselineMetrics.insert(rule.metric) }
+            }
+            return (key.scope, quantities, baselineMetrics)
+        }
+    }
+
+    /// The points some silent-point rule watches.
+    public var watchedPoints: [Int] { Array(silentPointRules.keys).sorted() }
+
+    /// Takes back alerts saved before a restart or kept across a reload: each finds its rule and scope in
+    /// this configuration by fingerprint (rule name, scope kind and id). Alerts whose rule or scope is gone
+    /// are returned, untouched.
+    @discardableResult
+    public mutating func restore(_ saved: [Alert]) -> [Alert] {
+        var keys: [AlertFingerprint: AlertKey] = [:]
+        for (window, indices) in rulesByWindow {
+            for index in indices {
+                let key = AlertKey(rule: index, scope: window.scope)
+                keys[AlertFingerprint(rule: rules[index].name, scopeKind: window.scope.kind, scopeID: topology.scopeID(window.scope))] = key
+            }
+        }
+        for (point, indices) in silentPointRules {
+            for index in indices {
+                let scope = Scope(.point, point)
+                keys[AlertFingerprint(rule: rules[index].name, scopeKind: .point, scopeID: topology.scopeID(scope))] = AlertKey(rule: index, scope: scope)
+            }
+        }
+        var orphans: [Alert] = []
+        for var alert in saved {
+            guard let key = keys[alert.fingerprint] else {
+                orphans.append(alert)
+                continue
+            }
+            alert.rebind(to: key.scope)
+            alert.policy = AlertPolicy(holdFor: rules[key.rule].holdFor, flapPeriod: flapPeriod, repeatInterval: repeatInterval)
+            alert.severity = rules[key.rule].severity
+            alert.labels = labels(of: key)
+            alert.annotations = rules[key.rule].annotations
+            alerts[key] = alert
+        }
+        return orphans
+    }
+
     /// A window of one scope closed or changed: evaluates the rules that watch it.
-    public mutating func windowChanged(_ observation: WindowObservation) -> [AlertAction] {
+    public mutating func windowChanged(_ observation: WindowObservation, now: Int64? = nil) -> [AlertAction] {
         guard let ruleIndices = rulesByWindow[WindowKey(scope: observation.scope, resolution: observation.resolution)]
         else { return [] }
         let workingMinutes = workingTimes.workingTime(of: observation.scope, in: topology)?
@@ -57,7 +113,7 @@ public struct UnderuseEvaluator: Sendable {
             let key = AlertKey(rule: index, scope: observation.scope)
             let active = alerts[key]?.isActive ?? false
             let result = rules[index].evaluate(observation, workingMinutes: workingMinutes, alertActive: active)
-            actions += handle(.evaluated(result, span: observation.start..<observation.end), for: key)
+            actions += handle(.evaluated(result, span: observation.start..<observation.end), for: key, now: now)
         }
         return actions
     }
@@ -119,12 +175,12 @@ public struct UnderuseEvaluator: Sendable {
         return labels
     }
 
-    private mutating func handle(_ event: AlertEvent, for key: AlertKey) -> [AlertAction] {
+    private mutating func handle(_ event: AlertEvent, for key: AlertKey, now: Int64? = nil) -> [AlertAction] {
         if alerts[key] == nil {
             guard case .evaluated(.holds, let span) = event else { return [] }   // nothing to remember yet
             alerts[key] = newAlert(for: key, at: span.upperBound)
         }
-        return alerts[key]!.handle(event)
+        return alerts[key]!.handle(event, now: now)
     }
 
     private func newAlert(for key: AlertKey, at time: Int64) -> Alert {

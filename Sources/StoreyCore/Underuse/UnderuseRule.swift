@@ -1,6 +1,6 @@
 /// Whether a rule is evaluated in working time only (the default for underuse: an empty floor at night
 /// is not underused) or always.
-public enum RuleApplicability: String, Sendable, Codable {
+public enum RuleApplicability: String, Sendable, Codable, CaseIterable {
     case workingTime = "working_time"
     case always
 }

@@ -22,6 +22,8 @@ public final class IntakePipeline: Service, Sendable {
     private let refusals = RateLimitedLog(interval: 10)
     /// Progress for the watchdog: when the current store write began (nil while waiting for messages).
     private let busySince = Mutex<ContinuousClock.Instant?>(nil)
+    /// Told of every stored batch, on the storing task: keep it short (rule evaluation only notes windows).
+    private let observers = Mutex<[@Sendable (IngestResult) -> Void]>([])
 
     public init(intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger) {
         self.intake = intake
@@ -40,6 +42,14 @@ public final class IntakePipeline: Service, Sendable {
     /// Applies a reloaded configuration's intake limits (the topology goes to the store).
     public func apply(_ configuration: Configuration) {
         binder.withLock { $0 = Self.binder(for: configuration) }
+    }
+
+    /// Not storing a batch at this moment.
+    public var isIdle: Bool { busySince.withLock { $0 == nil } }
+
+    /// Calls `observer` after every batch stored.
+    public func onStored(_ observer: @escaping @Sendable (IngestResult) -> Void) {
+        observers.withLock { $0.append(observer) }
     }
 
     /// True unless a store write has been running for longer than `limit`: the watchdog's question.
@@ -101,6 +111,7 @@ public final class IntakePipeline: Service, Sendable {
                     return readings
                 }
                 receipts = attemptReceipts
+                for observer in observers.withLock({ $0 }) { observer(result) }
                 metrics.readingsAccepted.increment(by: Int64(result.stored))
                 metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
                 metrics.batches.increment()

@@ -1,0 +1,320 @@
+import Foundation
+import GRDB
+import StoreyCore
+
+/// One row of alert history, as `storey alerts` and the API show it.
+public struct TransitionRecord: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var fingerprint: String
+    public var rule: String
+    public var scopeKind: String
+    public var scopeID: String
+    public var building: String?
+    public var floor: String?
+    public var tenant: String?
+    public var episode: Int
+    public var from: String
+    public var to: String
+    /// Milliseconds since the Unix epoch.
+    public var time: Int64
+    public var value: Double?
+    public var limit: Double?
+    public var resolveLevel: Double?
+    public var unit: String?
+    public var reason: String
+    public var detail: String?
+    public var severity: String
+    public var flapping: Bool
+}
+
+/// Which history to list; nil matches everything.
+public struct TransitionFilter: Sendable {
+    public var fingerprint: String?
+    public var building: String?
+    public var floor: String?
+    public var tenant: String?
+    public var rule: String?
+    /// Milliseconds since the Unix epoch, `from ≤ time < to`.
+    public var from: Int64?
+    public var to: Int64?
+    public var limit = 1000
+
+    public init(
+        fingerprint: String? = nil, building: String? = nil, floor: String? = nil, tenant: String? = nil, rule: String? = nil,
+        from: Int64? = nil, to: Int64? = nil, limit: Int = 1000
+    ) {
+        self.fingerprint = fingerprint
+        self.building = building
+        self.floor = floor
+        self.tenant = tenant
+        self.rule = rule
+        self.from = from
+        self.to = to
+        self.limit = limit
+    }
+}
+
+/// Where an alert's scope sits in the estate, stored with each transition so history is filtered by
+/// building, floor and tenant without the topology of the day.
+public struct AlertPlace: Sendable, Equatable {
+    public var building: String?
+    public var floor: String?
+    public var tenant: String?
+
+    public init(building: String? = nil, floor: String? = nil, tenant: String? = nil) {
+        self.building = building
+        self.floor = floor
+        self.tenant = tenant
+    }
+}
+
+/// Alert state, history, silences and the outbox, in the same SQLite database as the figures they are
+/// judged from. A tick's changes are one transaction: state, history and outbox never disagree.
+public final class AlertStore: Sendable {
+    private let database: DatabasePool
+    private let scopeIDs = ScopeIDCache()
+
+    public init(_ store: ReadingStore) {
+        self.database = store.database
+    }
+
+    // MARK: State
+
+    /// Every alert saved, to restore the evaluator after a restart.
+    public func loadAlerts() throws -> [Alert] {
+        try database.read { db in
+            let decoder = JSONDecoder()
+            return try String.fetchAll(db, sql: "SELECT snapshot FROM alert ORDER BY fingerprint").compactMap {
+                try? decoder.decode(Alert.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    public func loadSilences() throws -> [Silence] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM silence ORDER BY starts_at").map { row in
+                let matchers = (try? JSONDecoder().decode([LabelMatcher].self, from: Data((row["matchers"] as String).utf8))) ?? []
+                return Silence(
+                    id: row["id"], matchers: matchers, start: row["starts_at"], end: row["ends_at"], creator: row["creator"],
+                    comment: row["comment"])
+            }
+        }
+    }
+
+    /// How far the evaluator has judged, by name (e.g. `tower-a/hour`).
+    public func progress() throws -> [String: Int64] {
+        try database.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM evaluator_progress").map {
+                ($0["name"] as String, $0["value"] as Int64)
+            })
+        }
+    }
+
+    /// Writes one tick: the alerts whose state changed, the transitions (history) and notifications
+    /// (outbox) the evaluator asked for, silences added or removed, and the evaluator's progress — all
+    /// or nothing. Returns the number of outbox rows added.
+    @discardableResult
+    public func commit(
+        alerts: [Alert], actions: [AlertAction], places: (AlertTransition) -> AlertPlace, progress: [String: Int64] = [:],
+        silencesSaved: [Silence] = [], silencesRemoved: [String] = [], now: Int64
+    ) throws -> Int {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try database.write { db in
+            let saveAlert = try db.cachedStatement(sql: """
+                INSERT INTO alert(fingerprint, rule, scope_kind, scope_id, state, episode, severity, labels, snapshot, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(fingerprint) DO UPDATE SET state = excluded.state, episode = excluded.episode,
+                    severity = excluded.severity, labels = excluded.labels, snapshot = excluded.snapshot,
+                    updated_at = excluded.updated_at
+                """)
+            for alert in alerts {
+                try saveAlert.execute(arguments: [
+                    alert.fingerprint.value, alert.rule, alert.scope.kind.rawValue, alert.scopeID, alert.state.rawValue,
+                    alert.episode, alert.severity.rawValue, String(decoding: try encoder.encode(alert.labels), as: UTF8.self),
+                    String(decoding: try encoder.encode(alert), as: UTF8.self), now,
+                ])
+            }
+            let history = try db.cachedStatement(sql: """
+                INSERT INTO alert_transition(fingerprint, rule, scope_kind, scope_id, building, floor, tenant, episode,
+                    from_state, to_state, time, value, limit_value, resolve_level, unit, reason, detail, severity, flapping)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let outbox = try db.cachedStatement(sql: "INSERT INTO outbox(created_at, fingerprint, kind, notification) VALUES (?, ?, ?, ?)")
+            var notified = 0
+            for action in actions {
+                switch action {
+                case .record(let transition):
+                    let place = places(transition)
+                    try history.execute(arguments: [
+                        transition.fingerprint.value, transition.rule, transition.scope.kind.rawValue, transition.scopeID,
+                        place.building, place.floor, place.tenant, transition.episode, transition.from.rawValue,
+                        transition.to.rawValue, transition.time, transition.values?.value, transition.values?.limit,
+                        transition.values?.resolveLevel, transition.values?.unit, transition.reason.code, transition.reason.detail,
+                        transition.severity.rawValue, transition.isFlapping,
+                    ])
+                case .notify(let notification):
+                    try outbox.execute(arguments: [
+                        now, notification.fingerprint.value, notification.kind.rawValue,
+                        String(decoding: try encoder.encode(notification), as: UTF8.self),
+                    ])
+                    notified += 1
+                }
+            }
+            let saveSilence = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO silence(id, matchers, starts_at, ends_at, creator, comment, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for silence in silencesSaved {
+                try saveSilence.execute(arguments: [
+                    silence.id, String(decoding: try encoder.encode(silence.matchers), as: UTF8.self), silence.start, silence.end,
+                    silence.creator, silence.comment, now,
+                ])
+            }
+            for id in silencesRemoved {
+                try db.execute(sql: "UPDATE silence SET ends_at = MIN(ends_at, ?) WHERE id = ?", arguments: [now, id])
+            }
+            for (name, value) in progress {
+                try db.execute(
+                    sql: "INSERT INTO evaluator_progress(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    arguments: [name, value])
+            }
+            return notified
+        }
+    }
+
+    // MARK: What rules are judged on
+
+    /// The figure rows of `scopes` for one window, per scope and quantity.
+    public func figureRows(
+        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
+    ) throws -> [[(Quantity, FigureValues)]] {
+        try database.read { db in
+            let ids = try scopeIDs.ids(for: scopes, db: db)
+            let select = try db.cachedStatement(
+                sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
+            return try ids.map { id in
+                guard let id else { return [] }
+                var rows: [(Quantity, FigureValues)] = []
+                for quantity in quantities {
+                    if let row = try Row.fetchOne(select, arguments: [id, Schema.code(quantity), Schema.code(resolution), windowStart]) {
+                        rows.append((quantity, ReadingStore.values(row)))
+                    }
+                }
+                return rows
+            }
+        }
+    }
+
+    /// The number of readings each point (by id) delivered in one window.
+    public func pointReadings(
+        of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64
+    ) throws -> [Int] {
+        try database.read { db in
+            let ids = try scopeIDs.ids(for: points.map { (ScopeKind.point, $0.id) }, db: db)
+            let select = try db.cachedStatement(
+                sql: "SELECT readings FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
+            return try zip(ids, points).map { id, point in
+                guard let id else { return 0 }
+                return try Int.fetchOne(select, arguments: [id, Schema.code(point.quantity), Schema.code(resolution), windowStart]) ?? 0
+            }
+        }
+    }
+
+    /// Hour rows of one scope with `from ≤ window_start < to` (Unix seconds), per hour, for baselines.
+    public func hourRows(of kind: ScopeKind, id: String, quantities: [Quantity], from: Int64, to: Int64) throws -> [Int64: [(Quantity, FigureValues)]] {
+        try database.read { db in
+            guard let scope = try scopeIDs.ids(for: [(kind, id)], db: db).first ?? nil else { return [:] }
+            var hours: [Int64: [(Quantity, FigureValues)]] = [:]
+            let select = try db.cachedStatement(sql: """
+                SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.hour))
+                AND window_start >= ? AND window_start < ?
+                """)
+            for quantity in quantities {
+                for row in try Row.fetchAll(select, arguments: [scope, Schema.code(quantity), from, to]) {
+                    hours[row["window_start"], default: []].append((quantity, ReadingStore.values(row)))
+                }
+            }
+            return hours
+        }
+    }
+
+    /// The time of each point's newest stored raw reading, by point id.
+    public func lastReadingTimes() throws -> [String: Int64] {
+        try database.read { db in
+            var times: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT p.key, (SELECT MAX(time) FROM reading r WHERE r.point = p.id) AS last FROM point p") {
+                if let last = row["last"] as Int64? { times[row["key"]] = last }
+            }
+            return times
+        }
+    }
+
+    // MARK: Reading back, for operators
+
+    public func transitions(_ filter: TransitionFilter = TransitionFilter()) throws -> [TransitionRecord] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        func match(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+            guard let value else { return }
+            conditions.append("\(column) = ?")
+            arguments += [value]
+        }
+        match("fingerprint", filter.fingerprint)
+        match("building", filter.building)
+        match("floor", filter.floor)
+        match("tenant", filter.tenant)
+        match("rule", filter.rule)
+        if let from = filter.from {
+            conditions.append("time >= ?")
+            arguments += [from]
+        }
+        if let to = filter.to {
+            conditions.append("time < ?")
+            arguments += [to]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [filter.limit]
+        return try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alert_transition \(whereClause) ORDER BY time, id LIMIT ?", arguments: arguments).map { row in
+                TransitionRecord(
+                    id: row["id"], fingerprint: row["fingerprint"], rule: row["rule"], scopeKind: row["scope_kind"],
+                    scopeID: row["scope_id"], building: row["building"], floor: row["floor"], tenant: row["tenant"],
+                    episode: row["episode"], from: row["from_state"], to: row["to_state"], time: row["time"], value: row["value"],
+                    limit: row["limit_value"], resolveLevel: row["resolve_level"], unit: row["unit"], reason: row["reason"],
+                    detail: row["detail"], severity: row["severity"], flapping: row["flapping"])
+            }
+        }
+    }
+
+    /// Outbox rows, oldest first (the delivery side keeps its own progress).
+    public func outbox(after id: Int64 = 0, limit: Int = 1000) throws -> [(id: Int64, notification: AlertNotification)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, notification FROM outbox WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit])
+                .compactMap { row in
+                    guard let notification = try? JSONDecoder().decode(AlertNotification.self, from: Data((row["notification"] as String).utf8))
+                    else { return nil }
+                    return (row["id"], notification)
+                }
+        }
+    }
+}
+
+/// `scope` table ids by kind and configuration id; new scopes appear with reloads, so a miss asks again.
+private final class ScopeIDCache: @unchecked Sendable {
+    // @unchecked: every access holds `lock`.
+    private let lock = NSLock()
+    private var ids: [String: Int64] = [:]
+
+    func ids(for scopes: [(kind: ScopeKind, id: String)], db: Database) throws -> [Int64?] {
+        var known = lock.withLock { ids }
+        if scopes.contains(where: { known["\($0.kind.rawValue)\u{1F}\($0.id)"] == nil }) {
+            known = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, kind, key FROM scope") {
+                known["\(row["kind"] as String)\u{1F}\(row["key"] as String)"] = row["id"]
+            }
+            lock.withLock { ids = known }
+        }
+        return scopes.map { known["\($0.kind.rawValue)\u{1F}\($0.id)"] }
+    }
+}
