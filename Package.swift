@@ -77,6 +77,8 @@ let package = Package(
             dependencies: ["StoreyIntake", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "benchmarks/LoadGenerator"
         ),
+        // Rule evaluation benchmark (benchmarks/README.md).
+        .executableTarget(name: "storey-bench-rules", dependencies: ["StoreyCore"], path: "benchmarks/RuleEvaluation"),
         // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
         .target(
             name: "StoreyTestSupport",

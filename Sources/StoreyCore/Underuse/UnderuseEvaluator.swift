@@ -106,11 +106,15 @@ public struct UnderuseEvaluator: Sendable {
     public mutating func windowChanged(_ observation: WindowObservation, now: Int64? = nil) -> [AlertAction] {
         guard let ruleIndices = rulesByWindow[WindowKey(scope: observation.scope, resolution: observation.resolution)]
         else { return [] }
-        let workingMinutes = workingTimes.workingTime(of: observation.scope, in: topology)?
-            .workingMinutes(from: observation.start, to: observation.end) ?? 0
+        // Working time is calendar arithmetic: worked out once per window, and only if a rule asks.
+        let needsWorkingTime = ruleIndices.contains { rules[$0].applies == .workingTime }
+        let workingMinutes = needsWorkingTime
+            ? workingTimes.workingTime(of: observation.scope, in: topology)?.workingMinutes(from: observation.start, to: observation.end) ?? 0
+            : 0
         var actions: [AlertAction] = []
         for index in ruleIndices {
             let key = AlertKey(rule: index, scope: observation.scope)
+            // Most windows hold nothing and have no alert yet: nothing to look up or remember.
             let active = alerts[key]?.isActive ?? false
             let result = rules[index].evaluate(observation, workingMinutes: workingMinutes, alertActive: active)
             actions += handle(.evaluated(result, span: observation.start..<observation.end), for: key, now: now)

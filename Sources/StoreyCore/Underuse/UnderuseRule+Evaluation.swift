@@ -5,9 +5,10 @@ extension UnderuseRule {
     /// Gaps come first: a window whose inputs are incomplete is "no data" whatever its figures say, so a
     /// silent sensor never looks like an empty floor.
     public func evaluate(_ observation: WindowObservation, workingMinutes: Int, alertActive: Bool) -> ConditionResult {
-        let needed = condition.quantities(metric: metric)
-        let gaps = needed.intersection(observation.missing)
-        if !gaps.isEmpty { return .noData(.gaps(gaps)) }
+        if !observation.missing.isEmpty {   // (most windows are complete: no sets built for them)
+            let gaps = condition.quantities(metric: metric).intersection(observation.missing)
+            if !gaps.isEmpty { return .noData(.gaps(gaps)) }
+        }
         if applies == .workingTime {
             let windowMinutes = Int((observation.end - observation.start) / 60_000)
             // An hour counts when most of it is worked; a day or month when any of it is.
