@@ -221,35 +221,6 @@ public final class AlertStore: Sendable {
         }
     }
 
-    /// Hour rows of one scope with `from ≤ window_start < to` (Unix seconds), per hour, for baselines.
-    public func hourRows(of kind: ScopeKind, id: String, quantities: [Quantity], from: Int64, to: Int64) throws -> [Int64: [(Quantity, FigureValues)]] {
-        try database.read { db in
-            guard let scope = try scopeIDs.ids(for: [(kind, id)], db: db).first ?? nil else { return [:] }
-            var hours: [Int64: [(Quantity, FigureValues)]] = [:]
-            let select = try db.cachedStatement(sql: """
-                SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.hour))
-                AND window_start >= ? AND window_start < ?
-                """)
-            for quantity in quantities {
-                for row in try Row.fetchAll(select, arguments: [scope, Schema.code(quantity), from, to]) {
-                    hours[row["window_start"], default: []].append((quantity, ReadingStore.values(row)))
-                }
-            }
-            return hours
-        }
-    }
-
-    /// The time of each point's newest stored raw reading, by point id.
-    public func lastReadingTimes() throws -> [String: Int64] {
-        try database.read { db in
-            var times: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT p.key, (SELECT MAX(time) FROM reading r WHERE r.point = p.id) AS last FROM point p") {
-                if let last = row["last"] as Int64? { times[row["key"]] = last }
-            }
-            return times
-        }
-    }
-
     // MARK: Reading back, for operators
 
     public func transitions(_ filter: TransitionFilter = TransitionFilter()) throws -> [TransitionRecord] {
@@ -316,5 +287,26 @@ private final class ScopeIDCache: @unchecked Sendable {
             lock.withLock { ids = known }
         }
         return scopes.map { known["\($0.kind.rawValue)\u{1F}\($0.id)"] }
+    }
+}
+
+/// The store's figures as rules read them, by the scope indices of one topology.
+public struct StoredFigures: WindowFigureSource {
+    public let alerts: AlertStore
+    public let topology: Topology
+
+    public init(alerts: AlertStore, topology: Topology) {
+        self.alerts = alerts
+        self.topology = topology
+    }
+
+    public func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) throws -> [[(Quantity, FigureValues)]] {
+        try alerts.figureRows(
+            of: scopes.map { ($0.kind, topology.scopeID($0)) }, quantities: quantities, resolution: resolution, windowStart: windowStart)
+    }
+
+    public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64) throws -> [Int] {
+        try alerts.pointReadings(
+            of: points.map { (topology.points[$0].id, topology.points[$0].quantity) }, resolution: resolution, windowStart: windowStart)
     }
 }

@@ -67,6 +67,22 @@ public struct Baseline: Sendable, Equatable {
         return .level(Self.median(values), weeks: weeksSeen.count)
     }
 
+    /// The hours a baseline for the hour starting at `hourStart` learns from: the same local hour of the
+    /// same weekday in each of the last `weeks` weeks, holidays and make-up days left out. A store fetches
+    /// exactly these instead of weeks of rows.
+    public func sampleHours(forHourStarting hourStart: Int64, timeZone: TimeZone, calendar: HolidayCalendar) -> [Int64] {
+        let target = LocalInstant(milliseconds: hourStart, in: timeZone)
+        let weekday = calendar.makeUpDays[target.date] ?? target.weekday
+        var back = (target.weekday.rawValue - weekday.rawValue + 7) % 7
+        if back == 0 { back = 7 }
+        let minute = target.minuteOfDay / 60 * 60
+        return (0..<weeks).compactMap { week in
+            let date = LocalDate(daysSinceEpoch: target.date.daysSinceEpoch - back - 7 * week)
+            guard calendar.isOrdinary(date) else { return nil }
+            return LocalInstant(date: date, minuteOfDay: minute).milliseconds(in: timeZone)
+        }
+    }
+
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         let middle = sorted.count / 2

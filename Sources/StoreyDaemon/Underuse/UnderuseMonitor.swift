@@ -26,17 +26,15 @@ public final class UnderuseMonitor: Service, Sendable {
     private let touched = Mutex<Set<BuildingWindow>>([])
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
 
-    struct State: @unchecked Sendable {
-        // @unchecked: WindowAligner holds a Calendar; all of State is only used under the Mutex.
+    struct State: Sendable {
         var configuration: Configuration
         var evaluator: UnderuseEvaluator
-        var aligners: [WindowAligner]
+        var judge: WindowJudge
         var progress: [String: Int64]
         /// Windows that changed in the previous tick: judged when a tick passes without more readings.
         var settling: Set<BuildingWindow> = []
         var startedAt: Int64
         var isCaughtUp = false
-        var members: [LocalDate: ScopeMembers] = [:]
     }
 
     public init(
@@ -59,8 +57,7 @@ public final class UnderuseMonitor: Service, Sendable {
             logger.notice("alerts of rules or scopes no longer configured are kept but not judged", metadata: ["alerts": "\(orphans.count)"])
         }
         state = Mutex(State(
-            configuration: configuration, evaluator: evaluator,
-            aligners: configuration.topology.buildings.map { WindowAligner(timeZone: $0.timeZone) },
+            configuration: configuration, evaluator: evaluator, judge: Self.judge(for: configuration),
             progress: try alerts.progress(), startedAt: time))
     }
 
@@ -69,6 +66,13 @@ public final class UnderuseMonitor: Service, Sendable {
             rules: configuration.rules, topology: configuration.topology, workingTimes: configuration.workingTimes,
             flapPeriod: Int64(configuration.alerting.flapPeriod * 1000),
             repeatInterval: configuration.alerting.repeatInterval.map { Int64($0 * 1000) })
+    }
+
+    static func judge(for configuration: Configuration) -> WindowJudge {
+        WindowJudge(
+            topology: configuration.topology, workingTimes: configuration.workingTimes,
+            coverage: WindowCoverage(required: configuration.alerting.coverage),
+            baseline: Baseline(weeks: configuration.alerting.baselineWeeks, minimumWeeks: configuration.alerting.baselineMinimumWeeks))
     }
 
     /// Called by the intake pipeline after each stored batch.
@@ -91,8 +95,7 @@ public final class UnderuseMonitor: Service, Sendable {
             for silence in state.evaluator.silences { _ = evaluator.addSilence(silence, now: time) }
             state.evaluator = evaluator
             state.configuration = configuration
-            state.aligners = configuration.topology.buildings.map { WindowAligner(timeZone: $0.timeZone) }
-            state.members = [:]
+            state.judge = Self.judge(for: configuration)
         }
     }
 
@@ -166,7 +169,7 @@ public final class UnderuseMonitor: Service, Sendable {
             }
             // (Windows still open are the clock's to judge.)
             let changedClosed = changed.filter { window in
-                state.aligners[window.building].windowEnd(window.resolution, start: window.start) * 1000 + grace <= time
+                window.building < state.configuration.topology.buildings.count && state.judge.windowEnd(window) * 1000 + grace <= time
             }
             var due = state.settling.subtracting(changedClosed)
             state.settling = changedClosed
@@ -177,17 +180,21 @@ public final class UnderuseMonitor: Service, Sendable {
                     let name = "\(state.configuration.topology.buildings[building].id)/\(resolution.rawValue)"
                     // First run: from the window now open (history before Storey ran is judged only
                     // as readings for it arrive).
-                    var start = state.progress[name] ?? state.aligners[building].windows(at: time)[resolution]
-                    while state.aligners[building].windowEnd(resolution, start: start) * 1000 + grace <= time {
-                        due.insert(BuildingWindow(building: building, resolution: resolution, start: start))
-                        start = state.aligners[building].windowEnd(resolution, start: start)
+                    var start = state.progress[name] ?? state.judge.windowStart(building: building, resolution: resolution, at: time)
+                    while true {
+                        let window = BuildingWindow(building: building, resolution: resolution, start: start)
+                        let end = state.judge.windowEnd(window)
+                        guard end * 1000 + grace <= time else { break }
+                        due.insert(window)
+                        start = end
                     }
                     if state.progress[name] != start { progress[name] = start }
                     state.progress[name] = start
                 }
             }
+            let source = StoredFigures(alerts: alerts, topology: state.configuration.topology)
             for window in due.sorted(by: { ($0.start, $0.resolution.order) < ($1.start, $1.resolution.order) }) {
-                actions += try judge(window, state: &state)
+                actions += try state.judge.judge(window, evaluator: &state.evaluator, source: source, now: time)
             }
             actions += checkSilentPoints(state: &state, now: time)
             actions += state.evaluator.tick(now: time)
@@ -207,90 +214,6 @@ public final class UnderuseMonitor: Service, Sendable {
             return notified
         }
         if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
-    }
-
-    /// Judges every watched scope of one building window.
-    private func judge(_ window: BuildingWindow, state: inout State) throws -> [AlertAction] {
-        let topology = state.configuration.topology
-        let watched = state.evaluator.watchedScopes(at: window.resolution).filter {
-            topology.buildingIndex(of: $0.scope) == window.building
-        }
-        guard !watched.isEmpty else { return [] }
-        let end = state.aligners[window.building].windowEnd(window.resolution, start: window.start)
-        let day = state.aligners[window.building].windows(at: window.start * 1000).localDate
-        if state.members[day] == nil {
-            if state.members.count > 3 { state.members.removeAll() }
-            state.members[day] = ScopeMembers(topology, on: day)
-        }
-        let members = state.members[day]!
-        let building = topology.buildings[window.building]
-
-        let rows = try alerts.figureRows(
-            of: watched.map { ($0.scope.kind, topology.scopeID($0.scope)) }, quantities: Quantity.allCases,
-            resolution: window.resolution, windowStart: window.start)
-        // Readings per point, for the points behind every watched scope.
-        var pointSet = Set<Int>()
-        for entry in watched { pointSet.formUnion(members.points(of: entry.scope)) }
-        let points = pointSet.sorted()
-        let counts = try alerts.pointReadings(
-            of: points.map { (topology.points[$0].id, topology.points[$0].quantity) }, resolution: window.resolution,
-            windowStart: window.start)
-        let readings = Dictionary(uniqueKeysWithValues: zip(points, counts))
-        let coverage = WindowCoverage(required: state.configuration.alerting.coverage)
-
-        var actions: [AlertAction] = []
-        for (entry, scopeRows) in zip(watched, rows) {
-            let scope = entry.scope
-            let figures = WindowFigures(
-                windowStart: window.start, rows: scopeRows, leasedArea: topology.densityArea(of: scope, on: day),
-                landAreaMu: scope.kind == .building ? building.landAreaMu : nil)
-            let missing = coverage.missing(
-                entry.quantities, points: members.points(of: scope), in: topology, start: window.start * 1000, end: end * 1000,
-                readings: { readings[$0] ?? 0 })
-            var observation = WindowObservation(
-                scope: scope, resolution: window.resolution, start: window.start * 1000, end: end * 1000, figures: figures,
-                missing: missing, designCapacity: topology.designCapacity(of: scope, on: day))
-            if scope.kind == .tenant, window.resolution == .month {
-                observation.monthlyTarget = topology.tenants[scope.index].targets.outputPerSquareMetrePerMonth
-            }
-            if !entry.baselineMetrics.isEmpty, window.resolution == .hour {
-                observation.baselines = try baselines(
-                    for: entry.baselineMetrics, scope: scope, hourStart: window.start, state: state)
-            }
-            actions += state.evaluator.windowChanged(observation, now: now())
-        }
-        return actions
-    }
-
-    /// The scope's usual level for this hour of the week, per metric, from its stored hour figures.
-    private func baselines(
-        for metrics: Set<RuleMetric>, scope: Scope, hourStart: Int64, state: State
-    ) throws -> [RuleMetric: BaselineLevel] {
-        let configuration = state.configuration
-        let topology = configuration.topology
-        let baseline = Baseline(weeks: configuration.alerting.baselineWeeks, minimumWeeks: configuration.alerting.baselineMinimumWeeks)
-        let from = hourStart - Int64(baseline.weeks * 7 + 2) * 86400
-        let quantities = Array(Set(metrics.flatMap(\.quantities)))
-        let hours = try alerts.hourRows(of: scope.kind, id: topology.scopeID(scope), quantities: quantities, from: from, to: hourStart)
-        guard let buildingIndex = topology.buildingIndex(of: scope) else { return [:] }
-        let building = topology.buildings[buildingIndex]
-        let calendar = configuration.workingTimes.calendars[buildingIndex] ?? .none
-        var aligner = state.aligners[buildingIndex]
-        var levels: [RuleMetric: BaselineLevel] = [:]
-        for metric in metrics {
-            var history: [HourlyValue] = []
-            for (start, rows) in hours {
-                let day = aligner.windows(at: start * 1000).localDate
-                let figures = WindowFigures(windowStart: start, rows: rows, leasedArea: topology.densityArea(of: scope, on: day))
-                let observation = WindowObservation(
-                    scope: scope, resolution: .hour, start: start * 1000, end: (start + 3600) * 1000, figures: figures,
-                    designCapacity: topology.designCapacity(of: scope, on: day))
-                if let value = metric.value(in: observation) { history.append(HourlyValue(start: start * 1000, value: value)) }
-            }
-            levels[metric] = baseline.level(
-                forHourStarting: hourStart * 1000, history: history, timeZone: building.timeZone, calendar: calendar)
-        }
-        return levels
     }
 
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {
@@ -330,18 +253,6 @@ public final class UnderuseMonitor: Service, Sendable {
             let day = LocalInstant(milliseconds: time, in: topology.buildings[topology.floors[floor].buildingIndex].timeZone).date
             let tenant = space.flatMap { topology.tenantIndex(ofSpace: $0, on: day) }.map { topology.tenants[$0].id }
             return AlertPlace(building: building, floor: topology.floors[floor].id, tenant: tenant)
-        }
-    }
-}
-
-extension Resolution {
-    /// Finer first: an hour is judged before the day that holds it.
-    var order: Int {
-        switch self {
-        case .minute: 0
-        case .hour: 1
-        case .day: 2
-        case .month: 3
         }
     }
 }
