@@ -135,4 +135,33 @@ struct UnderuseTests {
         #expect(try await transitions(daemon, rule: "silent").filter { $0 == "g-kwh:inactive>firing" }.count == 1)
         #expect(try await daemon.stop() == 0)
     }
+
+    @Test func aPendingAlertKeepsCountingAcrossAKill9AndNothingIsEmittedTwice() async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        let daemon = try StoreydProcess(topology: Self.topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: Self.rules)
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        let day = Self.workingDay
+        let topic = "storey/u/1/quiet-space/q-kwh"
+
+        // One underused working hour: pending, 1 of the 2 hours `for` asks.
+        try await publishReadings(Self.counter(topic, day: day, from: 8 * 60, to: 9 * 60, start: 1000, perMinute: 0.01), port: broker.port)
+        try await daemon.waitUntil("the alert is pending", timeout: .seconds(30)) {
+            try await transitions(daemon, rule: "energy-low") == ["quiet:inactive>pending"]
+        }
+        daemon.kill9()
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        try await Task.sleep(for: .seconds(3))   // restored, judging again: nothing repeats
+        #expect(try await transitions(daemon, rule: "energy-low") == ["quiet:inactive>pending"])
+
+        // The second hour completes the `for` counted before the kill.
+        try await publishReadings(Self.counter(topic, day: day, from: 9 * 60, to: 10 * 60, start: 1000.6, perMinute: 0.01), port: broker.port)
+        try await daemon.waitUntil("the pending alert fires", timeout: .seconds(30)) {
+            try await transitions(daemon, rule: "energy-low") == ["quiet:inactive>pending", "quiet:pending>firing"]
+        }
+        #expect(try await daemon.query("SELECT COUNT(*) FROM outbox WHERE notification LIKE '%\"rule\":\"energy-low\"%'") == "1")
+        #expect(try await daemon.stop() == 0)
+    }
 }
