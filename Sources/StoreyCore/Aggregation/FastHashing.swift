@@ -48,3 +48,18 @@ extension ScopeKind {
         }
     }
 }
+
+extension FigureKey {
+    /// Two words instead of five fields: figure keys are hashed tens of times per reading.
+    @inlinable public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(truncatingIfNeeded: scope.index) << 8 | UInt64(scope.kind.ordinal) << 5
+            | UInt64(quantity.ordinal) << 2 | UInt64(resolution.ordinal))
+        hasher.combine(windowStart)
+    }
+}
+
+extension Scope {
+    @inlinable public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(truncatingIfNeeded: index) << 8 | UInt64(kind.ordinal))
+    }
+}
