@@ -102,7 +102,7 @@ let package = Package(
             name: "StoreyStoreTests",
             dependencies: ["StoreyCore", "StoreyStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreySimulation"]),
+        .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreySimulation"]),
         .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay"]),
         .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
         .testTarget(

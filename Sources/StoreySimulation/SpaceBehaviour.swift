@@ -12,6 +12,13 @@ public struct SpaceActivity: Sendable, Equatable {
     /// Output (money) an hour.
     public var outputPerHour: Double
 
+    public init(occupancy: Double, power: Double, waterPerHour: Double, outputPerHour: Double) {
+        self.occupancy = occupancy
+        self.power = power
+        self.waterPerHour = waterPerHour
+        self.outputPerHour = outputPerHour
+    }
+
     public static let zero = SpaceActivity(occupancy: 0, power: 0, waterPerHour: 0, outputPerHour: 0)
 }
 
@@ -48,15 +55,15 @@ public struct SpaceBehaviour: Sendable {
             return SpaceActivity(occupancy: 0, power: min(profile.baseLoad, 0.004) * area, waterPerHour: 0, outputPerHour: 0)
         }
         guard let position = ShiftPosition(at: milliseconds, in: workingTime) else {
-            // Nights, weekends and holidays: the base load, nobody in.
-            return SpaceActivity(occupancy: 0, power: base, waterPerHour: 0, outputPerHour: 0)
+            // Nights, weekends and holidays: the base load (a hoarded space has little equipment to idle), nobody in.
+            return SpaceActivity(occupancy: 0, power: scenario == .hoarding ? 0.3 * base : base, waterPerHour: 0, outputPerHour: 0)
         }
         let crew = Double(capacity) * profile.attendance * position.presence
         switch scenario {
         case .hoarding?:
             // A handful of people and the lights: the floor is held, not used.
             let people = min(Double(capacity), 3) * position.presence
-            return SpaceActivity(occupancy: people, power: 0.5 * base + 0.005 * area, waterPerHour: 0.002 * people, outputPerHour: 0)
+            return SpaceActivity(occupancy: people, power: 0.3 * base + 0.005 * area, waterPerHour: 0.002 * people, outputPerHour: 0)
         case .lineStopped?:
             // Maintenance staff only; the process load is off.
             let people = min(Double(capacity), 2) * position.presence
