@@ -3,10 +3,14 @@ import Foundation
 /// Reads the timestamps recorded data comes with: RFC 3339 / ISO 8601 (`2021-09-07T00:00:00+08:00`),
 /// `2021-09-07 00:00 +08:00`, `2021-09-07 00:00:00`, and spreadsheet exports such as `7/1/18 0:00`
 /// (month/day/year). A stamp without an offset is read in `timeZone`; without one, it is refused.
-public struct RecordedTimestampParser: @unchecked Sendable {
-    /// Formats tried in turn; the first that reads the whole text wins.
+public final class RecordedTimestampParser: @unchecked Sendable {
+    /// Formats tried in turn; the first that reads the text wins. ICU reads `7/1/18` with `yyyy-MM-dd` as the
+    /// year 7, so slashed dates only meet the month/day/year formats, and a year outside 1970–2200 is refused.
     private let withOffset: [DateFormatter]
     private let withoutOffset: [DateFormatter]
+    private let slashed: [DateFormatter]
+    /// The format that read the last stamp, tried first: a file keeps one format.
+    private var last: DateFormatter?
 
     public let timeZone: TimeZone?
 
@@ -27,10 +31,9 @@ public struct RecordedTimestampParser: @unchecked Sendable {
             "yyyy-MM-dd'T'HH:mm:ssXXXXX", "yyyy-MM-dd'T'HH:mm:ss.SSSXXXXX", "yyyy-MM-dd'T'HH:mmXXXXX",
             "yyyy-MM-dd HH:mm:ss XXXXX", "yyyy-MM-dd HH:mm XXXXX", "yyyy-MM-dd HH:mm:ssXXXXX", "yyyy-MM-dd HH:mmXXXXX",
         ].map { formatter($0, zone: nil) }
-        withoutOffset = [
-            "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm",
-            "M/d/yy H:mm", "M/d/yy H:mm:ss", "M/d/yyyy H:mm", "M/d/yyyy H:mm:ss",
-        ].map { formatter($0, zone: timeZone) }
+        withoutOffset = ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm"]
+            .map { formatter($0, zone: timeZone) }
+        slashed = ["M/d/yy H:mm", "M/d/yy H:mm:ss", "M/d/yyyy H:mm", "M/d/yyyy H:mm:ss"].map { formatter($0, zone: timeZone) }
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -49,14 +52,15 @@ public struct RecordedTimestampParser: @unchecked Sendable {
     public func milliseconds(_ raw: String) -> Result<Int64, Failure> {
         let text = raw.trimmingCharacters(in: .whitespaces)
         let zulu = text.hasSuffix("Z") ? String(text.dropLast()) + "+00:00" : text
-        for formatter in withOffset {
-            if let date = formatter.date(from: zulu) { return .success(Int64((date.timeIntervalSince1970 * 1000).rounded())) }
-        }
-        for formatter in withoutOffset {
-            if let date = formatter.date(from: text) {
-                guard timeZone != nil else { return .failure(.noOffset(text)) }
-                return .success(Int64((date.timeIntervalSince1970 * 1000).rounded()))
-            }
+        let candidates = text.contains("/") ? slashed : withOffset + withoutOffset
+        for formatter in [last].compactMap({ $0 }) + candidates {
+            guard let date = formatter.date(from: zulu) else { continue }
+            // 1970-01-01 to 2200-01-01: anything else is a misreading.
+            guard date.timeIntervalSince1970 >= 0, date.timeIntervalSince1970 < 7_258_118_400 else { continue }
+            let isLocal = !withOffset.contains { $0 === formatter }
+            if isLocal && timeZone == nil { return .failure(.noOffset(text)) }
+            last = formatter
+            return .success(Int64((date.timeIntervalSince1970 * 1000).rounded()))
         }
         return .failure(.unreadable(text))
     }

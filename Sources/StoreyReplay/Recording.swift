@@ -62,7 +62,9 @@ public struct Recording: Sendable {
     public init(file: String, mappings: [ReplayMapping], timeColumn: String? = nil, timestamps: RecordedTimestampParser) throws(ReadError) {
         self.file = file
         self.mappings = mappings
-        guard let stream = InputStream(fileAtPath: file) else { throw .cannotOpen(file) }
+        // The whole file, as a stream over memory: on Linux a file stream reports an error at its end.
+        guard let data = FileManager.default.contents(atPath: file) else { throw .cannotOpen(file) }
+        let stream = InputStream(data: data)
         let reader: CSVReader
         do {
             reader = try CSVReader(stream: stream, hasHeaderRow: true)
