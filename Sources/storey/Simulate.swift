@@ -73,6 +73,7 @@ struct Simulate: AsyncParsableCommand {
         let shapes = topology.points.map { PayloadShape.of($0.quantity) }
 
         print("simulating \(topology.points.count) points of \(topology.tenants.count) tenants on \(configuration.mqtt.url): from \(Self.local(startTime, zone)), \(Self.describe(speed)), a reading per point every \(Int(interval)) s")
+        for line in Self.describe(simulationPlan) { print("  \(line)") }
         var published = 0
         var lastReport = now
         var caughtUp = false
@@ -124,6 +125,29 @@ struct Simulate: AsyncParsableCommand {
         } catch let errors as SimulationPlanErrors {
             throw ValidationError(errors.description)
         }
+    }
+
+    /// One line per planned underuse and faulty sensor, so a viewer knows what to look for.
+    static func describe(_ plan: SimulationPlan) -> [String] {
+        func scenario(_ scenario: UnderuseScenario) -> String {
+            switch scenario {
+            case .hoarding: "hoards its space (a handful of people, no output)"
+            case .dark: "dark (base load only, nobody there)"
+            case .lineStopped(let from, let days, let every):
+                "line stopped for \(days) days from \(from)\(every.map { ", again every \($0) days" } ?? "")"
+            }
+        }
+        var lines = plan.tenantScenarios.sorted { $0.key < $1.key }.map { "underuse: tenant \($0.key) \(scenario($0.value))" }
+        lines += plan.spaceScenarios.sorted { $0.key < $1.key }.map { "underuse: space \($0.key) \(scenario($0.value))" }
+        for (point, faults) in plan.faults.sorted(by: { $0.key < $1.key }) {
+            for fault in faults {
+                switch fault {
+                case .dropout(let period, let duration): lines.append("fault: \(point) silent \(Int(duration / 60)) min every \(Int(period / 3600)) h")
+                case .counterReset(let period): lines.append("fault: \(point) counter restarts from zero every \(Int(period / 3600)) h")
+                }
+            }
+        }
+        return lines
     }
 
     static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
