@@ -37,9 +37,10 @@ extension SimulationPlan {
         } catch {
             throw SimulationPlanErrors([SimulationPlanError(file: file, line: 0, field: "", message: "not valid YAML: \(error)")])
         }
-        guard let root, let top = root.mapping else {
-            if root != nil { fail(root, "", "expected a mapping with tenants, underuse and faults") }
-            throw SimulationPlanErrors(errors)
+        // An empty file is an empty plan.
+        guard let root else { return }
+        guard let top = root.mapping else {
+            throw SimulationPlanErrors([SimulationPlanError(file: file, line: root.mark?.line ?? 0, field: "", message: "expected a mapping with tenants, underuse and faults")])
         }
         for (key, value) in top {
             switch key.string ?? "" {

@@ -24,9 +24,8 @@ public struct TowerSimulation: Sendable {
     /// The next tick to compute: readings of tick k lie in [start + k·interval, start + (k+1)·interval).
     public private(set) var tick = 0
 
-    private var behaviours: [[SpaceBehaviour?]]  // space → tenant slot (index in leasesBySpace, or last for vacant)
-    private let tenantScenarios: [Int: UnderuseScenario]
-    private let spaceScenarios: [Int: UnderuseScenario]
+    /// Space → one behaviour per lease of it (as `Topology.leasesBySpace` lists them), then the vacant one.
+    private let behaviours: [[SpaceBehaviour]]
     private let faults: [[SensorFault]]
     private let phase: [Int64]
     /// Counter points: what the meter has counted since the simulation began, and the register shown.
@@ -43,16 +42,16 @@ public struct TowerSimulation: Sendable {
         self.noise = Noise(seed: seed)
         let tenantIndex = Dictionary(uniqueKeysWithValues: topology.tenants.enumerated().map { ($1.id, $0) })
         let spaceIndex = Dictionary(uniqueKeysWithValues: topology.spaces.enumerated().map { ($1.id, $0) })
-        tenantScenarios = Dictionary(uniqueKeysWithValues: plan.tenantScenarios.compactMap { id, s in tenantIndex[id].map { ($0, s) } })
-        spaceScenarios = Dictionary(uniqueKeysWithValues: plan.spaceScenarios.compactMap { id, s in spaceIndex[id].map { ($0, s) } })
+        let tenantScenarios = Dictionary(uniqueKeysWithValues: plan.tenantScenarios.compactMap { id, s in tenantIndex[id].map { ($0, s) } })
+        let spaceScenarios = Dictionary(uniqueKeysWithValues: plan.spaceScenarios.compactMap { id, s in spaceIndex[id].map { ($0, s) } })
         faults = topology.points.map { plan.faults[$0.id] ?? [] }
 
         // Each lease slot of each space behaves as its tenant's kind, in its tenant's working time.
-        var behaviours: [[SpaceBehaviour?]] = []
+        var behaviours: [[SpaceBehaviour]] = []
         for (index, space) in topology.spaces.enumerated() {
             let buildingIndex = topology.floors[space.floorIndex].buildingIndex
             let building = topology.buildings[buildingIndex]
-            var slots: [SpaceBehaviour?] = []
+            var slots: [SpaceBehaviour] = []
             for entry in topology.leasesBySpace[index] {
                 let tenant = topology.tenants[entry.tenant]
                 let workingTime = WorkingTime(
@@ -86,12 +85,12 @@ public struct TowerSimulation: Sendable {
     /// What a space is doing at `time` (its tenant, by lease, on that local date).
     public func activity(ofSpace space: Int, at time: Int64) -> SpaceActivity {
         let slots = behaviours[space]
-        let timeZone = slots.last!!.workingTime.timeZone
-        let day = LocalInstant(milliseconds: time, in: timeZone).date
+        let vacant = slots[slots.count - 1]
+        let day = LocalInstant(milliseconds: time, in: vacant.workingTime.timeZone).date
         for (slot, entry) in topology.leasesBySpace[space].enumerated() where entry.lease.covers(day) {
-            return slots[slot]!.activity(at: time)
+            return slots[slot].activity(at: time)
         }
-        return slots.last!!.activity(at: time)
+        return vacant.activity(at: time)
     }
 
     /// The readings of the next tick, in time order; advances to the tick after.

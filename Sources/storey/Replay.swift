@@ -141,8 +141,5 @@ struct Replay: AsyncParsableCommand {
         }
     }
 
-    static func failure(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("storey replay: \(message)\n".utf8))
-        return ExitCode(1)
-    }
+    static func failure(_ message: String) -> ExitCode { commandFailure("replay", message) }
 }

@@ -59,9 +59,9 @@ struct Simulate: AsyncParsableCommand {
         let now = Self.nowMilliseconds()
         let zone = topology.buildings.first?.timeZone ?? .gmt
         guard let startTime = PlaybackTime.instant(start, now: now, timeZone: zone) else {
-            throw ValidationError("--start \"\(start)\" is not now, -1d, a date (2026-11-25) or an RFC 3339 time")
+            throw commandFailure("simulate", "--start \"\(start)\" is not now, -1d, a date (2026-11-25) or an RFC 3339 time")
         }
-        guard startTime <= now + 60_000 else { throw ValidationError("--start is in the future; storeyd would refuse the readings") }
+        guard startTime <= now + 60_000 else { throw commandFailure("simulate", "--start is in the future; storeyd would refuse the readings") }
         let intervalMillis = Int64(interval * 1000)
         let end = span.flatMap(PlaybackTime.duration).map { startTime + Int64($0 * 1000) }
 
@@ -115,15 +115,15 @@ struct Simulate: AsyncParsableCommand {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot read the simulation plan \(file): \(error.localizedDescription)")
+            throw commandFailure("simulate", "cannot read the simulation plan \(file): \(error.localizedDescription)")
         }
         do {
             let plan = try SimulationPlan(yaml: text, file: file)
             let unknown = plan.unknownIDs(in: topology)
-            guard unknown.isEmpty else { throw ValidationError(unknown.map { "\(file): \($0)" }.joined(separator: "\n")) }
+            guard unknown.isEmpty else { throw commandFailure("simulate", unknown.map { "\(file): \($0)" }.joined(separator: "\n")) }
             return plan
         } catch let errors as SimulationPlanErrors {
-            throw ValidationError(errors.description)
+            throw commandFailure("simulate", errors.description)
         }
     }
 
@@ -163,23 +163,5 @@ struct Simulate: AsyncParsableCommand {
         case 1: "in real time"
         default: "\(speed.formatted()) times faster than real time"
         }
-    }
-}
-
-/// The MQTT publisher `simulate` and `replay` share: the configuration's broker and credentials, a client
-/// id of its own, a clean session.
-enum Publishing {
-    static func connect(_ configuration: Configuration, name: String) async throws -> MQTTPublisher {
-        var settings = try Daemon.mqttSettings(configuration)
-        settings.clientID = "storey-\(name)-\(getpid())"
-        settings.cleanSession = true
-        settings.subscriptions = []
-        let publisher = MQTTPublisher(settings: settings)
-        do {
-            try await publisher.connect()
-        } catch {
-            throw ValidationError("cannot connect to the broker at \(configuration.mqtt.url): \(error)")
-        }
-        return publisher
     }
 }

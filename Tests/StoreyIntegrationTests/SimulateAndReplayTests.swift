@@ -168,4 +168,22 @@ struct SimulateAndReplayTests {
         #expect(run.status == 1)
         #expect(run.errorOutput.contains("--map kw=no-such-point: no point \"no-such-point\" in"))
     }
+
+    @Test func simulateRefusesABrokenPlanNamingFileLineAndField() async throws {
+        let directory = try makeTemporaryDirectory(prefix: "storey-simulate")
+        let plan = directory.appendingPathComponent("plan.yaml").path
+        try "underuse:\n  - { tenant: hongtu-holdings, scenario: idle }\nfaults:\n  - { point: no-such-kw, fault: dropout, every: 1h, for: 5m }\n"
+            .write(toFile: plan, atomically: true, encoding: .utf8)
+        let run = try await runCommand(CommandLineTests.storey, [
+            "simulate", "--config", Self.deploy.appendingPathComponent("storey.yaml").path, "--plan", plan,
+        ])
+        #expect(run.status == 1)
+        #expect(run.errorOutput.contains("storey simulate: \(plan):2: underuse[0].scenario: \"idle\" is not one of hoarding, line-stopped, dark"))
+        try "faults:\n  - { point: no-such-kw, fault: dropout, every: 1h, for: 5m }\n".write(toFile: plan, atomically: true, encoding: .utf8)
+        let unknown = try await runCommand(CommandLineTests.storey, [
+            "simulate", "--config", Self.deploy.appendingPathComponent("storey.yaml").path, "--plan", plan,
+        ])
+        #expect(unknown.status == 1)
+        #expect(unknown.errorOutput.contains("faults: no point \"no-such-kw\" in the topology"))
+    }
 }

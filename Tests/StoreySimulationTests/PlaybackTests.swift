@@ -82,3 +82,10 @@ import Testing
         ])
     }
 }
+
+@Suite struct EmptyPlanTests {
+    @Test func emptyPlanFileIsAnEmptyPlanAndAListIsAnError() throws {
+        #expect(try SimulationPlan(yaml: "# nothing planned\n", file: "p.yaml") == SimulationPlan())
+        #expect(throws: SimulationPlanErrors.self) { try SimulationPlan(yaml: "- a\n", file: "p.yaml") }
+    }
+}
