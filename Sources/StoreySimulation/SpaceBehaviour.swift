@@ -63,7 +63,7 @@ public struct SpaceBehaviour: Sendable {
         case .hoarding?:
             // A handful of people and the lights: the floor is held, not used.
             let people = min(Double(capacity), 3) * position.presence
-            return SpaceActivity(occupancy: people, power: 0.3 * base + 0.005 * area, waterPerHour: 0.002 * people, outputPerHour: 0)
+            return SpaceActivity(occupancy: people, power: 0.3 * base + 0.003 * area, waterPerHour: 0.002 * people, outputPerHour: 0)
         case .lineStopped?:
             // Maintenance staff only; the process load is off.
             let people = min(Double(capacity), 2) * position.presence

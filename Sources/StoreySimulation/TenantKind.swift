@@ -30,7 +30,7 @@ public enum TenantKind: String, Sendable, CaseIterable, Codable {
         case .batteryAssembly:
             ActivityProfile(baseLoad: 0.025, workingLoad: 0.12, attendance: 0.85, breakLoad: 0.6, waterPerHour: 0.0002, outputPerHour: 3.6)
         case .biomedicalPilotPlant:
-            ActivityProfile(baseLoad: 0.04, workingLoad: 0.08, attendance: 0.6, breakLoad: 0.7, waterPerHour: 0.002, outputPerHour: 2.0)
+            ActivityProfile(baseLoad: 0.04, workingLoad: 0.08, attendance: 0.6, breakLoad: 0.7, waterPerHour: 0.002, outputPerHour: 3.0)
         case .designStudio:
             ActivityProfile(baseLoad: 0.008, workingLoad: 0.03, attendance: 0.8, breakLoad: 0.5, waterPerHour: 0.00005, outputPerHour: 0)
         case .warehouse:
