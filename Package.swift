@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // libmosquitto, Debian's libmosquitto-dev. Only StoreyIntake imports it.
@@ -64,10 +65,20 @@ let package = Package(
             name: "storeyd",
             dependencies: ["StoreyDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The simulated tower: what each kind of tenant does at a given local time, and sensor faults. No I/O.
+        .target(
+            name: "StoreySimulation",
+            dependencies: ["StoreyCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // Recorded CSV → timed readings for `storey replay`: column-to-point mapping, timestamps, time shift.
+        .target(
+            name: "StoreyReplay",
+            dependencies: ["StoreyCore", .product(name: "CSV", package: "CSV.swift")]
+        ),
         .executableTarget(
             name: "storey",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon", "StoreySimulation", "StoreyReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,6 +102,8 @@ let package = Package(
             name: "StoreyStoreTests",
             dependencies: ["StoreyCore", "StoreyStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreySimulation"]),
+        .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay"]),
         .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
         .testTarget(
             name: "StoreyIntegrationTests",

@@ -18,7 +18,7 @@ import Testing
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Deploy/config/storey.yaml").standardized.path
         let result = try await runCommand(Self.storey, ["check", "--config", example])
         #expect(result.status == 0)
-        #expect(result.output.contains("ok: 1 buildings, 3 floors, 5 spaces, 3 tenants"))
+        #expect(result.output.contains("ok: 1 buildings, 24 floors, 45 spaces, 40 tenants"))
     }
 
     @Test func checkExitsNonZeroNamingFileLineAndField() async throws {
