@@ -20,17 +20,7 @@ struct Replay: AsyncParsableCommand {
             """)
     @OptionGroup var options: ConfigOption
 
-    @Argument(help: "The CSV file (with a header row).")
-    var file: String
-
-    @Option(name: .customLong("map"), help: "COLUMN=POINT or COLUMN=POINT:sum (repeat for each column).")
-    var maps: [String]
-
-    @Option(help: "The column that holds the time (default: the first).")
-    var timeColumn: String?
-
-    @Option(help: "Time zone of timestamps written without an offset: +07:00, Asia/Bangkok.")
-    var timeZone: String?
+    @OptionGroup var recordingOptions: RecordingOptions
 
     @Option(help: "Move every time by this much: 2900d, -6h.")
     var shift: String?
@@ -47,46 +37,19 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "QoS to publish with.")
     var qos: Int = 1
 
-    @Option(help: "How many unusable rows and cells to show.")
-    var examples: Int = 5
-
     func validate() throws {
         guard [shift, start, end].compactMap({ $0 }).count <= 1 else { throw ValidationError("give one of --shift, --start and --end") }
         guard speed >= 0 else { throw ValidationError("--speed must not be negative") }
         guard (0...2).contains(qos) else { throw ValidationError("--qos must be 0, 1 or 2") }
-        for map in maps where ReplayMapping(argument: map) == nil {
-            throw ValidationError("--map \"\(map)\" is not COLUMN=POINT or COLUMN=POINT:sum")
-        }
     }
 
     func run() async throws {
         let configuration = try options.load()
         let topology = configuration.topology
-        let mappings = maps.compactMap(ReplayMapping.init(argument:))
-        var pointIndices: [Int] = []
-        for mapping in mappings {
-            guard let index = topology.pointByID[mapping.pointID] else {
-                throw Self.failure("--map \(mapping.column)=\(mapping.pointID): no point \"\(mapping.pointID)\" in \(options.config)")
-            }
-            if mapping.runningTotal && !topology.points[index].quantity.isCounter {
-                throw Self.failure("--map \(mapping.column)=\(mapping.pointID):sum: a running total goes to a counter, and \(mapping.pointID) measures \(topology.points[index].quantity.rawValue)")
-            }
-            pointIndices.append(index)
-        }
-        var zone: TimeZone?
-        if let timeZone {
-            guard let parsed = RecordedTimestampParser.timeZone(timeZone) else {
-                throw Self.failure("--time-zone \"\(timeZone)\" is not an offset (+07:00) or a tz database name (Asia/Bangkok)")
-            }
-            zone = parsed
-        }
-        let recording: Recording
-        do {
-            recording = try Recording(file: file, mappings: mappings, timeColumn: timeColumn, timestamps: RecordedTimestampParser(timeZone: zone))
-        } catch {
-            throw Self.failure("\(error)")
-        }
-        report(recording)
+        let (recording, pointIndices) = try recordingOptions.load(topology, config: options.config, failure: Self.failure)
+        let zone = try recordingOptions.zone(failure: Self.failure)
+        let file = recordingOptions.file
+        recordingOptions.report(recording, readingsAre: "to publish")
         guard let first = recording.rows.first?.time, let last = recording.rows.map(\.time).max() else {
             throw Self.failure("\(file): no row can be replayed")
         }
@@ -129,16 +92,6 @@ struct Replay: AsyncParsableCommand {
         try await publisher.flush()
         await publisher.disconnect()
         print("published \(published) readings from \(recording.rows.count) rows")
-    }
-
-    /// Rows read, blank cells, and the rows and cells that cannot be used, with the first examples of each.
-    func report(_ recording: Recording) {
-        print("\(file): \(recording.rowsRead) rows read, \(recording.rows.count) usable, \(recording.readingCount) readings to publish")
-        if recording.blankCells > 0 { print("\(recording.blankCells) blank cells skipped (missing readings)") }
-        for (what, entries) in [("rows cannot be used", recording.unusableRows), ("cells are not numbers", recording.unusableCells)] where !entries.isEmpty {
-            print("\(entries.count) \(what)\(entries.count > examples ? "; the first \(examples)" : ""):")
-            for entry in entries.prefix(examples) { print("  \(entry)") }
-        }
     }
 
     static func failure(_ message: String) -> ExitCode { commandFailure("replay", message) }

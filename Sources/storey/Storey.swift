@@ -10,7 +10,7 @@ struct Storey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storey",
         abstract: "The operator's tool for Storey: check configuration, list topics, read figures and alerts, simulate a tower, replay recorded data.",
-        subcommands: [Check.self, Topics.self, Figures.self, Alerts.self, Simulate.self, Replay.self])
+        subcommands: [Check.self, Topics.self, Figures.self, Alerts.self, Evaluate.self, Simulate.self, Replay.self])
 }
 
 struct ConfigOption: ParsableArguments {

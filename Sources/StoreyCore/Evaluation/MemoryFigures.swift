@@ -2,7 +2,8 @@
 /// history and the judge's figure source in one, with the same merge rules as the SQLite store.
 public final class MemoryFigures: FigureHistory, WindowFigureSource {
     private var figures: [FigureKey: FigureValues] = [:]
-    private var latest: [ScopeQuantity: Int64] = [:]
+    /// Per scope and quantity, its newest minute row (start and values).
+    private var latest: [ScopeQuantity: (start: Int64, values: FigureValues)] = [:]
     /// Per point, its readings in time order (recorded data mostly arrives in order).
     private var readings: [Int: [(time: Int64, value: Double)]] = [:]
 
@@ -12,9 +13,20 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
     }
 
     private let pointQuantities: [Quantity]
+    /// Whether minute rows are kept beyond each scope's newest. Readings fed in time order never need
+    /// older ones, and minute rows are most of the rows: an offline evaluation of hour, day and month
+    /// rules leaves them out.
+    private let keepsMinutes: Bool
 
-    public init(topology: Topology) {
+    public init(topology: Topology, keepsMinutes: Bool = true) {
         pointQuantities = topology.points.map(\.quantity)
+        self.keepsMinutes = keepsMinutes
+    }
+
+    /// Makes room for about `count` figure rows at once (growing a dictionary of hundreds of thousands
+    /// of rows step by step costs more than the aggregation).
+    public func reserve(_ count: Int) {
+        figures.reserveCapacity(count)
     }
 
     /// Adds readings the way the store does: a reading already held (same point and time) is dropped,
@@ -31,10 +43,16 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
             stored += 1
         }
         for (key, values) in aggregator.takePending() {
-            figures[key, default: FigureValues()].merge(values)
-            if key.resolution == .minute {
-                let slot = ScopeQuantity(scope: key.scope, quantity: key.quantity)
-                if latest[slot].map({ $0 < key.windowStart }) ?? true { latest[slot] = key.windowStart }
+            guard key.resolution == .minute else {
+                figures[key, default: FigureValues()].merge(values)
+                continue
+            }
+            if keepsMinutes { figures[key, default: FigureValues()].merge(values) }
+            let slot = ScopeQuantity(scope: key.scope, quantity: key.quantity)
+            switch latest[slot] {
+            case let newest? where newest.start == key.windowStart: latest[slot]!.values.merge(values)
+            case let newest? where newest.start > key.windowStart: break
+            default: latest[slot] = (key.windowStart, values)
             }
         }
         return stored
@@ -44,11 +62,15 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
 
     // MARK: FigureHistory
 
-    public func storedFigure(_ key: FigureKey) -> FigureValues? { figures[key] }
+    public func storedFigure(_ key: FigureKey) -> FigureValues? {
+        if key.resolution == .minute, let newest = latest[ScopeQuantity(scope: key.scope, quantity: key.quantity)], newest.start == key.windowStart {
+            return newest.values
+        }
+        return figures[key]
+    }
 
     public func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
-        guard let start = latest[ScopeQuantity(scope: scope, quantity: quantity)] else { return nil }
-        return figures[FigureKey(scope: scope, quantity: quantity, resolution: .minute, windowStart: start)].map { (start, $0) }
+        latest[ScopeQuantity(scope: scope, quantity: quantity)]
     }
 
     public func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?) {

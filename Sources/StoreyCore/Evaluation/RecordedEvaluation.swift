@@ -16,7 +16,8 @@ public struct RecordedEvaluation {
             rules: rules, topology: topology, workingTimes: workingTimes, flapPeriod: flapPeriod, repeatInterval: repeatInterval)
         judge = WindowJudge(topology: topology, workingTimes: workingTimes, coverage: coverage, baseline: baseline)
         aggregator = Aggregator(topology: topology)
-        figures = MemoryFigures(topology: topology)
+        // Minute rows are kept only if some rule judges minutes.
+        figures = MemoryFigures(topology: topology, keepsMinutes: rules.contains { $0.window == .minute && !$0.isSilentPointRule })
     }
 
     /// The figures the readings made, for reports on the same run.
@@ -30,6 +31,8 @@ public struct RecordedEvaluation {
             let last = readings.max(by: { $0.time < $1.time })?.time
         else { return [] }
         let sorted = readings.sorted { $0.time < $1.time }
+        // Each reading touches up to five scopes in four window sizes; most rows are shared.
+        figures.reserve(min(sorted.count * 4, 20_000_000))
         var index = 0
         while index < sorted.count {
             let end = min(index + 10_000, sorted.count)

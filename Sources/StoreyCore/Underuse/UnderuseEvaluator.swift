@@ -52,7 +52,9 @@ public struct UnderuseEvaluator: Sendable {
     /// The scopes some rule judges at `resolution`, and what each needs to be judged: the quantities
     /// whose gaps matter and the metrics that need a baseline.
     public func watchedScopes(at resolution: Resolution) -> [(scope: Scope, quantities: Set<Quantity>, baselineMetrics: Set<RuleMetric>)] {
-        rulesByWindow.compactMap { key, indices in
+        // In scope order, so that what a tick or an evaluation reports comes out the same every run.
+        rulesByWindow.sorted { ($0.key.scope.kind.ordinal, $0.key.scope.index) < ($1.key.scope.kind.ordinal, $1.key.scope.index) }
+            .compactMap { key, indices in
             guard key.resolution == resolution else { return nil }
             var quantities = Set<Quantity>()
             var baselineMetrics = Set<RuleMetric>()

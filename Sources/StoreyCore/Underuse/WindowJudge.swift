@@ -104,7 +104,8 @@ public struct WindowJudge: Sendable {
         for metric in metrics {
             var history: [HourlyValue] = []
             for sample in samples {
-                let day = aligners[buildingIndex].windows(at: sample.start).localDate
+                // (Arithmetic, not the aligner: samples are weeks apart, past its cache.)
+                let day = LocalInstant(milliseconds: sample.start, in: timeZone).date
                 let observation = WindowObservation(
                     scope: scope, resolution: .hour, start: sample.start, end: sample.start + 3_600_000,
                     figures: WindowFigures(windowStart: sample.start / 1000, rows: sample.rows, leasedArea: topology.densityArea(of: scope, on: day)),
