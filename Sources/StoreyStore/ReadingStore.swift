@@ -66,6 +66,7 @@ public final class ReadingStore: @unchecked Sendable {
             (try Self.registerPoints(topology, db), try ScopeRowIDs.register(topology, db))
         }
         self.lastReading = try writer.read { [pointRowID] db in try Self.newestReadings(pointRowID, db) }
+        self.lastSeen = lastReading
     }
 
     private var currentTopology: Topology
@@ -74,6 +75,12 @@ public final class ReadingStore: @unchecked Sendable {
 
     /// The time of each point's newest stored reading, by point index of the current topology.
     public var lastReadingTimes: [Int64?] { lock.withLock { lastReading } }
+
+    /// Per point index: when (wall clock) a reading of it was last stored; after a start, the time of its
+    /// newest stored reading. A point "reports" when its readings arrive, whatever time they carry: a
+    /// backlog delivered after an outage is the points reporting, not falling silent.
+    private var lastSeen: [Int64?] = []
+    public var lastSeenTimes: [Int64?] { lock.withLock { lastSeen } }
 
     private static func newestReadings(_ ids: [Int64], _ db: Database) throws -> [Int64?] {
         let select = try db.cachedStatement(sql: "SELECT MAX(time) FROM reading WHERE point = ?")
@@ -91,8 +98,14 @@ public final class ReadingStore: @unchecked Sendable {
             aggregator.replaceTopology(topology)
             let newest = try Self.newestReadings(ids, db)
             lock.withLock {
+                // Seen times follow their points by id into the new topology's indices.
+                var seenByID: [String: Int64] = [:]
+                for (index, point) in currentTopology.points.enumerated() where index < lastSeen.count {
+                    if let seen = lastSeen[index] { seenByID[point.id] = seen }
+                }
                 currentTopology = topology
                 lastReading = newest
+                lastSeen = topology.points.enumerated().map { index, point in seenByID[point.id] ?? newest[index] }
             }
         }
     }
@@ -143,9 +156,11 @@ public final class ReadingStore: @unchecked Sendable {
                 }
                 result.counterEvents = aggregator.takeCounterEvents()
                 if result.stored > 0 {
+                    let now = Int64(Date().timeIntervalSince1970 * 1000)
                     lock.withLock {
-                        for reading in readings where lastReading[reading.point].map({ $0 < reading.time }) ?? true {
-                            lastReading[reading.point] = reading.time
+                        for reading in readings {
+                            if lastReading[reading.point].map({ $0 < reading.time }) ?? true { lastReading[reading.point] = reading.time }
+                            lastSeen[reading.point] = now
                         }
                     }
                 }

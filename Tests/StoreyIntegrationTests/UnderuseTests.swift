@@ -29,7 +29,7 @@ struct UnderuseTests {
                     area: 400
                     capacity: 20
                     points:
-                      - { id: g-kwh, quantity: energy }
+                      - { id: g-kwh, quantity: energy, expected_interval: 1s }   # silent within seconds
         tenants:
           - id: quiet
             leases: [{ space: quiet-space, start: 2020-01-01 }]
@@ -101,7 +101,8 @@ struct UnderuseTests {
         try await daemon.waitUntil("the quiet tenant's alert fires", timeout: .seconds(30)) {
             try await transitions(daemon, rule: "energy-low") == ["quiet:inactive>pending", "quiet:pending>firing"]
         }
-        // Missing data is not underuse: the ghost's gaps are "no data", and its silent meter alerts instead.
+        // Missing data is not underuse: the ghost's gaps are "no data", and its silent meter alerts instead
+        // (5 of its 1-second intervals after its last reading arrived).
         try await daemon.waitUntil("the ghost's meter is reported silent") {
             try await transitions(daemon, rule: "silent").contains("g-kwh:inactive>firing")
         }

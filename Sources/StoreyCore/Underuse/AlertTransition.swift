@@ -114,6 +114,7 @@ extension NoDataReason: CustomStringConvertible {
         case .notEnoughHistory(let weeks, let needed): "baseline has \(weeks) of \(needed) weeks of history"
         case .noDesignCapacity: "no design capacity configured"
         case .noTarget: "no target configured"
+        case .notWatchedLongEnough: "not heard since watching began, too recently to judge"
         }
     }
 }

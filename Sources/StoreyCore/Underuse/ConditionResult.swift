@@ -35,6 +35,8 @@ public enum NoDataReason: Sendable, Equatable {
     case notEnoughHistory(weeks: Int, needed: Int)
     case noDesignCapacity
     case noTarget
+    /// A silent point not heard since watching began (start, reconnect), watched too briefly to judge.
+    case notWatchedLongEnough
 }
 
 public enum NotApplicableReason: Sendable, Equatable {

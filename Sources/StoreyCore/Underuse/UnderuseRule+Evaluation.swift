@@ -74,16 +74,24 @@ extension UnderuseRule {
     /// reported, the start of watching) is more than `intervals` × `expectedInterval` ago. Always applies.
     public func evaluateSilence(lastReading: Int64?, watchedSince: Int64, expectedInterval: Int64, now: Int64) -> ConditionResult {
         guard case .silentPoint(let intervals) = condition, expectedInterval > 0 else { return .notApplicable(.judgedElsewhere) }
-        let since = lastReading ?? watchedSince
+        // Silence counts from the later of the last reading and the start of watching (a restart, or the
+        // broker connection coming back): an outage of our own is not the point falling silent. A point
+        // not heard since watching began is "no data" until it has been watched long enough to say.
+        let heard = lastReading.map { $0 >= watchedSince } ?? false
+        let since = heard ? lastReading! : watchedSince
         let silentFor = Double(now - since) / Double(expectedInterval)
-        let observed = Observation(value: silentFor, limit: intervals, resolveLevel: intervals, unit: "intervals")
+        if !heard && silentFor <= intervals { return .noData(.notWatchedLongEnough) }
+        // Reported with the whole silence known, for the operator.
+        let reported = Double(now - min(since, lastReading ?? since)) / Double(expectedInterval)
+        let observed = Observation(value: reported, limit: intervals, resolveLevel: intervals, unit: "intervals")
         return silentFor > intervals ? .holds(observed) : .clear(observed)
     }
 
     /// When a silent-point rule's condition started to hold, for `for` to count from then.
     func silenceStart(lastReading: Int64?, watchedSince: Int64, expectedInterval: Int64) -> Int64 {
-        guard case .silentPoint(let intervals) = condition else { return lastReading ?? watchedSince }
-        return (lastReading ?? watchedSince) + Int64(intervals * Double(expectedInterval))
+        let since = max(lastReading ?? watchedSince, watchedSince)
+        guard case .silentPoint(let intervals) = condition else { return since }
+        return since + Int64(intervals * Double(expectedInterval))
     }
 }
 

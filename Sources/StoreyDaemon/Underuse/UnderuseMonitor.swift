@@ -21,6 +21,7 @@ public final class UnderuseMonitor: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let caughtUp: @Sendable () -> Bool
+    private let connected: @Sendable () -> Bool
     private let state: Mutex<State>
     /// Windows that received readings since the last tick, noted on the storing task.
     private let touched = Mutex<Set<BuildingWindow>>([])
@@ -35,18 +36,22 @@ public final class UnderuseMonitor: Service, Sendable {
         var settling: Set<BuildingWindow> = []
         var startedAt: Int64
         var isCaughtUp = false
+        /// Since when intake has been connected without a break: silence is counted from then at the
+        /// earliest, so a broker outage is not every point falling silent.
+        var connectedSince: Int64?
     }
 
     public init(
         configuration: Configuration, store: ReadingStore, logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
-        caughtUp: @escaping @Sendable () -> Bool
+        caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool
     ) throws {
         self.store = store
         self.alerts = AlertStore(store)
         self.logger = logger
         self.now = now
         self.caughtUp = caughtUp
+        self.connected = connected
         var evaluator = Self.evaluator(for: configuration)
         let orphans = evaluator.restore(try alerts.loadAlerts())
         let time = now()
@@ -219,13 +224,18 @@ public final class UnderuseMonitor: Service, Sendable {
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {
         let watched = state.evaluator.watchedPoints
         guard !watched.isEmpty else { return [] }
-        let last = store.lastReadingTimes
+        guard connected() else {
+            state.connectedSince = nil
+            return []
+        }
+        if state.connectedSince == nil { state.connectedSince = time }
+        let last = store.lastSeenTimes
         let topology = state.configuration.topology
         var actions: [AlertAction] = []
         for point in watched where point < last.count {
             actions += state.evaluator.pointChecked(
                 point: point, lastReading: last[point], expectedInterval: topology.points[point].expectedInterval,
-                watchedSince: state.startedAt, now: time)
+                watchedSince: state.connectedSince!, now: time)
         }
         return actions
     }
