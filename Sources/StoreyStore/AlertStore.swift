@@ -223,6 +223,35 @@ public final class AlertStore: Sendable {
 
     // MARK: Reading back, for operators
 
+    /// Alerts as they stand (their saved state machines), newest change first, filtered by state and
+    /// by the building, floor, tenant and rule labels; nil matches everything.
+    public func alerts(
+        state: AlertState? = nil, building: String? = nil, floor: String? = nil, tenant: String? = nil, rule: String? = nil,
+        fingerprint: String? = nil, limit: Int = 10_000
+    ) throws -> [(alert: Alert, updatedAt: Int64)] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        for (sql, value) in [
+            ("state = ?", state?.rawValue), ("json_extract(labels, '$.building') = ?", building),
+            ("json_extract(labels, '$.floor') = ?", floor), ("json_extract(labels, '$.tenant') = ?", tenant),
+            ("rule = ?", rule), ("fingerprint = ?", fingerprint),
+        ] {
+            guard let value else { continue }
+            conditions.append(sql)
+            arguments += [value]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit]
+        return try database.read { db in
+            let decoder = JSONDecoder()
+            return try Row.fetchAll(db, sql: "SELECT snapshot, updated_at FROM alert \(whereClause) ORDER BY updated_at DESC LIMIT ?", arguments: arguments)
+                .compactMap { row in
+                    guard let alert = try? decoder.decode(Alert.self, from: Data((row["snapshot"] as String).utf8)) else { return nil }
+                    return (alert, row["updated_at"])
+                }
+        }
+    }
+
     public func transitions(_ filter: TransitionFilter = TransitionFilter()) throws -> [TransitionRecord] {
         var conditions: [String] = []
         var arguments: StatementArguments = []

@@ -21,6 +21,8 @@ public enum AlertEvent: Sendable, Equatable {
     /// it went silent. Spans already seen are not counted twice towards `for`.
     case evaluated(ConditionResult, span: Range<Int64>)
     case acknowledged(Acknowledgement)
+    /// An acknowledgement taken back (by whom, when): reminders resume.
+    case unacknowledged(by: String, at: Int64)
     case silenceStarted(at: Int64)
     case silenceEnded(at: Int64)
     /// Time passes: reminders, and the end of a flapping period.
@@ -96,6 +98,7 @@ public struct Alert: Sendable, Equatable, Codable {
         return switch event {
         case .evaluated(let result, let span): evaluated(result, span: span)
         case .acknowledged(let acknowledgement): acknowledged(acknowledgement)
+        case .unacknowledged(let by, let time): unacknowledged(by: by, at: time)
         case .silenceStarted: silenceStarted()
         case .silenceEnded(let time): silenceEnded(at: time)
         case .tick(let time): tick(at: time)
@@ -177,6 +180,12 @@ public struct Alert: Sendable, Equatable, Codable {
         var actions = [move(to: .firing, at: time, reason: .heldForDuration)]
         if !isSilenced { actions.append(notify(.firing, at: time)) }
         return actions
+    }
+
+    private mutating func unacknowledged(by: String, at time: Int64) -> [AlertAction] {
+        guard state == .firing, acknowledgement != nil else { return [] }
+        acknowledgement = nil
+        return [move(to: .firing, at: time, reason: .unacknowledged(by: by))]
     }
 
     private mutating func acknowledged(_ acknowledgement: Acknowledgement) -> [AlertAction] {

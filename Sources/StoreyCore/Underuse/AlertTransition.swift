@@ -20,6 +20,7 @@ public enum TransitionReason: Sendable, Equatable {
     /// Stayed resolved (or firing) for the flapping period.
     case flappingEnded
     case acknowledged(Acknowledgement)
+    case unacknowledged(by: String)
 }
 
 /// One change of an alert, as a value: the store writes it to history and to the outbox in the same
@@ -92,6 +93,7 @@ extension TransitionReason {
         case .flapping: "flapping"
         case .flappingEnded: "flapping_ended"
         case .acknowledged: "acknowledged"
+        case .unacknowledged: "unacknowledged"
         }
     }
 
@@ -101,6 +103,7 @@ extension TransitionReason {
         case .noData(let reason): reason.description
         case .acknowledged(let acknowledgement):
             acknowledgement.comment.isEmpty ? "by \(acknowledgement.by)" : "by \(acknowledgement.by): \(acknowledgement.comment)"
+        case .unacknowledged(let by): "by \(by)"
         default: nil
         }
     }

@@ -146,6 +146,11 @@ public struct UnderuseEvaluator: Sendable {
         return handle(.acknowledged(acknowledgement), for: key)
     }
 
+    public mutating func unacknowledge(_ fingerprint: AlertFingerprint, by: String, at time: Int64) -> [AlertAction] {
+        guard let key = alerts.first(where: { $0.value.fingerprint == fingerprint })?.key else { return [] }
+        return handle(.unacknowledged(by: by, at: time), for: key)
+    }
+
     /// Adds or replaces a silence; effective at once for the alerts it matches.
     public mutating func addSilence(_ silence: Silence, now: Int64) -> [AlertAction] {
         silences.removeAll { $0.id == silence.id }

@@ -127,6 +127,13 @@ public final class UnderuseMonitor: Service, Sendable {
         } > 0
     }
 
+    /// Takes an acknowledgement back; returns false when no acknowledged firing alert has that fingerprint.
+    public func unacknowledge(_ fingerprint: String, by: String) throws -> Bool {
+        try change { state, time in
+            (state.evaluator.unacknowledge(AlertFingerprint(value: fingerprint), by: by, at: time), [], [])
+        } > 0
+    }
+
     public func addSilence(_ silence: Silence) throws {
         _ = try change { state, time in (state.evaluator.addSilence(silence, now: time), [silence], []) }
     }
