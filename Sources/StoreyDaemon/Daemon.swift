@@ -32,7 +32,7 @@ public struct Daemon: Sendable {
         let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger)
         let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
         let monitor = try UnderuseMonitor(
-            configuration: configuration, store: store, logger: logger, caughtUp: Self.caughtUp(intake, pipeline),
+            configuration: configuration, store: store, logger: logger, metrics: metrics, caughtUp: Self.caughtUp(intake, pipeline),
             connected: { intake.status.state == .subscribed })
         pipeline.onStored { monitor.stored($0) }
         let health = HealthProbe(

@@ -107,6 +107,11 @@ struct UnderuseTests {
             try await transitions(daemon, rule: "silent").contains("g-kwh:inactive>firing")
         }
         #expect(try await transitions(daemon, rule: "energy-low").allSatisfy { !$0.hasPrefix("ghost") })
+        // /metrics says so: one tenant's windows held, the other's were "no data".
+        let metrics = try await daemon.metrics()
+        #expect(metrics["storey_alerts{state=\"firing\"}"].map { $0 >= 2 } == true, "\(metrics.filter { $0.key.hasPrefix("storey_alerts") })")
+        #expect(metrics["storey_rule_scopes{rule=\"energy-low\",result=\"holds\"}"] == 1)
+        #expect(metrics["storey_rule_scopes{rule=\"energy-low\",result=\"no_data\"}"] == 1)
         #expect(try await daemon.query("SELECT kind FROM outbox WHERE fingerprint IN (SELECT fingerprint FROM alert WHERE rule = 'energy-low')") == "firing")
         let notification = try await daemon.query("SELECT notification FROM outbox WHERE kind = 'firing' AND notification LIKE '%energy-low%'")
         #expect(notification.contains("\"scopeID\":\"quiet\"") && notification.contains("\"tenant\":\"quiet\""))

@@ -11,6 +11,9 @@ public struct UnderuseEvaluator: Sendable {
     public let repeatInterval: Int64?
     public private(set) var alerts: [AlertKey: Alert] = [:]
     public private(set) var silences: [Silence] = []
+    /// The latest judgement of each rule on each scope, alert or not: what operators look at to see a
+    /// baseline still learning or a scope without data.
+    public private(set) var latest: [AlertKey: ConditionResult] = [:]
 
     public struct AlertKey: Sendable, Hashable {
         public var rule: Int
@@ -119,6 +122,7 @@ public struct UnderuseEvaluator: Sendable {
             // Most windows hold nothing and have no alert yet: nothing to look up or remember.
             let active = alerts[key]?.isActive ?? false
             let result = rules[index].evaluate(observation, workingMinutes: workingMinutes, alertActive: active)
+            latest[key] = result
             actions += handle(.evaluated(result, span: observation.start..<observation.end), for: key, now: now)
         }
         return actions
@@ -136,6 +140,7 @@ public struct UnderuseEvaluator: Sendable {
                 lastReading: lastReading, watchedSince: watchedSince, expectedInterval: expectedInterval, now: now)
             // Silence counts towards `for` from when it began, not from when it was noticed.
             let from = min(now, rule.silenceStart(lastReading: lastReading, watchedSince: watchedSince, expectedInterval: expectedInterval))
+            latest[AlertKey(rule: index, scope: Scope(.point, point))] = result
             actions += handle(.evaluated(result, span: from..<now), for: AlertKey(rule: index, scope: Scope(.point, point)))
         }
         return actions

@@ -26,6 +26,7 @@ public final class UnderuseMonitor: Service, Sendable {
     /// Windows that received readings since the last tick, noted on the storing task.
     private let touched = Mutex<Set<BuildingWindow>>([])
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
+    private let metrics: UnderuseMetrics?
 
     struct State: Sendable {
         var configuration: Configuration
@@ -42,7 +43,7 @@ public final class UnderuseMonitor: Service, Sendable {
     }
 
     public init(
-        configuration: Configuration, store: ReadingStore, logger: Logger,
+        configuration: Configuration, store: ReadingStore, logger: Logger, metrics: StoreyMetrics? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool
     ) throws {
@@ -52,6 +53,7 @@ public final class UnderuseMonitor: Service, Sendable {
         self.now = now
         self.caughtUp = caughtUp
         self.connected = connected
+        self.metrics = metrics.map { UnderuseMetrics(registry: $0.registry) }
         var evaluator = Self.evaluator(for: configuration)
         let orphans = evaluator.restore(try alerts.loadAlerts())
         let time = now()
@@ -155,6 +157,7 @@ public final class UnderuseMonitor: Service, Sendable {
                 silencesSaved: saved, silencesRemoved: removed, now: time)
             return (actions.count, notified)
         }
+        metrics?.outboxWritten(notified)
         if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
         return count
     }
@@ -164,7 +167,12 @@ public final class UnderuseMonitor: Service, Sendable {
     /// One evaluation: windows that closed, windows that settled after late readings, silent points,
     /// then time-driven changes (silences, reminders, flapping). Public for tests with an injected clock.
     public func tick() throws {
+        let started = ContinuousClock.now
         let notified = try state.withLock { state -> Int in
+            defer {
+                let elapsed = (ContinuousClock.now - started).components
+                metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+            }
             let time = now()
             if !state.isCaughtUp {
                 guard caughtUp() else { return 0 }
@@ -225,6 +233,7 @@ public final class UnderuseMonitor: Service, Sendable {
             }
             return notified
         }
+        metrics?.outboxWritten(notified)
         if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
     }
 
