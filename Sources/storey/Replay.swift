@@ -22,13 +22,13 @@ struct Replay: AsyncParsableCommand {
 
     @OptionGroup var recordingOptions: RecordingOptions
 
-    @Option(help: "Move every time by this much: 2900d, -6h.")
+    @Option(parsing: .unconditional, help: "Move every time by this much: 2900d, -6h.")
     var shift: String?
 
-    @Option(help: "The first row plays at this time (now, -7d, 2026-11-01, RFC 3339).")
+    @Option(parsing: .unconditional, help: "The first row plays at this time (now, -7d, 2026-11-01, RFC 3339).")
     var start: String?
 
-    @Option(help: "The last row plays at this time (now, -1h, RFC 3339).")
+    @Option(parsing: .unconditional, help: "The last row plays at this time (now, -1h, RFC 3339).")
     var end: String?
 
     @Option(help: "Recorded seconds per wall-clock second; 0: as fast as the broker takes them.")

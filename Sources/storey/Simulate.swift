@@ -24,7 +24,8 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "The simulation plan (YAML); default: simulation.yaml beside the configuration, if there.")
     var plan: String?
 
-    @Option(help: "Simulated start: now, -1d, -6h, 2026-11-25 (local midnight) or RFC 3339.")
+    // Unconditional: "-1d" is a value here, not an option.
+    @Option(parsing: .unconditional, help: "Simulated start: now, -1d, -6h, 2026-11-25 (local midnight) or RFC 3339.")
     var start = "now"
 
     @Option(help: "Simulated seconds per wall-clock second (144: a day in ten minutes).")
