@@ -44,7 +44,7 @@ public struct WindowEventSource: Service {
         var closer = WindowCloser()
         var lastStatus: DaemonStatus?
         var lastHeartbeat = ContinuousClock.now
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let status = view.status()
             if status != lastStatus {
                 lastStatus = status
