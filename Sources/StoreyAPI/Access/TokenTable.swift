@@ -30,6 +30,10 @@ public struct TokenTable: Sendable {
         public var line: Int
         public var message: String
         public var description: String { "line \(line): \(message)" }
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// Parses a token list; every problem names its line.

@@ -24,7 +24,11 @@ public struct ReportPeriod: Sendable, Equatable {
     /// The period in months, day by day (a day of November is 1/30 of a month): whole calendar months
     /// count exactly 1, so monthly targets apply as they are written.
     public var months: Double {
-        days.reduce(0) { $0 + 1 / Double(LocalDate.daysIn(month: $1.month, year: $1.year)) }
+        var daysByMonth: [Int: Int] = [:]
+        for day in days { daysByMonth[day.year * 12 + day.month - 1, default: 0] += 1 }
+        return daysByMonth.reduce(0) { sum, entry in
+            sum + Double(entry.value) / Double(LocalDate.daysIn(month: entry.key % 12 + 1, year: entry.key / 12))
+        }
     }
 }
 

@@ -50,8 +50,11 @@ enum FigureName: String, CaseIterable, Sendable {
     case energy, water, gas, output, meanPower, peakPower, meanOccupancy, peakOccupancy, presenceShare
     case leasedArea, energyIntensity, occupancyDensity, outputDensity, energyPerMu, outputPerMu
 
+    /// The figure's value; nil when the quantity behind it had no readings in the window (a counter with
+    /// none shows 0, which would look like an idle space).
     func value(of figures: WindowFigures) -> Double? {
-        switch self {
+        if let quantity = counter, (figures.readings[quantity] ?? 0) == 0 { return nil }
+        return switch self {
         case .energy: figures.energy
         case .water: figures.water
         case .gas: figures.gas
@@ -67,6 +70,16 @@ enum FigureName: String, CaseIterable, Sendable {
         case .outputDensity: figures.outputDensity
         case .energyPerMu: figures.energyPerMu
         case .outputPerMu: figures.outputPerMu
+        }
+    }
+
+    private var counter: Quantity? {
+        switch self {
+        case .energy, .energyIntensity, .energyPerMu: .energy
+        case .water: .water
+        case .gas: .gas
+        case .output, .outputDensity, .outputPerMu: .output
+        default: nil
         }
     }
 }

@@ -16,7 +16,7 @@ extension OperatorView {
 
     struct SeriesWindowJSON: Codable {
         var windowStart: String
-        /// The one figure asked for (with `figure=`); null when it cannot be computed for the window.
+        /// The one figure asked for (with `figure=`).
         var value: Double?
         /// Every figure of the window (without `figure=`).
         var figures: FiguresJSON?
@@ -88,10 +88,12 @@ extension OperatorView {
         }
         let rows = try store.figures(scope: scope.kind, id: snapshot.topology.scopeID(scope), resolution: resolution, from: from, to: to)
         let assembled = snapshot.assemble(rows)
-        let windows = assembled.keys.map(\.windowStart).sorted().map { start -> SeriesWindowJSON in
+        let windows = assembled.keys.map(\.windowStart).sorted().compactMap { start -> SeriesWindowJSON? in
             let figures = assembled[ScopeWindow(scope: scope, windowStart: start)]!
             if let figure {
-                return SeriesWindowJSON(windowStart: Timestamps.format(seconds: start), value: figure.value(of: figures), figures: nil)
+                // A window without data for this figure is left out, as windows without rows are.
+                guard let value = figure.value(of: figures) else { return nil }
+                return SeriesWindowJSON(windowStart: Timestamps.format(seconds: start), value: value, figures: nil)
             }
             return SeriesWindowJSON(windowStart: Timestamps.format(seconds: start), value: nil, figures: FiguresJSON(figures, resolution: resolution))
         }
