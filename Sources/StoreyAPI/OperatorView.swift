@@ -25,6 +25,8 @@ public final class OperatorView: Sendable {
     public let store: ReadingStore
     public let events: EventHub
     public let access: AccessPolicy
+    /// Fixed paths and their methods (for 405 and HEAD); routes added elsewhere declare theirs here too.
+    public let knownPaths = KnownPaths()
     let status: @Sendable () -> DaemonStatus
     let clock: @Sendable () -> Int64
     private let snapshotState: Mutex<TopologySnapshot>
@@ -66,7 +68,7 @@ public final class OperatorView: Sendable {
 
     /// The middleware every route goes through: problem documents for every error, then tokens.
     public func addMiddleware<Context: RequestContext>(to router: Router<Context>) {
-        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ProblemMiddleware(known: knownPaths))
         router.add(middleware: BearerAuthMiddleware(access: access))
     }
 
@@ -79,6 +81,10 @@ public final class OperatorView: Sendable {
         addReportRoutes(to: api)
         addEventRoutes(to: api)
         addDocumentRoutes(to: router, api: api)
+        for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
+            knownPaths.declare("/api/v1/" + path, [.get])
+        }
+        for path in ["/", "/dashboard.js", "/dashboard.css"] { knownPaths.declare(path, [.get]) }
     }
 }
 

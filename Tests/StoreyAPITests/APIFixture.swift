@@ -97,6 +97,7 @@ struct APIFixture {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("metrics") { _, _ in "storey_points 5\n" }
         view.addRoutes(to: router)
+        view.knownPaths.declare("/healthz", [.get])
         return Application(router: router)
     }
 

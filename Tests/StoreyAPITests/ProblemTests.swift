@@ -62,4 +62,19 @@ import Testing
             }
         }
     }
+
+    @Test func anotherMethodOnAKnownPathIs405WithAllow() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/api/v1/topology", method: .delete, headers: APIFixture.admin) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET")
+                let body = try response.json()
+                #expect(body["status"] as? Int == 405)
+            }
+            try await client.execute(uri: "/healthz", method: .trace) { response in
+                #expect(response.status == .methodNotAllowed)
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 
@@ -14,6 +15,8 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable, Equatable {
     public var detail: String
     public var instance: String?
     public var parameter: String?
+    /// For 405: the methods the path takes (sent as the `Allow` header, not in the document).
+    var allow: String?
 
     public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String, parameter: String? = nil) {
         self.type = type
@@ -37,6 +40,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable, Equatable {
         if document.instance == nil { document.instance = request.uri.path }
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"storey\"" }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONOutput.encoder.encode(document))))
     }
 }
@@ -70,7 +74,11 @@ extension Problem {
 }
 
 /// Turns every error on the way out into a problem document, so a client never has to parse two shapes.
+///
+/// A method a known path does not take gets 405 with `Allow` (`KnownPaths`).
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let known: KnownPaths
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -79,6 +87,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:
+                if let methods = known.methods(of: request.uri.path) {
+                    var problem = Problem(.methodNotAllowed, type: Problem.base + "method-not-allowed", title: "Method not allowed",
+                        detail: "\(request.method) is not accepted at \(request.uri.path); use \(methods.map(\.rawValue).sorted().joined(separator: " or "))")
+                    problem.allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
+                    throw problem
+                }
                 throw Problem.notFound("no resource at \(request.uri.path)")
             case .methodNotAllowed:
                 throw Problem(.methodNotAllowed, type: Problem.base + "method-not-allowed", title: "Method not allowed",
@@ -92,5 +106,22 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw Problem.internalError("\(error)")
         }
+    }
+}
+
+/// The fixed paths the server answers and their methods, so a request with another method gets 405
+/// rather than 404. Routes with path parameters are not listed (they answer 404 for other methods).
+public final class KnownPaths: Sendable {
+    private let paths = Mutex<[String: Set<HTTPRequest.Method>]>([:])
+
+    public init() {}
+
+    /// Declares that `path` (e.g. `/api/v1/topology`) answers `methods`.
+    public func declare(_ path: String, _ methods: Set<HTTPRequest.Method>) {
+        paths.withLock { $0[path, default: []].formUnion(methods) }
+    }
+
+    func methods(of path: String) -> Set<HTTPRequest.Method>? {
+        paths.withLock { $0[path] }
     }
 }

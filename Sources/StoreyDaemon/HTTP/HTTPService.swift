@@ -43,6 +43,7 @@ enum HTTPService {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         view.addRoutes(to: router)
+        for path in ["/healthz", "/readyz", "/metrics"] { view.knownPaths.declare(path, [.get]) }
         var server = HTTPServerBuilder.http1()
         if let tls = access.tls {
             server = try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls))
