@@ -56,7 +56,9 @@
     document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
     for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
     render();
+    if (lastDetail) showDetail(...lastDetail);
   }
+  let lastDetail = null;
   document.getElementById("language").addEventListener("click", () => {
     language = language === "zh" ? "en" : "zh";
     localStorage.setItem("storey-language", language);
@@ -226,6 +228,7 @@
 
   // ---- the detail panel ----
   async function showDetail(floor, space, tenant, liveSpace) {
+    lastDetail = [floor, space, tenant, liveSpace];
     const panel = document.getElementById("detail");
     panel.hidden = false;
     document.getElementById("detail-title").textContent = (tenant ? tenant.name : t("vacant")) + " — " + space.id;
