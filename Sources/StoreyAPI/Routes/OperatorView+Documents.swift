@@ -31,8 +31,23 @@ extension OperatorView {
         }
     }
 
+    /// Where the resource folder may be: `$STOREY_RESOURCES`, beside the executable (where `swift build`
+    /// puts it), or where a package installs it. Looked up by hand rather than through `Bundle.module`,
+    /// which stops the process when the folder is missing; here a missing file only fails its route.
+    static let resourceFolders: [URL] = {
+        let name = "Storey_StoreyAPI.resources"
+        var folders: [URL] = []
+        if let override = ProcessInfo.processInfo.environment["STOREY_RESOURCES"] { folders.append(URL(fileURLWithPath: override)) }
+        folders.append(Bundle.main.bundleURL.appendingPathComponent(name))
+        folders.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name))
+        folders.append(URL(fileURLWithPath: "/usr/share/storey").appendingPathComponent(name))
+        return folders
+    }()
+
     static func resource(_ name: String) -> [UInt8]? {
-        guard let url = Bundle.module.resourceURL?.appendingPathComponent(name), let data = try? Data(contentsOf: url) else { return nil }
-        return Array(data)
+        for folder in resourceFolders {
+            if let data = try? Data(contentsOf: folder.appendingPathComponent(name)) { return Array(data) }
+        }
+        return nil
     }
 }
