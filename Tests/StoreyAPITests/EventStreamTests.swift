@@ -50,6 +50,15 @@ import Testing
         #expect(received == [1, 2, 3])
     }
 
+    @Test func resumableEventsGetGrowingIdsFromTheHub() {
+        let hub = EventHub()
+        let first = hub.publishResumable(name: "window", data: "{}")
+        let second = hub.publishResumable(name: "alert", data: "{}")
+        #expect(second == first + 1)
+        #expect(first > Int64(Date().timeIntervalSince1970 * 1000) - 60_000)  // from the clock: later runs start higher
+        #expect(hub.subscribe(lastEventID: first).missed.map(\.name) == ["alert"])
+    }
+
     @Test func aReconnectingClientGetsWhatItMissedOrIsToldOfTheGap() {
         let hub = EventHub(clientBuffer: 16, keptEvents: 3)
         for id in 1...5 { hub.publish(event(Int64(id))) }
@@ -94,8 +103,9 @@ import Testing
             let windows = blocks.filter { $0.contains("event: window") }
             #expect(windows.count == 2)  // the minute 10:20, and the hour 10:00 (10:59 itself has no rows)
             let minute = try #require(windows.first)
-            let minuteStart = APIFixture.millis("2026-11-10T10:20:00") / 1000
-            #expect(minute.hasPrefix("id: \(minuteStart * 1000)\nevent: window\ndata: "))
+            let ids = windows.map { Int64($0.split(separator: "\n")[0].dropFirst(4))! }
+            #expect(ids[1] == ids[0] + 1)
+            #expect(minute.hasPrefix("id: \(ids[0])\nevent: window\ndata: "))
             let data = try JSONSerialization.jsonObject(with: Data(minute.components(separatedBy: "data: ")[1].utf8)) as! [String: Any]
             #expect(data["resolution"] as? String == "minute")
             #expect(data["building"] as? String == "tower")

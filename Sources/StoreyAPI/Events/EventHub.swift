@@ -41,6 +41,9 @@ public final class EventHub: Sendable {
         var recent: [StreamEvent] = []
         var dropped = 0
         var closed = false
+        /// The id of the last resumable event; ids start from the clock (milliseconds) so that they keep
+        /// growing across restarts.
+        var lastID = Int64(Date().timeIntervalSince1970 * 1000)
     }
 
     private let state = Mutex(State())
@@ -79,7 +82,20 @@ public final class EventHub: Sendable {
         return Subscription(events: stream, missed: missed, gap: gap)
     }
 
-    /// Hands an event to every client; drops the clients that cannot take it.
+    /// Publishes an event that reconnecting clients may resume from: the hub gives it the next id.
+    /// Window figures use this; alert transitions and point silences should too.
+    @discardableResult
+    public func publishResumable(name: String, data: String) -> Int64 {
+        let id = state.withLock { state in
+            state.lastID += 1
+            return state.lastID
+        }
+        publish(StreamEvent(id: id, name: name, data: data))
+        return id
+    }
+
+    /// Hands an event to every client; drops the clients that cannot take it. An event with an id is
+    /// kept for resumption (ids must grow; `publishResumable` hands them out).
     public func publish(_ event: StreamEvent) {
         let tooSlow: [AsyncStream<StreamEvent>.Continuation] = state.withLock { state in
             if event.id != nil {

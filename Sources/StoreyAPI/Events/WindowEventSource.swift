@@ -69,17 +69,15 @@ public struct WindowEventSource: Service {
     }
 
     /// Publishes the figures of the given closed minutes, and of the hours they close, one event per
-    /// window and building. Event ids grow with the minute, so `Last-Event-ID` can resume.
+    /// window and building, each with an id to resume from.
     public func publishClosed(minutes: [Int64]) throws {
         let snapshot = view.snapshot
         let topology = snapshot.topology
         let minuteFigures = snapshot.assemble(try view.store.windowFigures(resolution: .minute, windowStarts: Set(minutes)))
         for minute in minutes.sorted() {
-            var sequence: Int64 = 0
             for building in topology.buildings.indices {
-                if let event = try event(resolution: .minute, windowStart: minute, building: building, figures: minuteFigures, snapshot: snapshot, id: minute * 1000 + sequence) {
-                    view.events.publish(event)
-                    sequence += 1
+                if let data = try eventData(resolution: .minute, windowStart: minute, building: building, figures: minuteFigures, snapshot: snapshot) {
+                    view.events.publishResumable(name: "window", data: data)
                 }
                 // The minute that ends an hour of the building's local time closes that hour too.
                 var aligner = WindowAligner(timeZone: topology.buildings[building].timeZone)
@@ -87,18 +85,17 @@ public struct WindowEventSource: Service {
                 if next.hour == minute + 60 {
                     let hour = aligner.windows(at: minute * 1000).hour
                     let hourFigures = snapshot.assemble(try view.store.windowFigures(resolution: .hour, windowStarts: [hour]))
-                    if let event = try event(resolution: .hour, windowStart: hour, building: building, figures: hourFigures, snapshot: snapshot, id: minute * 1000 + sequence) {
-                        view.events.publish(event)
-                        sequence += 1
+                    if let data = try eventData(resolution: .hour, windowStart: hour, building: building, figures: hourFigures, snapshot: snapshot) {
+                        view.events.publishResumable(name: "window", data: data)
                     }
                 }
             }
         }
     }
 
-    private func event(
-        resolution: Resolution, windowStart: Int64, building: Int, figures: [ScopeWindow: WindowFigures], snapshot: TopologySnapshot, id: Int64
-    ) throws -> StreamEvent? {
+    private func eventData(
+        resolution: Resolution, windowStart: Int64, building: Int, figures: [ScopeWindow: WindowFigures], snapshot: TopologySnapshot
+    ) throws -> String? {
         let topology = snapshot.topology
         var scopes: [ScopeFiguresJSON] = []
         for (key, values) in figures where key.windowStart == windowStart && topology.buildingIndex(of: key.scope) == building {
@@ -108,6 +105,6 @@ public struct WindowEventSource: Service {
         scopes.sort { ($0.kind, $0.id) < ($1.kind, $1.id) }
         let json = WindowEventJSON(
             resolution: resolution.rawValue, windowStart: Timestamps.format(seconds: windowStart), building: topology.buildings[building].id, scopes: scopes)
-        return StreamEvent(id: id, name: "window", data: String(decoding: try JSONOutput.encoder.encode(json), as: UTF8.self))
+        return String(decoding: try JSONOutput.encoder.encode(json), as: UTF8.self)
     }
 }
