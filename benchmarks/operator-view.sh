@@ -9,6 +9,7 @@
 # benchmarks/last-run-operator-view.txt).
 #
 #   benchmarks/operator-view.sh [COUNT] [POINTS] [CONNECTIONS]     (defaults: 300,000 readings, 1,000 points, 8)
+#   STOREY_BENCH_BUILD=debug benchmarks/operator-view.sh …         (the debug build, when a release build is not at hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -23,10 +24,11 @@ token="bench-read-token-0123456789"
 
 scripts/install-dependencies
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product storeyd >/dev/null
-swift build -c release --product storey >/dev/null
-swift build -c release --product storey-loadgen >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+build="${STOREY_BENCH_BUILD:-release}"
+swift build -c "$build" --product storeyd >/dev/null
+swift build -c "$build" --product storey >/dev/null
+swift build -c "$build" --product storey-loadgen >/dev/null
+bin="$(swift build -c "$build" --show-bin-path)"
 
 python3 benchmarks/make-topology.py "$points" >"$work/topology.yaml"
 echo "read $token benchmark" >"$work/tokens"
@@ -115,7 +117,7 @@ results+=("$(grep -E 'requests in|Non-2xx|Socket errors' "$work/wrk.txt" | xargs
 stop_storeyd
 
 {
-  echo "operator-view benchmark: $count readings over $points points, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-  echo "command: benchmarks/operator-view.sh $count $points $connections"
+  echo "operator-view benchmark: $count readings over $points points, $build build, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+  echo "command: STOREY_BENCH_BUILD=$build benchmarks/operator-view.sh $count $points $connections"
   printf '%s\n' "${results[@]}"
 } | tee benchmarks/last-run-operator-view.txt

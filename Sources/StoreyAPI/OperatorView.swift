@@ -30,6 +30,8 @@ public final class OperatorView: Sendable {
     let status: @Sendable () -> DaemonStatus
     let clock: @Sendable () -> Int64
     private let snapshotState: Mutex<TopologySnapshot>
+    /// Live-state answers of the last second, by building.
+    let liveCache = ShortLivedCache()
 
     /// - Parameters:
     ///   - clock: now, in Unix seconds (tests pass their own).
@@ -52,6 +54,7 @@ public final class OperatorView: Sendable {
     /// Follows a reload: the new topology and token list (read by the caller, so a bad one refuses the reload).
     public func apply(topology: Topology, tokens: TokenTable?, openHealth: Bool) {
         snapshotState.withLock { $0 = TopologySnapshot(topology) }
+        liveCache.removeAll()
         access.replace(tokens: tokens, openHealth: openHealth)
     }
 
@@ -91,4 +94,18 @@ public final class OperatorView: Sendable {
 /// A token list that cannot be used; names the list and the line.
 public struct TokenListError: Error, CustomStringConvertible {
     public var description: String
+}
+
+/// Answers kept for a moment: computed by the first request, shared by those within `maximumAge`.
+final class ShortLivedCache: Sendable {
+    private let entries = Mutex<[String: (made: ContinuousClock.Instant, value: Data)]>([:])
+
+    func value(for key: String, maximumAge: Duration, make: () throws -> Data) throws -> Data {
+        if let entry = entries.withLock({ $0[key] }), ContinuousClock.now - entry.made < maximumAge { return entry.value }
+        let value = try make()
+        entries.withLock { $0[key] = (.now, value) }
+        return value
+    }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
 }
