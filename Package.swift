@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // libmosquitto, Debian's libmosquitto-dev. Only StoreyIntake imports it.
@@ -48,17 +49,32 @@ let package = Package(
             name: "StoreyStore",
             dependencies: ["StoreyCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The operator's view, read-only over the store: bearer tokens, the JSON API under /api/v1 (topology,
+        // live state, series, reports), the Server-Sent Events stream, the dashboard and the OpenAPI
+        // document (both kept as resource files). Apart from the daemon so it is tested without MQTT.
+        .target(
+            name: "StoreyAPI",
+            dependencies: [
+                "StoreyCore", "StoreyConfig", "StoreyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/dashboard"), .copy("Resources/openapi.yaml")]
+        ),
         // The daemon: services, HTTP, metrics, systemd notification, signals.
         .target(
             name: "StoreyDaemon",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "CMalloc",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyAPI", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
             ]
         ),
         .executableTarget(
@@ -105,6 +121,14 @@ let package = Package(
         .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreySimulation"]),
         .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay"]),
         .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
+        .testTarget(
+            name: "StoreyAPITests",
+            dependencies: [
+                "StoreyCore", "StoreyConfig", "StoreyStore", "StoreyAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "StoreyIntegrationTests",
             dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyDaemon", "StoreyTestSupport"]

@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     public var alerting: AlertingConfiguration
     /// Underuse rules, in the order declared.
     public var rules: [UnderuseRule]
+    /// TLS, tokens and open health checks of the HTTP side.
+    public var httpAccess = HTTPAccessConfiguration()
 
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {

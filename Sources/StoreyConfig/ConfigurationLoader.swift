@@ -50,7 +50,7 @@ public enum ConfigurationLoader {
             if let parsed = HostPort(text) { http = parsed } else {
                 problems.errors.append(ConfigError(file: "--http-address/STOREY_HTTP_ADDRESS", line: 0, field: "http.address", message: "\"\(text)\" is not HOST:PORT"))
             }
-        } else if let node = top["http"], let section = node.mapping(allowed: ["address"]), let address = section["address"] {
+        } else if let node = top["http"], let section = node.mapping(allowed: ["address"] + HTTPAccessConfiguration.keys), let address = section["address"] {
             if let text = address.string {
                 if let parsed = HostPort(text) { http = parsed } else { address.fail("\"\(text)\" is not HOST:PORT, e.g. 127.0.0.1:8080") }
             }
@@ -78,11 +78,13 @@ public enum ConfigurationLoader {
         let alerting = readAlerting(top["alerting"])
         let rules = topologyResult.map { readRules(top["rules"], topology: $0.topology) } ?? []
 
+        let httpAccess = readHTTPAccess(top["http"])
         guard let mqtt, let topologyResult, problems.errors.isEmpty else { return nil }
         return Configuration(
             file: file, mqtt: mqtt, databasePath: database, http: http, intake: intake, rawRetentionDays: retentionDays,
             topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix, workingTimes: topologyResult.workingTimes,
-            alerting: alerting, rules: rules)
+            alerting: alerting, rules: rules,
+            httpAccess: httpAccess)
     }
 
     private static func readMQTT(_ node: ConfigNode, override: String?, problems: ConfigNode.Problems) -> MQTTConfiguration? {

@@ -2,6 +2,7 @@ import CMalloc
 import Foundation
 import Logging
 import ServiceLifecycle
+import StoreyAPI
 import StoreyConfig
 import StoreyCore
 import StoreyIntake
@@ -38,13 +39,23 @@ public struct Daemon: Sendable {
         let health = HealthProbe(
             brokerConnected: { intake.status.state == .subscribed },
             storeWritable: { (try? store.readingCount()) != nil })
-        let http = HTTPService.application(address: configuration.http, metrics: metrics, health: health, logger: logger)
+        let view = OperatorView(
+            store: store, topology: configuration.topology,
+            access: AccessPolicy(tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth),
+            events: EventHub(clientBuffer: configuration.httpAccess.eventClientBuffer),
+            status: { DaemonStatus(brokerConnected: health.brokerConnected(), storeWritable: health.storeWritable()) })
+        if configuration.httpAccess.tokens == nil {
+            logger.warning("no tokens configured (http.tokens_file): the API is open to anyone who reaches \(configuration.http)")
+        }
+        let http = try HTTPService.application(
+            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
+        let windowEvents = WindowEventSource(view: view, newestReading: { pipeline.newestReading }, logger: logger)
         let housekeeping = Housekeeping(
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
             retentionDays: configuration.rawRetentionDays, logger: logger)
         let reloader = Reloader(
             file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
-            monitor: monitor, metrics: metrics, notifier: notifier, logger: logger)
+            monitor: monitor, metrics: metrics, view: view, notifier: notifier, logger: logger)
 
         logger.info("starting", metadata: [
             "config": "\(configurationFile)", "broker": "\(configuration.mqtt.url)", "database": "\(configuration.databasePath)",
@@ -58,6 +69,8 @@ public struct Daemon: Sendable {
                 .init(service: monitor),
                 .init(service: housekeeping),
                 .init(service: http),
+                // After HTTP, so it stops first and ends the open event streams the server waits for.
+                .init(service: windowEvents),
                 .init(service: reloader),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],
@@ -138,6 +151,7 @@ struct Reloader: Service {
     let pipeline: IntakePipeline
     let monitor: UnderuseMonitor
     let metrics: StoreyMetrics
+    let view: OperatorView
     let notifier: SystemdNotifier
     let logger: Logger
 
@@ -149,14 +163,16 @@ struct Reloader: Service {
             logger.notice("reloading configuration", metadata: ["config": "\(file)"])
             do {
                 let next = try ConfigurationLoader.load(file: file, overrides: overrides)
+                let tokens = try OperatorView.loadTokens(next.httpAccess)
                 try store.replaceTopology(next.topology)
                 pipeline.apply(next)
                 monitor.apply(next)
+                view.apply(topology: next.topology, tokens: tokens, openHealth: next.httpAccess.openHealth)
                 metrics.points.set(Double(next.topology.points.count))
                 metrics.reloads.increment()
                 for (setting, changed) in [
                     ("mqtt", next.mqtt != running.mqtt || next.subscriptions != running.subscriptions),
-                    ("database", next.databasePath != running.databasePath), ("http", next.http != running.http),
+                    ("database", next.databasePath != running.databasePath), ("http", next.http != running.http || next.httpAccess.tls != running.httpAccess.tls),
                 ] where changed {
                     logger.warning("a changed \(setting) setting takes effect at the next restart", metadata: ["setting": "\(setting)"])
                 }

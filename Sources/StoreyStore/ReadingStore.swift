@@ -35,7 +35,7 @@ public struct StoredFigure: Sendable, Equatable {
 public final class ReadingStore: @unchecked Sendable {
     // @unchecked: `aggregator` and `pointRowID` belong to the one task that ingests (inside `writer.write`,
     // which serialises writers); `currentTopology` is read by others under `lock`.
-    private let writer: DatabasePool
+    let writer: DatabasePool  // internal: the operator queries (ReadingStore+Operator.swift) read through it
     private let lock = NSLock()
     private var aggregator: Aggregator
     private var pointRowID: [Int64]

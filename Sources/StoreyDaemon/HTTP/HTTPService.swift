@@ -1,6 +1,10 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
+import StoreyAPI
 import StoreyConfig
 
 /// What the health endpoints ask of the rest of the daemon.
@@ -11,10 +15,15 @@ public struct HealthProbe: Sendable {
     public var storeWritable: @Sendable () -> Bool
 }
 
-/// The HTTP side: `/healthz` (alive), `/readyz` (broker connected and store writable), `/metrics`.
+/// The HTTP side: `/healthz` (alive), `/readyz` (broker connected and store writable), `/metrics`, and the
+/// operator's view (`StoreyAPI`: `/api/v1`, the event stream, the dashboard at `/`), over HTTPS when the
+/// configuration names a certificate.
 enum HTTPService {
-    static func application(address: HostPort, metrics: StoreyMetrics, health: HealthProbe, logger: Logger) -> some ApplicationProtocol {
+    static func application(
+        address: HostPort, access: HTTPAccessConfiguration, metrics: StoreyMetrics, health: HealthProbe, view: OperatorView, logger: Logger
+    ) throws -> some ApplicationProtocol {
         let router = Router()
+        view.addMiddleware(to: router)
         router.get("healthz") { _, _ in
             "ok\n"
         }
@@ -33,9 +42,31 @@ enum HTTPService {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
         }
+        view.addRoutes(to: router)
+        for path in ["/healthz", "/readyz", "/metrics"] { view.knownPaths.declare(path, [.get]) }
+        var server = HTTPServerBuilder.http1()
+        if let tls = access.tls {
+            server = try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls))
+        }
         return Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "storeyd"),
             logger: logger)
     }
+
+    /// The server side of TLS from PEM files; an unreadable file stops start-up with its path.
+    static func tlsConfiguration(_ files: HTTPTLSFiles) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        } catch {
+            throw HTTPTLSError(description: "cannot use the HTTPS certificate \(files.certificateFile) and key \(files.keyFile): \(error)")
+        }
+    }
+}
+
+struct HTTPTLSError: Error, CustomStringConvertible {
+    var description: String
 }

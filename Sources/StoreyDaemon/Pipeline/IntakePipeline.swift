@@ -24,6 +24,14 @@ public final class IntakePipeline: Service, Sendable {
     private let busySince = Mutex<ContinuousClock.Instant?>(nil)
     /// Told of every stored batch, on the storing task: keep it short (rule evaluation only notes windows).
     private let observers = Mutex<[@Sendable (IngestResult) -> Void]>([])
+    /// The time (ms) of the newest reading stored so far, for the event stream's window closing.
+    private let newestStored = Atomic<Int64>(.min)
+
+    /// The time (milliseconds) of the newest reading stored since start, if any.
+    public var newestReading: Int64? {
+        let value = newestStored.load(ordering: .relaxed)
+        return value == .min ? nil : value
+    }
 
     public init(intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger) {
         self.intake = intake
@@ -91,6 +99,7 @@ public final class IntakePipeline: Service, Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             var rejections: [RejectionReason] = []
+            var newest = Int64.min
             var refusedTopics: [(RejectionReason, String)] = []
             do {
                 // A retry binds afresh: receipt times given in a failed attempt are given again.
@@ -108,10 +117,12 @@ public final class IntakePipeline: Service, Sendable {
                         }
                         if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
                     }
+                    for reading in readings where reading.time > newest { newest = reading.time }
                     return readings
                 }
                 receipts = attemptReceipts
                 for observer in observers.withLock({ $0 }) { observer(result) }
+                if newest > newestStored.load(ordering: .relaxed) { newestStored.store(newest, ordering: .relaxed) }
                 metrics.readingsAccepted.increment(by: Int64(result.stored))
                 metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
                 metrics.batches.increment()

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import Logging
+import StoreyConfig
+import StoreyCore
+import StoreyStore
+import Synchronization
+
+/// What the daemon is doing, as the operator's view shows it.
+public struct DaemonStatus: Sendable, Equatable, Codable {
+    public var brokerConnected: Bool
+    public var storeWritable: Bool
+    public init(brokerConnected: Bool, storeWritable: Bool) {
+        self.brokerConnected = brokerConnected
+        self.storeWritable = storeWritable
+    }
+}
+
+/// The operator's view of a running Storey: the JSON API under `/api/v1`, the event stream and the
+/// dashboard. It only reads: figures from the store, the topology in force, the daemon's status.
+///
+/// Routes for alerts, silences and the outbox join through `addRoutes(to:)` in their own files, the
+/// same way the ones here do (`OperatorView+Topology.swift`, `+Live`, `+Series`, `+Reports`, `+Events`).
+public final class OperatorView: Sendable {
+    public let store: ReadingStore
+    public let events: EventHub
+    public let access: AccessPolicy
+    /// Fixed paths and their methods (for 405 and HEAD); routes added elsewhere declare theirs here too.
+    public let knownPaths = KnownPaths()
+    let status: @Sendable () -> DaemonStatus
+    let clock: @Sendable () -> Int64
+    private let snapshotState: Mutex<TopologySnapshot>
+    /// Live-state answers of the last second, by building.
+    let liveCache = ShortLivedCache()
+
+    /// - Parameters:
+    ///   - clock: now, in Unix seconds (tests pass their own).
+    public init(
+        store: ReadingStore, topology: Topology, access: AccessPolicy, events: EventHub,
+        status: @escaping @Sendable () -> DaemonStatus,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
+        self.store = store
+        self.events = events
+        self.access = access
+        self.status = status
+        self.clock = clock
+        self.snapshotState = Mutex(TopologySnapshot(topology))
+    }
+
+    /// The topology in force.
+    public var snapshot: TopologySnapshot { snapshotState.withLock { $0 } }
+
+    /// Follows a reload: the new topology and token list (read by the caller, so a bad one refuses the reload).
+    public func apply(topology: Topology, tokens: TokenTable?, openHealth: Bool) {
+        snapshotState.withLock { $0 = TopologySnapshot(topology) }
+        liveCache.removeAll()
+        access.replace(tokens: tokens, openHealth: openHealth)
+    }
+
+    /// Reads the token list a configuration names (nil when it names none).
+    public static func loadTokens(_ access: HTTPAccessConfiguration) throws -> TokenTable? {
+        guard let reference = access.tokens else { return nil }
+        let text = try reference.read()
+        do {
+            return try TokenTable.parse(text)
+        } catch {
+            throw TokenListError(description: "token list \(reference): \(error)")
+        }
+    }
+
+    /// The middleware every route goes through: problem documents for every error, then tokens.
+    public func addMiddleware<Context: RequestContext>(to router: Router<Context>) {
+        router.add(middleware: ProblemMiddleware(known: knownPaths))
+        router.add(middleware: BearerAuthMiddleware(access: access))
+    }
+
+    /// Adds `/api/v1/…` and the dashboard at `/`.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        let api = router.group("api/v1")
+        addTopologyRoutes(to: api)
+        addLiveRoutes(to: api)
+        addSeriesRoutes(to: api)
+        addReportRoutes(to: api)
+        addEventRoutes(to: api)
+        addDocumentRoutes(to: router, api: api)
+        for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
+            knownPaths.declare("/api/v1/" + path, [.get])
+        }
+        for path in ["/", "/dashboard.js", "/dashboard.css"] { knownPaths.declare(path, [.get]) }
+    }
+}
+
+/// A token list that cannot be used; names the list and the line.
+public struct TokenListError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Answers kept for a moment: computed by the first request, shared by those within `maximumAge`.
+final class ShortLivedCache: Sendable {
+    private let entries = Mutex<[String: (made: ContinuousClock.Instant, value: Data)]>([:])
+
+    func value(for key: String, maximumAge: Duration, make: () throws -> Data) throws -> Data {
+        if let entry = entries.withLock({ $0[key] }), ContinuousClock.now - entry.made < maximumAge { return entry.value }
+        let value = try make()
+        entries.withLock { $0[key] = (.now, value) }
+        return value
+    }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
+}

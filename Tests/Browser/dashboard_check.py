@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Loads the Storey dashboard in Debian's headless chromium and reports what it rendered, as JSON.
+
+Drives chromium over the DevTools protocol (no browser download): waits until the tower and the tenant
+table are drawn and filled, shows a space's detail, sorts the table, switches the language, saves a
+screenshot in each language, and collects script exceptions and console errors. The caller (the Swift
+integration test) decides what is right; this script only looks.
+
+usage: dashboard_check.py URL --token TOKEN --screenshots DIR [--timeout SECONDS]
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket  # websocket-client (PyPI)
+
+
+class Page:
+    def __init__(self, ws_url):
+        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.exceptions = []
+        self.console_errors = []
+
+    def call(self, method, **params):
+        self.next_id += 1
+        message_id = self.next_id
+        self.ws.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == message_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.note(message)
+
+    def note(self, message):
+        method = message.get("method")
+        if method == "Runtime.exceptionThrown":
+            details = message["params"]["exceptionDetails"]
+            self.exceptions.append(details.get("exception", {}).get("description") or details.get("text"))
+        elif method == "Runtime.consoleAPICalled" and message["params"]["type"] == "error":
+            self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in message["params"]["args"]))
+        elif method == "Log.entryAdded" and message["params"]["entry"]["level"] == "error":
+            self.console_errors.append(message["params"]["entry"]["text"])
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"evaluate failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(expression):
+                return True
+            time.sleep(0.25)
+        return False
+
+    def screenshot(self, path):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(data))
+
+
+SNAPSHOT = """(() => {
+  const text = (selector) => { const e = document.querySelector(selector); return e ? e.textContent.trim() : null; };
+  const rows = [...document.querySelectorAll('#tenants tbody tr')];
+  return {
+    lang: document.documentElement.lang,
+    floors: document.querySelectorAll('#tower g.floor').length,
+    floorLabels: [...document.querySelectorAll('#tower .floor-label')].map(e => e.textContent),
+    spaces: document.querySelectorAll('#tower rect.space').length,
+    vacantSpaces: document.querySelectorAll('#tower rect.space.vacant').length,
+    colouredSpaces: [...document.querySelectorAll('#tower rect.space')].filter(e => e.dataset.share !== '').length,
+    tenantRows: rows.map(r => [...r.children].map(c => c.textContent)),
+    tenantsHeading: text('#tenant-section h2'),
+    towerHeading: text('#tower-section h2'),
+    streamState: document.getElementById('stream-state').dataset.state || null,
+    streamText: text('#stream-state'),
+    brokerState: document.getElementById('broker-state').dataset.state || null,
+    scriptErrors: text('#script-errors'),
+    detailVisible: !document.getElementById('detail').hidden,
+    detailTitle: text('#detail-title'),
+    detailFigures: [...document.querySelectorAll('#detail-figures dd')].map(e => e.textContent),
+    sparklinePoints: (document.querySelector('#sparkline polyline') || {getAttribute: () => ''}).getAttribute('points') || '',
+    sortedColumn: (document.querySelector('#tenants th.sorted-asc, #tenants th.sorted-desc') || {dataset: {}}).dataset.sort || null,
+    updated: text('#updated'),
+  };
+})()"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--token", default="")
+    parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+    os.makedirs(args.screenshots, exist_ok=True)
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print(json.dumps({"error": "chromium is not installed (scripts/install-dependencies installs it)"}))
+        return 2
+    profile = tempfile.mkdtemp(prefix="storey-chromium-")
+    browser = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={profile}",
+         "--window-size=1400,1000", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.time() + 30
+        while time.time() < deadline and port is None:
+            line = browser.stderr.readline()
+            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
+            if match:
+                port = int(match.group(1))
+        if port is None:
+            print(json.dumps({"error": "chromium did not open its DevTools port"}))
+            return 2
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        page_target = next(t for t in targets if t["type"] == "page")
+        page = Page(page_target["webSocketDebuggerUrl"])
+        page.call("Runtime.enable")
+        page.call("Log.enable")
+        page.call("Page.enable")
+        page.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
+        # The token and the starting language, as an operator would have stored them.
+        page.call("Page.addScriptToEvaluateOnNewDocument", source=(
+            f"localStorage.setItem('storey-token', {json.dumps(args.token)}); localStorage.setItem('storey-language', 'en');"))
+        page.call("Page.navigate", url=args.url)
+
+        result = {}
+        result["loaded"] = page.wait_for(
+            "document.querySelectorAll('#tower rect.space').length > 0 && "
+            "document.querySelectorAll('#tenants tbody tr').length > 0 && "
+            "[...document.querySelectorAll('#tenants tbody tr td:nth-child(3)')].some(td => td.textContent !== '—') && "
+            "document.getElementById('stream-state').dataset.state === 'up'", args.timeout)
+        result["english"] = page.evaluate(SNAPSHOT)
+        page.screenshot(os.path.join(args.screenshots, "dashboard-en.png"))
+
+        # A space's detail, as a tap would show it (the first tenant's space).
+        page.evaluate("document.querySelector('#tower rect.space:not(.vacant)').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        page.wait_for("document.getElementById('sparkline-caption').textContent.includes(':') || "
+                      "document.getElementById('sparkline-caption').textContent.length > 0", 10)
+        page.wait_for("document.querySelector('#sparkline polyline') !== null", 10)
+        # Sort the table by output density.
+        page.evaluate("document.querySelector('#tenants th[data-sort=\"outputDensity\"]').click()")
+        result["detail"] = page.evaluate(SNAPSHOT)
+
+        # Switch the language.
+        page.evaluate("document.getElementById('language').click()")
+        page.wait_for("document.documentElement.lang === 'zh-CN'", 10)
+        result["chinese"] = page.evaluate(SNAPSHOT)
+        page.screenshot(os.path.join(args.screenshots, "dashboard-zh.png"))
+
+        # Drain pending protocol events so late exceptions are seen too.
+        page.ws.settimeout(0.5)
+        try:
+            while True:
+                page.note(json.loads(page.ws.recv()))
+        except Exception:
+            pass
+        result["exceptions"] = page.exceptions
+        result["consoleErrors"] = page.console_errors
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    finally:
+        browser.terminate()
+        try:
+            browser.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

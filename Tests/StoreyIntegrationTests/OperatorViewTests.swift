@@ -1,0 +1,160 @@
+import Foundation
+import StoreyTestSupport
+import Testing
+
+/// The operator's view of a real storeyd, with readings flowing from the simulator through a real broker:
+/// a real browser renders the dashboard, and schemathesis holds the API to its own OpenAPI document.
+@Suite(.serialized) struct OperatorViewTests {
+    static let readToken = "operator-read-token-0123456789"
+    static let adminToken = "operator-admin-token-0123456789"
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+
+    /// storeyd on the demo tower with a token list, and `storey simulate` publishing its readings.
+    struct RunningTower {
+        let broker: TestBroker
+        let daemon: StoreydProcess
+        let simulator: ChildProcess
+        /// `/api/v1/topology` as the daemon answered it.
+        let estate: [String: Any]
+
+        init() async throws {
+            broker = try await TestBroker()
+            let topology = try String(contentsOf: OperatorViewTests.repository.appendingPathComponent("Deploy/config/topology.yaml"), encoding: .utf8)
+            daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)")
+            let tokens = daemon.directory.appendingPathComponent("tokens")
+            try "read \(OperatorViewTests.readToken) browser\nadmin \(OperatorViewTests.adminToken) tests\n".write(to: tokens, atomically: true, encoding: .utf8)
+            try daemon.writeConfiguration(topology: topology, mqttSection: "http:\n  tokens_file: \(tokens.path)\n")
+            try daemon.start()
+            try await daemon.waitUntilReady()
+            // The space the browser test taps first (the top floor's first leased space) gets the last quarter
+            // hour of its power, so its sparkline has a history to draw.
+            let topologyJSON = try await runCommand(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                ["-s", "-H", "Authorization: Bearer \(OperatorViewTests.readToken)", "http://127.0.0.1:\(daemon.httpPort)/api/v1/topology"], timeout: .seconds(10))
+            estate = try JSONSerialization.jsonObject(with: Data(topologyJSON.output.utf8)) as! [String: Any]
+            let floors = ((estate["buildings"] as! [[String: Any]])[0]["floors"] as! [[String: Any]]).sorted { ($0["level"] as! Int) > ($1["level"] as! Int) }
+            let tapped = floors.lazy.flatMap { $0["spaces"] as! [[String: Any]] }.first { $0["tenant"] != nil }!["id"] as! String
+            let power = (estate["points"] as! [[String: Any]]).first { $0["space"] as? String == tapped && $0["quantity"] as? String == "power" }!
+            let now = Int(Date().timeIntervalSince1970)
+            let history = (1...15).reversed().map { "{\"value\": \(100 + $0 * 3), \"ts\": \(now - $0 * 60)}" }.joined(separator: "\n") + "\n"
+            let published = try await runCommand(
+                URL(fileURLWithPath: "/usr/bin/mosquitto_pub"),
+                ["-h", "127.0.0.1", "-p", "\(broker.port)", "-q", "1", "-t", power["topic"] as! String, "-l"],
+                input: Data(history.utf8), timeout: .seconds(20))
+            guard published.status == 0 else { throw TestSupportError("mosquitto_pub failed: \(published.errorOutput)") }
+            let storey = StoreydProcess.binary.deletingLastPathComponent().appendingPathComponent("storey").path
+            simulator = try ChildProcess(
+                storey, ["simulate", "--config", daemon.configFile, "--mqtt-url", "mqtt://127.0.0.1:\(broker.port)", "--plan", OperatorViewTests.repository.appendingPathComponent("Deploy/config/simulation.yaml").path,
+                 "--interval", "2", "--duration", "300"],
+                outputFile: daemon.directory.appendingPathComponent("simulate.log").path)
+            // Readings are stored: the tenants' figures exist.
+            try await daemon.waitUntil("readings stored") { try await daemon.metric("storey_readings_accepted_total") > 30 }
+        }
+
+        func stop() async throws {
+            simulator.stop()
+            try await daemon.stop()
+            broker.stop()
+        }
+    }
+
+    @Test func theDashboardDrawsTheTowerLiveInEnglishAndChinese() async throws {
+        let tower = try await RunningTower()
+        let screenshots = Self.repository.appendingPathComponent(".build/screenshots")
+        let result = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", Self.repository.appendingPathComponent("Tests/Browser/dashboard_check.py").path, "http://127.0.0.1:\(tower.daemon.httpPort)/",
+             "--token", Self.readToken, "--screenshots", screenshots.path, "--timeout", "45"],
+            timeout: .seconds(120))
+        try await tower.stop()
+        #expect(result.status == 0, "\(result.errorOutput)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as! [String: Any]
+        #expect(report["loaded"] as? Bool == true, "the dashboard never showed filled figures with the stream up: \(result.output)")
+        let english = try #require(report["english"] as? [String: Any])
+        // As many floors, spaces and vacant spaces as the topology has (Deploy/config/topology.yaml), roof first.
+        let floors = ((tower.estate["buildings"] as! [[String: Any]])[0]["floors"] as! [[String: Any]])
+        let levels = floors.map { $0["level"] as! Int }.sorted(by: >)
+        let spaces = floors.flatMap { $0["spaces"] as! [[String: Any]] }
+        #expect(english["floorLabels"] as? [String] == levels.map { "Floor \($0)" })
+        #expect(english["spaces"] as? Int == spaces.count)
+        #expect(english["vacantSpaces"] as? Int == spaces.filter { $0["tenant"] == nil }.count)
+        #expect((english["colouredSpaces"] as? Int ?? 0) >= 1)
+        let rows = try #require(english["tenantRows"] as? [[String]])
+        #expect(rows.count == (tower.estate["tenants"] as! [Any]).count)
+        // Energy intensity and occupancy density filled for the tenants with readings (a lease that has not
+        // begun has none).
+        let filled = rows.filter { $0[2] != "—" && $0[3] != "—" }
+        #expect(filled.count >= rows.count * 3 / 4, "energy intensity and occupancy density filled: \(rows)")
+        #expect(english["streamState"] as? String == "up")
+        #expect(english["brokerState"] as? String == "connected")
+        #expect(english["tenantsHeading"] as? String == "Tenants")
+
+        let detail = try #require(report["detail"] as? [String: Any])
+        #expect(detail["detailVisible"] as? Bool == true)
+        #expect((detail["detailTitle"] as? String)?.contains("—") == true)
+        #expect((detail["detailFigures"] as? [String])?.first { $0.hasSuffix("m²") } != nil)
+        #expect((detail["sparklinePoints"] as? String)?.isEmpty == false, "the sparkline was drawn")
+        #expect(detail["sortedColumn"] as? String == "outputDensity")
+
+        let chinese = try #require(report["chinese"] as? [String: Any])
+        #expect(chinese["lang"] as? String == "zh-CN")
+        #expect(chinese["tenantsHeading"] as? String == "租户")
+        #expect((chinese["floorLabels"] as? [String])?.first == "楼层 \(levels[0])")
+
+        for snapshot in [english, detail, chinese] {
+            #expect((snapshot["scriptErrors"] as? String ?? "").isEmpty)
+        }
+        #expect((report["exceptions"] as? [Any])?.isEmpty == true, "script exceptions: \(report["exceptions"] ?? [])")
+        #expect((report["consoleErrors"] as? [Any])?.isEmpty == true, "console errors: \(report["consoleErrors"] ?? [])")
+        for name in ["dashboard-en.png", "dashboard-zh.png"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: screenshots.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+            #expect(size > 10_000, "\(name) saved")
+        }
+    }
+
+    @Test func theRunningDaemonConformsToItsOpenAPIDocument() async throws {
+        let tower = try await RunningTower()
+        let base = "http://127.0.0.1:\(tower.daemon.httpPort)"
+        // The document served is the one in the repository.
+        let served = try await tower.daemon.httpBody("/api/v1/openapi.yaml")
+        let kept = try String(contentsOf: Self.repository.appendingPathComponent("Sources/StoreyAPI/Resources/openapi.yaml"), encoding: .utf8)
+        #expect(served == kept)
+        let result = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["schemathesis", "run", "\(base)/api/v1/openapi.yaml", "--url", base,
+             "-H", "Authorization: Bearer \(Self.readToken)",
+             // The event stream never ends; it is tested by the HTTP and browser tests.
+             "--exclude-path", "/api/v1/events",
+             "--checks", "all",
+             // A report takes month, or from and to: a dependency between parameters OpenAPI cannot state,
+             // so a "schema-valid" request with all three is rightly refused.
+             "--exclude-checks", "positive_data_acceptance",
+             "--max-examples", "40", "--generation-deterministic",
+             "--workers", "1", "--request-timeout", "10"],
+            timeout: .seconds(600))
+        try await tower.stop()
+        #expect(result.status == 0, "schemathesis found problems:\n\(result.output.suffix(6000))\n\(result.errorOutput.suffix(2000))")
+        #expect(result.output.contains("Tested: 8"), "\(result.output.suffix(2000))")
+    }
+
+    @Test func withATokenListTheAPIAndStreamRefuseStrangersAndReadTokensCannotAdminister() async throws {
+        let tower = try await RunningTower()
+        let base = "http://127.0.0.1:\(tower.daemon.httpPort)"
+        func status(_ arguments: [String]) async throws -> String {
+            try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + arguments, timeout: .seconds(10)).output
+        }
+        #expect(try await status(["\(base)/api/v1/live"]) == "401")
+        #expect(try await status(["-H", "Authorization: Bearer \(Self.readToken)", "\(base)/api/v1/live"]) == "200")
+        #expect(try await status(["\(base)/api/v1/events"]) == "401")
+        #expect(try await status(["-X", "DELETE", "-H", "Authorization: Bearer \(Self.readToken)", "\(base)/api/v1/topology"]) == "403")
+        #expect(try await status(["\(base)/metrics"]) == "200")  // open_health defaults to true
+        // The stream sends window events as minutes close (the simulator publishes at the current time).
+        let stream = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-N", "--max-time", "75", "-H", "Authorization: Bearer \(Self.readToken)", "\(base)/api/v1/events"],
+            timeout: .seconds(90))
+        try await tower.stop()
+        #expect(stream.output.hasPrefix("retry: 3000\n\n"))
+        #expect(stream.output.contains("event: status\ndata: {\"brokerConnected\":true,\"storeWritable\":true}"))
+        #expect(stream.output.contains("event: window\ndata: {\"building\":\"tower-a\""), "\(stream.output.prefix(2000))")
+    }
+}
