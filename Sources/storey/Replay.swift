@@ -44,6 +44,7 @@ struct Replay: AsyncParsableCommand {
     }
 
     func run() async throws {
+        setlinebuf(stdout)  // progress lines show as they happen, also in a log file
         let configuration = try options.load()
         let topology = configuration.topology
         let (recording, pointIndices) = try recordingOptions.load(topology, config: options.config, failure: Self.failure)

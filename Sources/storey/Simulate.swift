@@ -54,6 +54,7 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
+        setlinebuf(stdout)  // progress lines show as they happen, also in a log file
         let configuration = try options.load()
         let topology = configuration.topology
         let simulationPlan = try loadPlan(topology: topology)
