@@ -28,3 +28,8 @@ func commandFailure(_ command: String, _ message: String) -> ExitCode {
     FileHandle.standardError.write(Data(text.utf8))
     return ExitCode(1)
 }
+
+/// Writes a line to standard output at once (unbuffered), so progress shows as it happens also in a log file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

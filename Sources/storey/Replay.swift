@@ -71,7 +71,7 @@ struct Replay: AsyncParsableCommand {
             offset = time - last
         }
         if last + offset > now {
-            print("note: the last row plays at \(Date(timeIntervalSince1970: Double(last + offset) / 1000)), after now: rows wait for their time")
+            say("note: the last row plays at \(Date(timeIntervalSince1970: Double(last + offset) / 1000)), after now: rows wait for their time")
         }
 
         let clock = PlaybackClock(start: first + offset, wallStart: now, speed: speed)
@@ -91,7 +91,7 @@ struct Replay: AsyncParsableCommand {
         }
         try await publisher.flush()
         await publisher.disconnect()
-        print("published \(published) readings from \(recording.rows.count) rows")
+        say("published \(published) readings from \(recording.rows.count) rows")
     }
 
     static func failure(_ message: String) -> ExitCode { commandFailure("replay", message) }

@@ -73,8 +73,8 @@ struct Simulate: AsyncParsableCommand {
         let publisher = try await Publishing.connect(configuration, name: "simulate")
         let shapes = topology.points.map { PayloadShape.of($0.quantity) }
 
-        print("simulating \(topology.points.count) points of \(topology.tenants.count) tenants on \(configuration.mqtt.url): from \(Self.local(startTime, zone)), \(Self.describe(speed)), a reading per point every \(Int(interval)) s")
-        for line in Self.describe(simulationPlan) { print("  \(line)") }
+        say("simulating \(topology.points.count) points of \(topology.tenants.count) tenants on \(configuration.mqtt.url): from \(Self.local(startTime, zone)), \(Self.describe(speed)), a reading per point every \(Int(interval)) s")
+        for line in Self.describe(simulationPlan) { say("  \(line)") }
         var published = 0
         var lastReport = now
         var caughtUp = false
@@ -90,7 +90,7 @@ struct Simulate: AsyncParsableCommand {
             }
             if !caughtUp && speed != 1 && simulation.nextTickEnd + intervalMillis > wallNow {
                 caughtUp = true
-                print("simulated time has caught up with the clock: following it in real time")
+                say("simulated time has caught up with the clock: following it in real time")
             }
             for reading in simulation.nextTick() {
                 let point = topology.points[reading.point]
@@ -100,12 +100,12 @@ struct Simulate: AsyncParsableCommand {
             }
             if wallNow - lastReport >= 10_000 {
                 lastReport = wallNow
-                print("simulated up to \(Self.local(simulation.nextTickEnd - intervalMillis, zone)): \(published) readings published")
+                say("simulated up to \(Self.local(simulation.nextTickEnd - intervalMillis, zone)): \(published) readings published")
             }
         }
         try await publisher.flush()
         await publisher.disconnect()
-        print("published \(published) readings")
+        say("published \(published) readings")
     }
 
     /// The plan named, or simulation.yaml beside the configuration, or none (kinds from the chain labels).

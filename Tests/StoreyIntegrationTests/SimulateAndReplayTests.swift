@@ -1,4 +1,6 @@
 import Foundation
+import StoreyConfig
+import StoreyCore
 import StoreyTestSupport
 import Testing
 
@@ -185,5 +187,53 @@ struct SimulateAndReplayTests {
         ])
         #expect(unknown.status == 1)
         #expect(unknown.errorOutput.contains("faults: no point \"no-such-kw\" in the topology"))
+    }
+
+    /// The latest weekday before today that the example tower's calendar works, in its own time zone.
+    static func lastWorkingDay(_ configuration: Configuration) -> LocalDate {
+        let zone = configuration.topology.buildings[0].timeZone
+        let calendar = configuration.workingTimes.calendars[0] ?? .none
+        var day = LocalInstant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000), in: zone).date.adding(days: -1)
+        while day.weekday.isWeekend || calendar.isHoliday(day) { day = day.adding(days: -1) }
+        return day
+    }
+
+    @Test func plannedUnderuseRaisesTheExampleRulesAlertsAndBusyTenantsStayQuiet() async throws {
+        let broker = try await Self.broker()
+        defer { broker.stop() }
+        let main = Self.deploy.appendingPathComponent("storey.yaml").path
+        let configuration = try ConfigurationLoader.load(file: main)
+        // The example rules and alerting, as Deploy/config/storey.yaml has them.
+        let text = try String(contentsOfFile: main, encoding: .utf8)
+        let rules = String(text[try #require(text.range(of: "\nalerting:")).lowerBound...])
+            .replacingOccurrences(of: "evaluate_every: 15s", with: "evaluate_every: 1s")
+        let topology = try String(contentsOf: Self.deploy.appendingPathComponent("topology.yaml"), encoding: .utf8)
+        let daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: rules)
+        try daemon.start()
+        try await daemon.waitUntilReady()
+
+        // 06:00–12:00 of the last working day: the hoarder on level 17 and the dark space stay below a working
+        // floor's 0.01 kWh per m² an hour for the rule's three working hours; the busy tenants do not.
+        let day = Self.lastWorkingDay(configuration)
+        let run = try await runCommand(CommandLineTests.storey, [
+            "simulate", "--config", daemon.configFile, "--mqtt-url", daemon.brokerURL,
+            "--plan", Self.deploy.appendingPathComponent("simulation.yaml").path,
+            "--start", "\(day)T06:00:00+08:00", "--span", "6h", "--speed", "0",
+        ], timeout: .seconds(180))
+        #expect(run.status == 0, "\(run.errorOutput)")
+        func firing(_ rule: String) async throws -> Set<String> {
+            Set(try await daemon.query("SELECT scope_id FROM alert_transition WHERE rule = '\(rule)' AND to_state = 'firing'")
+                .split(separator: "\n").map(String.init))
+        }
+        try await daemon.waitUntil("the hoarder's and the dark space's alerts fire", timeout: .seconds(90)) {
+            try await firing("energy-intensity-low").isSuperset(of: ["hongtu-holdings", "beichen-semiconductor"])
+        }
+        let pendingOrFiring = Set(try await daemon.query("SELECT DISTINCT scope_id FROM alert_transition WHERE rule = 'energy-intensity-low'")
+            .split(separator: "\n").map(String.init))
+        for busy in ["xinda-electronics", "tengyue-electronics", "kanghe-medical", "qingyuan-battery", "ruike-machining"] {
+            #expect(!pendingOrFiring.contains(busy), "\(busy) is busy, yet: \(pendingOrFiring.sorted())")
+        }
+        #expect(try await Self.rejected(daemon) == 0)
+        try await daemon.stop()
     }
 }
