@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+/// `storeyd.service` as the package installs it, under a real systemd in a container (see ContainerRun).
+@Suite(.enabled(if: SystemTestEnvironment.canBootContainer, Comment(rawValue: SystemTestEnvironment.containerMissing ?? "")))
+struct StoreydServiceTests {
+    @Test func unitIsActiveOnlyOnceSubscribed() async throws {
+        let run = try await ContainerRun.shared.value
+        // Broker down: storeyd runs but has not sent READY=1.
+        #expect(run.properties("state-without-broker")["ActiveState"] == "activating")
+        #expect(run.properties("state-without-broker")["SubState"] == "start")
+        let started = run.properties("state-with-broker")
+        #expect(started["ActiveState"] == "active")
+        #expect(started["StatusText"]?.hasPrefix("Subscribed to mqtt://127.0.0.1:1883") == true)
+        #expect(run.text("journal-start.txt").contains("ready: subscribed and storing"))
+    }
+
+    @Test func serviceReadsItsCredentialAndNoOtherUserCan() async throws {
+        let run = try await ContainerRun.shared.value
+        // The broker refuses anonymous clients: being subscribed means the password credential was read.
+        #expect(run.properties("state-with-broker")["ActiveState"] == "active")
+        let modes = run.text("credential-modes").split(separator: "\n").map(String.init)
+        #expect(modes.contains("storey 500 /run/credentials/storeyd.service"))
+        #expect(modes.contains("storey 400 /run/credentials/storeyd.service/mqtt-password"))
+        #expect(run.text("credential-as-nobody") == "refused")
+        #expect(run.text("credential-as-storey-probe") == "refused")
+        #expect(run.text("credential-as-nobody.err").contains("Permission denied"))
+        #expect(run.text("credstore-mode") == "root root 600")
+    }
+
+    @Test func exampleBrokerConfigurationAuthenticatesAndConfinesGateways() async throws {
+        let run = try await ContainerRun.shared.value
+        let received = run.text("acl-received")
+        // The gateway of tower A publishes over the TLS listener; its write to tower B is dropped by the ACL.
+        #expect(received.contains("storey/tower-a/3/a3-east/a3-east-kw 42.5"))
+        #expect(!received.contains("storey/tower-b"))
+        #expect(run.number("readings-accepted") >= 1)
+    }
+
+    @Test func reloadAppliesAChangedTopology() async throws {
+        let run = try await ContainerRun.shared.value
+        #expect(run.number("reload.rc") == 0)
+        #expect(run.number("points-before") > 0)
+        #expect(run.number("points-after") == run.number("points-before") + 1)
+        #expect(run.number("topics-after") == run.number("topics-before") + 1)
+        #expect(run.number("topics-new-point") == 1)
+    }
+
+    @Test func reloadWithABrokenConfigurationKeepsRunningAndSaysWhy() async throws {
+        let run = try await ContainerRun.shared.value
+        #expect(run.text("active-after-broken-reload") == "active")
+        #expect(run.number("points-after-broken-reload") == run.number("points-after"))
+        let journal = run.text("journal-broken-reload.txt")
+        #expect(journal.contains("reload refused: "))
+        #expect(journal.contains("topology.yaml:"))
+        #expect(journal.contains("wattage"))
+        #expect(journal.contains("configuration NOT reloaded; still running the previous one"))
+    }
+
+    @Test func journalKeepsEachMessagesPriority() async throws {
+        let run = try await ContainerRun.shared.value
+        #expect(run.text("journal-priority-err.txt").contains("configuration NOT reloaded"))
+        #expect(run.text("journal-priority-notice.txt").contains("reloading configuration"))
+        #expect(run.text("journal-priority-info.txt").contains("ready: subscribed and storing"))
+        #expect(!run.text("journal-priority-info.txt").contains("configuration NOT reloaded"))
+        #expect(!run.text("journal-priority-err.txt").contains("ready: subscribed"))
+    }
+
+    @Test func watchdogRestartsADaemonThatStoppedMakingProgress() async throws {
+        let run = try await ContainerRun.shared.value
+        #expect(run.number("restarts-after") == run.number("restarts-before") + 1)
+        #expect(run.number("mainpid-after") != run.number("mainpid-before"))
+        #expect(run.text("active-after-watchdog") == "active")
+        let journal = run.text("journal-watchdog.txt")
+        #expect(journal.contains("Watchdog timeout"))
+        #expect(journal.contains("Failed with result 'watchdog'"))
+        #expect(journal.contains("Scheduled restart job"))
+    }
+
+    @Test func stopDrainsAndExitsCleanly() async throws {
+        let run = try await ContainerRun.shared.value
+        #expect(run.number("stop.rc") == 0)
+        let state = run.properties("state-after-stop")
+        #expect(state["ActiveState"] == "inactive")
+        #expect(state["Result"] == "success")
+        #expect(state["ExecMainStatus"] == "0")
+        let journal = run.text("journal-stop.txt")
+        #expect(journal.contains("stopping: storing readings in hand"))
+        #expect(journal.contains("stopped cleanly"))
+        #expect(!journal.contains("SIGKILL"))
+    }
+}
