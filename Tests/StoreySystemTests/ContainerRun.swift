@@ -75,7 +75,13 @@ final class ContainerRun: Sendable {
             "--machine=storey-system-test", "--private-network",
             "--overlay=/usr:\(work.path)/usr-upper:/usr", "--overlay=/var:\(work.path)/var-upper:/var",
             "--bind-ro=\(input.path):/tmp/in", "--bind=\(output.path):/tmp/out",
+            // The host's alternatives (awk, …), which an empty /etc lacks.
+            "--bind-ro=/etc/alternatives",
             "--bind-ro=\(probeUnit):/etc/systemd/system/storey-probe.service",
+            // A first boot on an empty /etc enables every installed service by preset. Not Debian's own
+            // mosquitto, which would take port 1883 from the test's broker, nor networkd's wait-online,
+            // which holds network-online.target (and so storeyd's start) for two minutes.
+            "systemd.mask=mosquitto.service", "systemd.mask=systemd-networkd-wait-online.service",
             "systemd.wants=storey-probe.service",
         ]
         let started = ContinuousClock.now
