@@ -87,6 +87,10 @@ final class ContainerRun: Sendable {
         let started = ContinuousClock.now
         let boot = try await runCommand(nspawn, arguments, timeout: .seconds(300))
         try (boot.output + boot.errorOutput).write(to: work.appendingPathComponent("console.log"), atomically: true, encoding: .utf8)
+        // The overlays' upper layers hold the installed package and the container's /var: hundreds of MB.
+        for folder in ["usr-upper", "var-upper", "in/storey.deb"] {
+            try? FileManager.default.removeItem(at: work.appendingPathComponent(folder))
+        }
         let run = ContainerRun(results: output)
         guard FileManager.default.fileExists(atPath: output.appendingPathComponent("done").path) else {
             throw TestSupportError("""
