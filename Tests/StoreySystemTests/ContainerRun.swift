@@ -54,6 +54,7 @@ final class ContainerRun: Sendable {
             (Repository.file("Tests/StoreySystemTests/Container/probe.sh").path, "probe.sh"),
             (Repository.file("Tests/StoreySystemTests/Container/broker.service").path, "broker.service"),
             (Repository.file("Tests/StoreySystemTests/Container/speed.conf").path, "speed.conf"),
+            (Repository.file("Tests/StoreySystemTests/Container/topology-small.yaml").path, "topology-small.yaml"),
             (Repository.file("Deploy/mosquitto/storey.conf").path, "mosquitto/storey.conf"),
             (Repository.file("Deploy/mosquitto/storey.acl").path, "mosquitto/storey.acl"),
         ]

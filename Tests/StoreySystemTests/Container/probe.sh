@@ -3,7 +3,8 @@
 # Storey from the package, drives storeyd.service through systemd and writes what it saw to /tmp/out,
 # one file per observation; the Swift tests assert on those files. Ends by powering the container off.
 #
-# In:  /tmp/in/storey.deb, /tmp/in/mosquitto/ (Deploy/mosquitto), /tmp/in/certs/, /tmp/in/broker.service, /tmp/in/mqtt-password, /tmp/in/gateway-password,
+# In:  /tmp/in/storey.deb, /tmp/in/mosquitto/ (Deploy/mosquitto), /tmp/in/certs/, /tmp/in/broker.service,
+#      /tmp/in/topology-small.yaml, /tmp/in/mqtt-password, /tmp/in/gateway-password,
 #      /tmp/in/speed.conf (a drop-in: short watchdog and restart delay, so the test takes seconds)
 # Out: /tmp/out/*
 set -u
@@ -109,27 +110,26 @@ mosquitto_pub -h 127.0.0.1 -p 8883 --cafile /etc/mosquitto/certs/ca.crt "${gatew
 wait "$sub"
 metric storey_readings_accepted_total >"$out/readings-accepted" 2>&1
 
-say "reload: a topology with one more point"
+say "reload: the demo tower replaced by a small topology"
 metric storey_points >"$out/points-before"
 storey topics --config /etc/storey/storey.yaml | wc -l >"$out/topics-before"
-sed -i 's/^\( *\)- { id: a5-people, quantity: occupancy }$/&\n\1- { id: a5-water, quantity: water }/' /etc/storey/topology.yaml
+install -m 644 "$in/topology-small.yaml" /etc/storey/topology.yaml
 systemctl reload storeyd.service
 echo $? >"$out/reload.rc"
-wait_for 10 metric_is storey_points "$(($(cat "$out/points-before") + 1))"
+wait_for 10 metric_is storey_points 3
 metric storey_points >"$out/points-after"
 storey topics --config /etc/storey/storey.yaml | wc -l >"$out/topics-after"
-storey topics --config /etc/storey/storey.yaml | grep -c a5-water >"$out/topics-new-point"
+storey topics --config /etc/storey/storey.yaml | grep -c a3-east-water-meter >"$out/topics-new-point"
 
 say "reload with a broken configuration"
 reload_mark=$(journal_mark)
-cp /etc/storey/topology.yaml /root/topology.good
-sed -i 's/{ id: a5-water, quantity: water }/{ id: a5-water, quantity: wattage }/' /etc/storey/topology.yaml
+sed -i 's/quantity: water,/quantity: wattage,/' /etc/storey/topology.yaml
 systemctl reload storeyd.service
 sleep 2
 systemctl is-active storeyd.service >"$out/active-after-broken-reload"
 metric storey_points >"$out/points-after-broken-reload"
 since "$reload_mark" -o cat >"$out/journal-broken-reload.txt"
-cp /root/topology.good /etc/storey/topology.yaml
+install -m 644 "$in/topology-small.yaml" /etc/storey/topology.yaml
 
 say "journal priorities"
 for priority in err warning notice info; do
@@ -172,6 +172,7 @@ wait_for 30 is_state active
 show mainpid-after-upgrade MainPID
 systemctl is-active storeyd.service >"$out/active-after-upgrade"
 tail -1 /etc/storey/storey.yaml >"$out/config-after-upgrade"
+grep -c a3-east-water-meter /etc/storey/topology.yaml >"$out/topology-after-upgrade"
 grep -c 'password_credential: mqtt-password' /etc/storey/storey.yaml >"$out/credential-line-after-upgrade"
 
 say "remove, then purge"
