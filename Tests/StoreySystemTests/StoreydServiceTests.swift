@@ -39,6 +39,18 @@ struct StoreydServiceTests {
         #expect(run.number("readings-accepted") >= 1)
     }
 
+    @Test func brokerConnectionAboveDescriptor1024KeepsWorking() async throws {
+        let run = try await ContainerRun.shared.value
+        // LimitNOFILE=65536, or as much of it as the container may have (20,000 on the machine this was written on).
+        #expect(run.number("max-open-files") == min(65536, run.number("container-open-files-limit")))
+        #expect(run.number("max-open-files") > 1100)
+        #expect(run.number("http-connections") == 1100)
+        // With 1,100 HTTP clients holding the low numbers, the reconnection got one above 1024.
+        #expect(run.number("mqtt-descriptor") > 1024, "MQTT socket descriptor: \(run.text("mqtt-descriptor"))")
+        let accepted = run.text("accepted-with-high-descriptor").split(separator: " ").compactMap { Int($0) }
+        #expect(accepted.count == 2 && accepted[1] > accepted[0], "readings accepted before/after: \(accepted)")
+    }
+
     @Test func reloadAppliesAChangedTopology() async throws {
         let run = try await ContainerRun.shared.value
         #expect(run.number("reload.rc") == 0)

@@ -110,6 +110,34 @@ mosquitto_pub -h 127.0.0.1 -p 8883 --cafile /etc/mosquitto/certs/ca.crt "${gatew
 wait "$sub"
 metric storey_readings_accepted_total >"$out/readings-accepted" 2>&1
 
+say "descriptors: the MQTT connection above number 1024 still works (storeyd polls; LimitNOFILE=65536)"
+pid=$(systemctl show -p MainPID --value storeyd.service)
+awk '/Max open files/ { print $4 }' "/proc/$pid/limits" >"$out/max-open-files"
+# systemd cannot grant more than the container itself was given.
+awk '/Max open files/ { print $5 }' /proc/1/limits >"$out/container-open-files-limit"
+mqtt_connected() { metric_is storey_mqtt_connected "$1"; }
+systemctl stop storey-test-broker.service
+wait_for 10 mqtt_connected 0
+# 1,100 idle HTTP connections to storeyd take its lowest free descriptor numbers, so the broker
+# connection made next gets one above 1024, where select() (libmosquitto's own loop) would fail.
+ulimit -n 4096
+(
+  for ((i = 0; i < 1100; i++)); do exec {connection}<>/dev/tcp/127.0.0.1/8080 || break; done
+  echo "$i" >"$out/http-connections"
+  sleep 30
+) &
+holder=$!
+wait_for 20 test -s "$out/http-connections"
+accepted_before=$(metric storey_readings_accepted_total)
+systemctl start storey-test-broker.service
+wait_for 20 mqtt_connected 1
+ss -tnpH state established '( dport = :1883 )' | sed -n 's/.*"storeyd",pid=[0-9]*,fd=\([0-9]*\).*/\1/p' >"$out/mqtt-descriptor"
+mosquitto_pub -h 127.0.0.1 -p 8883 --cafile /etc/mosquitto/certs/ca.crt "${gateway[@]}" -t storey/tower-a/3/a3-east/a3-east-kw -m 43 -q 1
+accepted_more() { [[ $(metric storey_readings_accepted_total) -gt $accepted_before ]]; }
+wait_for 10 accepted_more
+echo "$accepted_before $(metric storey_readings_accepted_total)" >"$out/accepted-with-high-descriptor"
+kill "$holder"; wait "$holder" 2>/dev/null
+
 say "reload: the demo tower replaced by a small topology"
 metric storey_points >"$out/points-before"
 storey topics --config /etc/storey/storey.yaml | wc -l >"$out/topics-before"
@@ -172,7 +200,7 @@ wait_for 30 is_state active
 show mainpid-after-upgrade MainPID
 systemctl is-active storeyd.service >"$out/active-after-upgrade"
 tail -1 /etc/storey/storey.yaml >"$out/config-after-upgrade"
-grep -c a3-east-water-meter /etc/storey/topology.yaml >"$out/topology-after-upgrade"
+grep -c 'id: a3-east-water-meter' /etc/storey/topology.yaml >"$out/topology-after-upgrade"
 grep -c 'password_credential: mqtt-password' /etc/storey/storey.yaml >"$out/credential-line-after-upgrade"
 
 say "remove, then purge"
