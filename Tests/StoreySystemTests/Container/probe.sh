@@ -182,8 +182,10 @@ stop_mark=$(journal_mark)
 for reading in 1 2 3 4 5; do
   mosquitto_pub -h 127.0.0.1 -p 8883 --cafile /etc/mosquitto/certs/ca.crt "${gateway[@]}" -t storey/tower-a/3/a3-east/a3-east-kw -m "$reading" -q 1
 done
-timeout 60 systemctl stop storeyd.service
+stop_started=$(date +%s%N)
+timeout 100 systemctl stop storeyd.service
 echo $? >"$out/stop.rc"
+echo $((($(date +%s%N) - stop_started) / 1000000)) >"$out/stop-milliseconds"
 systemctl show -p ActiveState -p Result -p ExecMainCode -p ExecMainStatus storeyd.service >"$out/state-after-stop"
 since "$stop_mark" -o cat >"$out/journal-stop.txt"
 
