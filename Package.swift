@@ -133,5 +133,7 @@ let package = Package(
             name: "StoreyIntegrationTests",
             dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyDaemon", "StoreyTestSupport"]
         ),
+        // The packaged service under a real systemd (systemd-nspawn): needs root; builds the release .deb.
+        .testTarget(name: "StoreySystemTests", dependencies: ["StoreyTestSupport"], exclude: ["Container"]),
     ]
 )

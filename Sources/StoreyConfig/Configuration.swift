@@ -100,6 +100,10 @@ public enum SecretReference: Sendable, Equatable {
                 throw SecretError(message: "credential \"\(name)\" asked for, but CREDENTIALS_DIRECTORY is not set (is the service started with LoadCredential=?)")
             }
             path = "\(directory)/\(name)"
+            // systemd passes an optional credential only when its source exists: say where it goes.
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SecretError(message: "credential \"\(name)\" was not passed to the service (no \(path)); with the packaged unit put the secret in /etc/credstore/storey.\(name) (mode 0600) and restart")
+            }
         }
         do {
             var text = try String(contentsOfFile: path, encoding: .utf8)

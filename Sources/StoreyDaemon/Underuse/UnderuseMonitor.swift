@@ -114,7 +114,8 @@ public final class UnderuseMonitor: Service, Sendable {
             } catch {
                 logger.error("cannot judge underuse this tick; will retry", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(interval))
+            // Woken by shutdown too: `systemctl stop` must not wait out the rest of the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
         }
     }
 
