@@ -32,6 +32,13 @@ public final class OperatorView: Sendable {
     private let snapshotState: Mutex<TopologySnapshot>
     /// Live-state answers of the last second, by building.
     let liveCache = ShortLivedCache()
+    /// Where acknowledgements and silences go (the daemon's underuse monitor); nil: alerts are read-only.
+    let alertDesk = Mutex<(any AlertDesk)?>(nil)
+
+    /// Lets the alert routes change alerts through `desk`.
+    public func attach(_ desk: any AlertDesk) {
+        alertDesk.withLock { $0 = desk }
+    }
 
     /// - Parameters:
     ///   - clock: now, in Unix seconds (tests pass their own).
@@ -83,6 +90,7 @@ public final class OperatorView: Sendable {
         addSeriesRoutes(to: api)
         addReportRoutes(to: api)
         addEventRoutes(to: api)
+        addAlertRoutes(to: api)
         addDocumentRoutes(to: router, api: api)
         for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
             knownPaths.declare("/api/v1/" + path, [.get])

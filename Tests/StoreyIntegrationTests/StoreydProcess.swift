@@ -171,6 +171,15 @@ final class StoreydProcess: @unchecked Sendable {
         try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "http://127.0.0.1:\(httpPort)\(path)"], timeout: .seconds(5)).output
     }
 
+    /// Any method, an optional JSON body: (status, body).
+    func http(_ method: String, _ path: String, json: String? = nil) async throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"]
+        if let json { arguments += ["-H", "Content-Type: application/json", "--data-binary", json] }
+        let output = try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), arguments, timeout: .seconds(5)).output
+        guard let newline = output.lastIndex(of: "\n") else { return (Int(output) ?? 0, "") }
+        return (Int(output[output.index(after: newline)...]) ?? 0, String(output[..<newline]))
+    }
+
     /// `/metrics` parsed: `name{labels}` → value.
     func metrics() async throws -> [String: Double] {
         var values: [String: Double] = [:]

@@ -113,9 +113,34 @@ struct UnderuseTests {
         #expect(metrics["storey_rule_scopes{rule=\"energy-low\",result=\"holds\"}"] == 1)
         #expect(metrics["storey_rule_scopes{rule=\"energy-low\",result=\"no_data\"}"] == 1)
         #expect(try await daemon.query("SELECT kind FROM outbox WHERE fingerprint IN (SELECT fingerprint FROM alert WHERE rule = 'energy-low')") == "firing")
+
         let notification = try await daemon.query("SELECT notification FROM outbox WHERE kind = 'firing' AND notification LIKE '%energy-low%'")
         #expect(notification.contains("\"scopeID\":\"quiet\"") && notification.contains("\"tenant\":\"quiet\""))
         #expect(notification.contains("energy per m² far below"))
+
+        // The API lists it; an operator acknowledges it, takes that back, and silences the tenant.
+        let open = try await daemon.http("GET", "/api/v1/alerts?tenant=quiet&state=firing")
+        #expect(open.status == 200 && open.body.contains("\"rule\":\"energy-low\"") && open.body.contains("\"scope\":\"tenant:quiet\""), "\(open)")
+        let fingerprint = try await daemon.query("SELECT fingerprint FROM alert WHERE rule = 'energy-low'")
+        let acknowledged = try await daemon.http("POST", "/api/v1/alerts/\(fingerprint)/acknowledgement", json: #"{"by": "li.wei", "comment": "line moved to floor 9"}"#)
+        #expect(acknowledged.status == 200 && acknowledged.body.contains("\"by\":\"li.wei\""), "\(acknowledged)")
+        #expect(try await daemon.http("DELETE", "/api/v1/alerts/\(fingerprint)/acknowledgement?by=li.wei").status == 200)
+        let again = try await daemon.http("DELETE", "/api/v1/alerts/\(fingerprint)/acknowledgement")
+        #expect(again.status == 409 && again.body.contains("not-acknowledged"), "\(again)")
+        let history = try await daemon.http("GET", "/api/v1/alerts/\(fingerprint)")
+        #expect(history.body.contains("\"reason\":\"acknowledged\"") && history.body.contains("\"reason\":\"unacknowledged\""), "\(history.body)")
+        let unknown = try await daemon.http("GET", "/api/v1/alerts/0123456789abcdef")
+        #expect(unknown.status == 404 && unknown.body.contains("no alert 0123456789abcdef"))
+        let silence = try await daemon.http("POST", "/api/v1/silences", json: #"{"matchers": [{"name": "tenant", "value": "quiet", "isNegative": false}], "endsAt": "2099-01-01T00:00:00Z", "createdBy": "li.wei", "comment": "moving"}"#)
+        #expect(silence.status == 201 && silence.body.contains("\"active\":true"), "\(silence)")
+        let silenced = try await daemon.http("GET", "/api/v1/alerts/\(fingerprint)")
+        #expect(silenced.body.contains("\"silenced\":true"), "\(silenced.body)")
+        let silenceID = try await daemon.query("SELECT id FROM silence")
+        #expect(try await daemon.http("DELETE", "/api/v1/silences/\(silenceID)").status == 204)
+        // The silence ended with the alert still firing: the outbox is told at once, not at the next reminder.
+        try await daemon.waitUntil("a notice once the silence ends") {
+            try await daemon.query("SELECT COUNT(*) FROM outbox WHERE kind = 'firing' AND notification LIKE '%energy-low%'") == "2"
+        }
 
         // The operator's tool lists it.
         let listed = try await runCommand(CommandLineTests.storey, ["alerts", "--config", daemon.configFile, "--database", daemon.databasePath])
@@ -134,10 +159,12 @@ struct UnderuseTests {
             try await transitions(daemon, rule: "energy-low").last == "quiet:firing>resolved"
         }
         try await Task.sleep(for: .seconds(3))   // a few more ticks: nothing more may happen
-        #expect(try await transitions(daemon, rule: "energy-low") == ["quiet:inactive>pending", "quiet:pending>firing", "quiet:firing>resolved"])
+        #expect(try await transitions(daemon, rule: "energy-low") == [
+            "quiet:inactive>pending", "quiet:pending>firing", "quiet:firing>firing", "quiet:firing>firing", "quiet:firing>resolved",
+        ])
         #expect(try await daemon.query("""
             SELECT group_concat(kind, ',') FROM (SELECT kind FROM outbox WHERE notification LIKE '%"rule":"energy-low"%' ORDER BY id)
-            """) == "firing,resolved")
+            """) == "firing,firing,resolved")
         #expect(try await transitions(daemon, rule: "silent").filter { $0 == "g-kwh:inactive>firing" }.count == 1)
         #expect(try await daemon.stop() == 0)
     }

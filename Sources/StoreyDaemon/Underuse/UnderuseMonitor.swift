@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StoreyAPI
 import StoreyConfig
 import StoreyCore
 import StoreyStore
@@ -15,7 +16,7 @@ import Synchronization
 /// counts each span once, so judging again only adds what was not yet seen. Silent points are checked
 /// every tick. Nothing is judged before intake has caught up after start, so readings queued during
 /// downtime are in the figures before the windows they belong to are judged.
-public final class UnderuseMonitor: Service, Sendable {
+public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let store: ReadingStore
     private let alerts: AlertStore
     private let logger: Logger
@@ -26,6 +27,7 @@ public final class UnderuseMonitor: Service, Sendable {
     /// Windows that received readings since the last tick, noted on the storing task.
     private let touched = Mutex<Set<BuildingWindow>>([])
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
+    private let transitionObservers = Mutex<[@Sendable ([AlertTransition]) -> Void]>([])
     private let metrics: UnderuseMetrics?
 
     struct State: Sendable {
@@ -93,6 +95,21 @@ public final class UnderuseMonitor: Service, Sendable {
         outboxObservers.withLock { $0.append(observer) }
     }
 
+    /// Calls `observer` with the transitions of every commit (the event stream shows them live).
+    public func onTransitions(_ observer: @escaping @Sendable ([AlertTransition]) -> Void) {
+        transitionObservers.withLock { $0.append(observer) }
+    }
+
+    private func committed(_ actions: [AlertAction], notified: Int) {
+        metrics?.outboxWritten(notified)
+        if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
+        let transitions = actions.compactMap { action -> AlertTransition? in
+            if case .record(let transition) = action { return transition }
+            return nil
+        }
+        if !transitions.isEmpty { for observer in transitionObservers.withLock({ $0 }) { observer(transitions) } }
+    }
+
     /// Adopts a reloaded configuration: the same alerts (by fingerprint) go on under the new rules.
     public func apply(_ configuration: Configuration) {
         state.withLock { state in
@@ -148,7 +165,7 @@ public final class UnderuseMonitor: Service, Sendable {
     /// Applies an operator's change and commits it with the transitions it causes; returns how many
     /// transitions or notifications it made.
     private func change(_ body: (inout State, Int64) -> ([AlertAction], [Silence], [String])) throws -> Int {
-        let (count, notified) = try state.withLock { state in
+        let (actions, notified) = try state.withLock { state in
             let time = now()
             let before = state.evaluator.alerts
             let (actions, saved, removed) = body(&state, time)
@@ -156,11 +173,10 @@ public final class UnderuseMonitor: Service, Sendable {
                 alerts: Self.changed(before, state.evaluator.alerts), actions: actions,
                 places: { [topology = state.configuration.topology] in Self.place(of: $0.scope, at: $0.time, in: topology) },
                 silencesSaved: saved, silencesRemoved: removed, now: time)
-            return (actions.count, notified)
+            return (actions, notified)
         }
-        metrics?.outboxWritten(notified)
-        if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
-        return count
+        committed(actions, notified: notified)
+        return actions.count
     }
 
     // MARK: The tick
@@ -169,14 +185,14 @@ public final class UnderuseMonitor: Service, Sendable {
     /// then time-driven changes (silences, reminders, flapping). Public for tests with an injected clock.
     public func tick() throws {
         let started = ContinuousClock.now
-        let notified = try state.withLock { state -> Int in
+        let (actions, notified) = try state.withLock { state -> ([AlertAction], Int) in
             defer {
                 let elapsed = (ContinuousClock.now - started).components
                 metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
             }
             let time = now()
             if !state.isCaughtUp {
-                guard caughtUp() else { return 0 }
+                guard caughtUp() else { return ([], 0) }
                 state.isCaughtUp = true
             }
             let before = state.evaluator.alerts
@@ -221,7 +237,7 @@ public final class UnderuseMonitor: Service, Sendable {
             actions += state.evaluator.tick(now: time)
 
             let changedAlerts = Self.changed(before, state.evaluator.alerts)
-            guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return 0 }
+            guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return ([], 0) }
             let topology = state.configuration.topology
             let notified = try alerts.commit(
                 alerts: changedAlerts, actions: actions, places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
@@ -232,10 +248,9 @@ public final class UnderuseMonitor: Service, Sendable {
                     "value": "\(transition.values.map { "\($0.value) \($0.unit)" } ?? "-")",
                 ])
             }
-            return notified
+            return (actions, notified)
         }
-        metrics?.outboxWritten(notified)
-        if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
+        committed(actions, notified: notified)
     }
 
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {
