@@ -134,7 +134,7 @@ import Testing
             timeout: .seconds(600))
         try await tower.stop()
         #expect(result.status == 0, "schemathesis found problems:\n\(result.output.suffix(6000))\n\(result.errorOutput.suffix(2000))")
-        #expect(result.output.contains("Tested: 8"), "\(result.output.suffix(2000))")
+        #expect(result.output.contains("Tested: 16"), "\(result.output.suffix(2000))")
     }
 
     @Test func withATokenListTheAPIAndStreamRefuseStrangersAndReadTokensCannotAdminister() async throws {
