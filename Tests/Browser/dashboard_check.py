@@ -95,6 +95,11 @@ SNAPSHOT = """(() => {
     sparklinePoints: (document.querySelector('#sparkline polyline') || {getAttribute: () => ''}).getAttribute('points') || '',
     sortedColumn: (document.querySelector('#tenants th.sorted-asc, #tenants th.sorted-desc') || {dataset: {}}).dataset.sort || null,
     updated: text('#updated'),
+    alertsHeading: text('#alert-section h2'),
+    alertsShown: !document.getElementById('alerts-empty').hidden || document.querySelectorAll('#alerts tbody tr').length > 0,
+    alertRows: document.querySelectorAll('#alerts tbody tr').length,
+    historyTitle: document.getElementById('history-title').hidden ? null : text('#history-title'),
+    historyItems: document.querySelectorAll('#alert-history li').length,
   };
 })()"""
 
@@ -155,6 +160,9 @@ def main():
         page.wait_for("document.getElementById('sparkline-caption').textContent.includes(':') || "
                       "document.getElementById('sparkline-caption').textContent.length > 0", 10)
         page.wait_for("document.querySelector('#sparkline polyline') !== null", 10)
+        # A tenant's alert history, as a click on its row shows it.
+        page.evaluate("document.querySelector('#tenants tbody tr').click()")
+        page.wait_for("document.querySelectorAll('#alert-history li').length > 0", 10)
         # Sort the table by output density.
         page.evaluate("document.querySelector('#tenants th[data-sort=\"outputDensity\"]').click()")
         result["detail"] = page.evaluate(SNAPSHOT)

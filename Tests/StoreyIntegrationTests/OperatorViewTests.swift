@@ -89,7 +89,12 @@ import Testing
         #expect(english["brokerState"] as? String == "connected")
         #expect(english["tenantsHeading"] as? String == "Tenants")
 
+        // The alerts panel: open alerts (or plainly none), and a tenant's history on a click of its row.
+        #expect(english["alertsHeading"] as? String == "Open alerts")
+        #expect(english["alertsShown"] as? Bool == true)
         let detail = try #require(report["detail"] as? [String: Any])
+        #expect((detail["historyTitle"] as? String)?.hasPrefix("Alert history of") == true, "\(detail["historyTitle"] ?? "none")")
+        #expect((detail["historyItems"] as? Int ?? 0) >= 1)
         #expect(detail["detailVisible"] as? Bool == true)
         #expect((detail["detailTitle"] as? String)?.contains("—") == true)
         #expect((detail["detailFigures"] as? [String])?.first { $0.hasSuffix("m²") } != nil)
@@ -99,6 +104,7 @@ import Testing
         let chinese = try #require(report["chinese"] as? [String: Any])
         #expect(chinese["lang"] as? String == "zh-CN")
         #expect(chinese["tenantsHeading"] as? String == "租户")
+        #expect(chinese["alertsHeading"] as? String == "未处理告警")
         #expect((chinese["floorLabels"] as? [String])?.first == "楼层 \(levels[0])")
 
         for snapshot in [english, detail, chinese] {

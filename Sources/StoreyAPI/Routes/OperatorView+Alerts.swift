@@ -171,7 +171,11 @@ extension OperatorView {
         }
         api.get("silences") { request, _ -> Response in
             let now = self.clock() * 1000
-            let all = request.uri.queryParameters["expired"] == "true"
+            let expired = request.uri.queryParameters["expired"].map(String.init)
+            guard expired == nil || expired == "true" || expired == "false" else {
+                throw Problem.badParameter("expired", "\"\(expired!)\" is not true or false")
+            }
+            let all = expired == "true"
             let silences = try alerts.loadSilences().filter { all || $0.end > now }
             return try JSONOutput.response(["silences": silences.map {
                 SilenceJSON(id: $0.id, matchers: $0.matchers, startsAt: Self.iso($0.start), endsAt: Self.iso($0.end),

@@ -28,6 +28,11 @@
       utilisation: "Utilisation", energyIntensityMonth: "Energy intensity this month", outputDensityMonth: "Output density this month",
       sparkline: "Power, last hour (kW)", sparklineEmpty: "No power readings in the last hour", legendLow: "low",
       legendHigh: "at or above", persons: "persons", lastReading: "Last reading",
+      alerts: "Open alerts", noAlerts: "No open alerts.", colSince: "Since", colScope: "Where", colRule: "Rule",
+      colValue: "Value (limit)", colState: "State", acknowledge: "Acknowledge", unacknowledge: "Take back",
+      firing: "firing", pending: "pending", acknowledgedBy: "acknowledged by", silenced: "silenced", flapping: "flapping",
+      needsAdmin: "Acknowledging needs an admin token: enter one above.", historyOf: "Alert history of",
+      noHistory: "No alert transitions.",
     },
     zh: {
       title: "Storey 楼宇", colourBy: "着色依据", modeUtilisation: "使用率（在岗人数 / 设计容量）",
@@ -44,6 +49,11 @@
       utilisation: "使用率", energyIntensityMonth: "本月单位面积能耗", outputDensityMonth: "本月单位面积产出",
       sparkline: "功率，最近一小时（kW）", sparklineEmpty: "最近一小时没有功率读数", legendLow: "偏低",
       legendHigh: "达到或超过", persons: "人", lastReading: "最近读数",
+      alerts: "未处理告警", noAlerts: "暂无未处理告警。", colSince: "开始于", colScope: "位置", colRule: "规则",
+      colValue: "数值（阈值）", colState: "状态", acknowledge: "确认", unacknowledge: "撤销确认",
+      firing: "告警中", pending: "待定", acknowledgedBy: "已确认：", silenced: "已静默", flapping: "反复",
+      needsAdmin: "确认告警需要管理员令牌：请在上方输入。", historyOf: "告警记录：",
+      noHistory: "没有告警记录。",
     },
   };
   const params = new URLSearchParams(location.search);
@@ -93,7 +103,7 @@
   }
 
   // ---- state ----
-  const state = { topology: null, live: null, buildingId: params.get("building"), selected: null, sort: { key: "gap", ascending: true } };
+  const state = { topology: null, live: null, alerts: [], buildingId: params.get("building"), selected: null, sort: { key: "gap", ascending: true } };
   const streamBanner = document.getElementById("stream-state");
   const brokerBanner = document.getElementById("broker-state");
   let streamUp = false;
@@ -345,10 +355,100 @@
     brokerBanner.dataset.state = daemonStatus ? (daemonStatus.brokerConnected ? "connected" : "down") : "unknown";
   }
 
+  // ---- alerts ----
+  const timeFormat = () => new Intl.DateTimeFormat(language === "zh" ? "zh-CN" : "en-GB", { dateStyle: "short", timeStyle: "short" });
+  function scopeName(scope) {
+    const [kind, id] = scope.split(":");
+    if (kind === "tenant" && state.topology) {
+      const tenant = state.topology.tenants.find((x) => x.id === id);
+      if (tenant) return tenant.name;
+    }
+    return scope;
+  }
+  function drawAlerts() {
+    const body = document.querySelector("#alerts tbody");
+    body.textContent = "";
+    const open = (state.alerts || []).filter((a) => a.state === "firing" || a.state === "pending");
+    document.getElementById("alerts-empty").hidden = open.length > 0;
+    document.getElementById("alerts").hidden = open.length === 0;
+    for (const alert of open) {
+      const tr = document.createElement("tr");
+      tr.dataset.fingerprint = alert.fingerprint;
+      tr.className = alert.state + (alert.acknowledgement ? " acknowledged" : "");
+      let stateText = t(alert.state);
+      if (alert.acknowledgement) stateText += " — " + t("acknowledgedBy") + " " + alert.acknowledgement.by;
+      if (alert.silenced) stateText += " — " + t("silenced");
+      if (alert.flapping) stateText += " — " + t("flapping");
+      const value = alert.value === undefined ? "—" : number(alert.value, 3) + " " + (alert.unit || "") + " (" + number(alert.limit, 3) + ")";
+      const cells = [alert.since ? timeFormat().format(new Date(alert.since)) : "—", scopeName(alert.scope),
+        (alert.annotations && alert.annotations.summary) || alert.rule, value, stateText];
+      for (const text of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      }
+      const action = document.createElement("td");
+      if (alert.state === "firing") {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = alert.acknowledgement ? t("unacknowledge") : t("acknowledge");
+        button.addEventListener("click", () => acknowledge(alert, !alert.acknowledgement));
+        action.appendChild(button);
+      }
+      tr.appendChild(action);
+      body.appendChild(tr);
+    }
+  }
+  async function loadAlerts() {
+    state.alerts = (await getJSON("/api/v1/alerts")).alerts;
+    drawAlerts();
+  }
+  async function acknowledge(alert, on) {
+    const message = document.getElementById("alert-message");
+    const path = "/api/v1/alerts/" + encodeURIComponent(alert.fingerprint) + "/acknowledgement";
+    const response = await fetch(path, {
+      method: on ? "POST" : "DELETE",
+      headers: Object.assign({ "Content-Type": "application/json" }, headers()),
+      body: on ? JSON.stringify({ by: "dashboard", comment: "" }) : undefined,
+    });
+    if (response.status === 401 || response.status === 403) {
+      message.textContent = t("needsAdmin");
+      tokenForm.hidden = false;
+      return;
+    }
+    message.textContent = response.ok ? "" : (await response.json().catch(() => ({}))).detail || response.statusText;
+    await loadAlerts();
+  }
+  async function showTenantHistory(tenantId) {
+    const tenant = state.topology.tenants.find((x) => x.id === tenantId);
+    const title = document.getElementById("history-title");
+    title.hidden = false;
+    title.textContent = t("historyOf") + " " + (tenant ? tenant.name : tenantId);
+    const list = document.getElementById("alert-history");
+    list.textContent = "";
+    const history = (await getJSON("/api/v1/alerts/history?tenant=" + encodeURIComponent(tenantId))).transitions;
+    if (history.length === 0) {
+      const item = document.createElement("li");
+      item.textContent = t("noHistory");
+      list.appendChild(item);
+    }
+    for (const transition of history.slice(-50).reverse()) {
+      const item = document.createElement("li");
+      item.textContent = timeFormat().format(new Date(transition.time)) + " · " + transition.rule + " · " +
+        transition.from + " → " + transition.to + (transition.detail ? " (" + transition.detail + ")" : "");
+      list.appendChild(item);
+    }
+  }
+  document.querySelector("#tenants tbody").addEventListener("click", (event) => {
+    const row = event.target.closest("tr");
+    if (row && row.dataset.tenant) showTenantHistory(row.dataset.tenant).catch((e) => reportError(String(e.message || e)));
+  });
+
   function render() {
     drawBanners();
     drawTower();
     drawTable();
+    drawAlerts();
     if (state.live) document.getElementById("updated").textContent = new Date(state.live.generatedAt).toLocaleTimeString(language === "zh" ? "zh-CN" : "en-GB");
   }
 
@@ -412,6 +512,9 @@
       drawBanners();
     } else if (name === "window" || name === "gap") {
       scheduleRefresh();
+      if (name === "gap") loadAlerts().catch((e) => console.warn(e));
+    } else if (name === "alert") {
+      loadAlerts().catch((e) => console.warn(e));
     }
   }
 
@@ -432,6 +535,7 @@
         select.onchange = () => { state.buildingId = select.value; loadLive(); };
       }
       await loadLive();
+      await loadAlerts();
       follow();
       // A slow poll as well: the hour and month figures move between minute events too.
       setInterval(() => loadLive().catch((e) => console.warn(e)), 30000);
