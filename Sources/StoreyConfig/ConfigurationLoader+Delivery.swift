@@ -42,13 +42,13 @@ struct DeliveryReader {
         }
         var receiverLines: [String: Int] = [:]
         for receiverNode in section["receivers"]?.sequence() ?? [] {
-            guard let receiver = readReceiver(receiverNode) else { continue }
-            if let line = receiverLines[receiver.name] {
-                receiverNode.fail("receiver \"\(receiver.name)\" is already defined at line \(line)")
+            guard let (name, receiver) = readReceiver(receiverNode) else { continue }
+            if let line = receiverLines[name] {
+                receiverNode.fail("receiver \"\(name)\" is already defined at line \(line)")
                 continue
             }
-            receiverLines[receiver.name] = receiverNode.line
-            configuration.receivers.append(receiver)
+            receiverLines[name] = receiverNode.line
+            if let receiver { configuration.receivers.append(receiver) }
         }
         for intervalNode in section["time_intervals"]?.sequence() ?? [] {
             guard let set = readTimeIntervalSet(intervalNode) else { continue }
@@ -68,7 +68,8 @@ struct DeliveryReader {
 
     // MARK: Receivers
 
-    private func readReceiver(_ node: ConfigNode) -> Receiver? {
+    /// The receiver's name (nil when it has none) and the receiver, if it is valid.
+    private func readReceiver(_ node: ConfigNode) -> (String, Receiver?)? {
         guard let section = node.mapping(allowed: ["name", "language", "max_concurrency", "webhook", "email"]),
             let name = section.required("name")?.identifier
         else { return nil }
@@ -79,11 +80,11 @@ struct DeliveryReader {
         case (.some, .some): node.fail("a receiver is either a webhook or an email receiver; define another receiver for the other")
         case (nil, nil): node.fail("give the receiver a webhook: or an email: section")
         }
-        guard let kind else { return nil }
+        guard let kind else { return (name, nil) }
         var receiver = Receiver(name: name, kind: kind)
         if let language = section["language"]?.oneOf(Language.self) { receiver.language = language }
         if let value = section["max_concurrency"]?.integer(minimum: 1, maximum: 256) { receiver.maxConcurrency = value }
-        return receiver
+        return (name, receiver)
     }
 
     private func readWebhook(_ node: ConfigNode) -> WebhookReceiver? {

@@ -31,9 +31,10 @@ struct DeliveryEngineTests {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])
         let broken = try await TestWebhookReceiver(behaviour: ["--fail-first", "1000000", "--status", "503"])
         let smtp = try await TestMailServer(refuse: ["gone@example.com"])
-        var everyone = Route(receiver: "hook")
-        everyone.routes = [Route(receiver: "broken"), Route(receiver: "mail")]
+        var everyone = Route(receiver: "mail")
+        everyone.routes = [Route(receiver: "hook"), Route(receiver: "broken"), Route(receiver: "mail")]
         everyone.routes[0].continue = true
+        everyone.routes[1].continue = true
         let harness = try EngineHarness(.testing(
             receivers: [try webhook("hook", hook.url), try webhook("broken", broken.url), mail("mail", port: smtp.port, to: ["a@example.com", "gone@example.com", "c@example.com"])],
             route: everyone))

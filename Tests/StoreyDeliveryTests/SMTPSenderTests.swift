@@ -27,7 +27,7 @@ struct SMTPSenderTests {
         let sender = SMTPSender(email: email, password: "s3cret")
         #expect(await sender.send(mail(email, to: "ops@example.com")) == .delivered)
 
-        let received = try #require(try server.waitForMails(1).first)
+        let received = try #require(try await server.waitForMails(1).first)
         #expect(received["tls"] as? Bool == true)
         #expect(received["mechanism"] as? String == "PLAIN")
         #expect(received["rcpt_tos"] as? [String] == ["ops@example.com"])
@@ -54,7 +54,7 @@ struct SMTPSenderTests {
         email.authentication = .login
         let sender = SMTPSender(email: email, password: "pw")
         #expect(await sender.send(mail(email, to: "ops@example.com", language: .english, kind: "resolved", thread: "<storey.f.1@example.com>")) == .delivered)
-        let received = try #require(try server.waitForMails(1).first)
+        let received = try #require(try await server.waitForMails(1).first)
         #expect(received["mechanism"] as? String == "LOGIN")
         #expect(received["in_reply_to"] as? String == "<storey.f.1@example.com>")
         #expect(received["references"] as? String == "<storey.f.1@example.com>")
@@ -78,7 +78,7 @@ struct SMTPSenderTests {
             return
         }
         #expect(why.contains("550"))
-        #expect(try server.waitForMails(2).flatMap { $0["rcpt_tos"] as? [String] ?? [] } == ["a@example.com", "c@example.com"])
+        #expect(try await server.waitForMails(2).flatMap { $0["rcpt_tos"] as? [String] ?? [] } == ["a@example.com", "c@example.com"])
 
         let down = EmailReceiver(host: "127.0.0.1", port: freePort(), from: "storey@example.com", to: ["a@example.com"])
         #expect(await SMTPSender(email: down, password: nil).send(mail(down, to: "a@example.com")).reason == .connection)

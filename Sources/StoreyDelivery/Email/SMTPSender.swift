@@ -89,7 +89,8 @@ public final class SMTPSender: Sendable {
         }
         var response = 0
         storey_curl_get_long(curl, CURLINFO_RESPONSE_CODE, &response)
-        let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+        let written = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let detail = written.isEmpty ? String(cString: curl_easy_strerror(code)) : written
         return classify(code: code, response: response, detail: detail)
     }
 

@@ -51,7 +51,7 @@ public final class DeliveryEngine: Sendable {
     }
 
     public func run() async {
-        var lastStatistics = Int64.min
+        var lastStatistics: Int64 = 0
         await withDiscardingTaskGroup { group in
             while !stopping.load(ordering: .relaxed) {
                 let now = clock()
@@ -153,9 +153,12 @@ public final class DeliveryEngine: Sendable {
         let limit = current.configuration.maxConcurrentSends
         let busy = inFlight.withLock { $0.count }
         guard busy < limit else { return nil }
+        // A message in flight when the query reads may finish before we look at it: the row read is then
+        // stale, so such messages wait for the next pass.
+        let inFlightBefore = inFlight.withLock { Set($0.keys) }
         let due = try await store.dueMessages(now: now, limit: max(limit * 4, 64))
         var disabled: [String: String]?
-        for message in due {
+        for message in due where !inFlightBefore.contains(message.id) {
             let channel = message.channel
             let (running, channelBusy) = inFlight.withLock { flights in
                 (flights[message.id] != nil, flights.values.filter { $0.receiver == channel.receiver && $0.recipient == channel.recipient }.count)

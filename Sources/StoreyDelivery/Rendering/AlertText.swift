@@ -18,7 +18,8 @@ public struct AlertText: Sendable, Equatable {
     public init(_ notification: AlertNotification, language: Language, timeZone: TimeZone, externalURL: String?) {
         let words = Words(language)
         let subject = notification.annotations["summary"] ?? words.defaultSummary(notification)
-        title = "\(words.status(notification.kind)) \(subject)"
+        // Chinese brackets 【】 need no space after them.
+        title = words.status(notification.kind) + (language == .simplifiedChinese ? "" : " ") + subject
         var facts: [(String, String)] = []
         facts.append((words.severityLabel, words.severity(notification.severity)))
         facts.append((words.scopeLabel, words.scope(notification.scopeKind, notification.scopeID)))

@@ -29,7 +29,7 @@ public final class WebhookSender: Sendable {
         do {
             let response = try await client.execute(http, timeout: .milliseconds(Int64(timeout * 1000)))
             let body = try await response.body.collect(upTo: 256 * 1024)
-            let bytes = Data(buffer: body)
+            let bytes = Data(body.readableBytesView)
             return Self.classify(status: Int(response.status.code), headers: response.headers, body: bytes, now: Date(), judge: judge)
         } catch let error as HTTPClientError {
             switch error {

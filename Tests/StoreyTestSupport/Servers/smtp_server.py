@@ -87,7 +87,8 @@ if args.cert:
 
 kwargs = dict(hostname="127.0.0.1", port=args.port)
 if args.user:
-    kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=args.mode != "plain")
+    # aiosmtpd does not see implicit TLS as TLS, so only STARTTLS can demand it before AUTH.
+    kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=args.mode == "starttls")
 if args.mode == "starttls":
     kwargs.update(tls_context=context, require_starttls=True)
 elif args.mode == "implicit":
