@@ -37,8 +37,8 @@ struct DeliveryDaemonTests {
         try Self.secret.write(toFile: secretFile, atomically: true, encoding: .utf8)
         return """
             delivery:
-              poll_interval: 500ms
-              retry: { initial: 200ms, maximum: 2s }
+              poll_interval: 0.5s
+              retry: { initial: 0.2s, maximum: 2s }
               receivers:
                 - name: hook-0
                   webhook: { url: "\(hooks[0].url)", secret_files: [\(secretFile)], timeout: 3s }
