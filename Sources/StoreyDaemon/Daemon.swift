@@ -62,6 +62,7 @@ public struct Daemon: Sendable {
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
             retentionDays: configuration.rawRetentionDays, logger: logger)
         let delivery = try DeliveryService.make(configuration, metrics: metrics, logger: logger)
+        if let delivery { monitor.onOutboxChanged { delivery.outboxChanged() } }
         let reloader = Reloader(
             file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
             monitor: monitor, metrics: metrics, view: view, notifier: notifier, logger: logger, delivery: delivery)

@@ -88,6 +88,23 @@ import Testing
         #expect(delivery.timeIntervals["nights"]?.intervals.count == 2)
     }
 
+    /// The example in Deploy/config/storey.yaml is commented out (the demo runs without delivery); uncommented,
+    /// it must load.
+    @Test func theExampleDeliverySectionIsValid() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let example = try String(contentsOf: repository.appendingPathComponent("Deploy/config/storey.yaml"), encoding: .utf8)
+        let lines = example.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex(of: "# delivery:"))
+        let uncommented = lines[..<start] + lines[start...].map { $0.hasPrefix("# ") ? String($0.dropFirst(2)) : $0 }
+        let file = directory.appendingPathComponent("storey.yaml").path
+        try uncommented.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            atPath: repository.appendingPathComponent("Deploy/config/topology.yaml").path, toPath: directory.appendingPathComponent("topology.yaml").path)
+        let delivery = try #require(try ConfigurationLoader.load(file: file).delivery)
+        #expect(delivery.receivers.map(\.name) == ["ops-webhook", "leasing-wecom", "park-dingtalk", "control-room-mail"])
+        #expect(delivery.route.matches(["severity": "critical", "alertname": "idle-space"]).map(\.receiver) == ["ops-webhook", "leasing-wecom"])
+    }
+
     @Test func mistakesAreNamedWithFileLineAndField() {
         let problems = errors("""
             delivery:
