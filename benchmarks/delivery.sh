@@ -94,9 +94,9 @@ print("COMMIT;")
 PY
 started=$(date +%s.%N)
 sqlite3 -cmd ".timeout 10000" "$work/storey.db" <"$work/outbox.sql"
-depth() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_delivery_queue_depth /{print $2}'; }
-sleep 1
-until [[ "$(depth)" == "0" || "$(depth)" == "0.0" ]]; do sleep 0.2; done
+# Done when every message (COUNT per receiver and recipient) is delivered or dead.
+done_count() { sqlite3 -cmd ".timeout 5000" "$work/storey.db" "SELECT COUNT(*) FROM delivery_message WHERE state != 'pending'"; }
+until [[ "$(done_count)" -ge $((3 * count)) ]]; do sleep 0.2; done
 finished=$(date +%s.%N)
 peak=$(awk '/VmHWM/{print $2}' /proc/$storeyd/status)
 delivered=$(sqlite3 "$work/storey.db" "SELECT COUNT(*) FROM delivery_message WHERE state='delivered'")

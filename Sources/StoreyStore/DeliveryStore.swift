@@ -403,9 +403,10 @@ public final class DeliveryStore: Sendable {
                 SELECT MIN(o.created_at) FROM delivery_item i INDEXED BY delivery_item_waiting JOIN outbox o ON o.id = i.outbox_id
                 WHERE i.message IS NULL AND i.skipped IS NULL
                 """)
+            // The oldest pending message (messages are made in outbox order) carries the oldest notification.
             let oldestPending = try Int64.fetchOne(db, sql: """
-                SELECT MIN(o.created_at) FROM delivery_message m JOIN delivery_item i ON i.message = m.id JOIN outbox o ON o.id = i.outbox_id
-                WHERE m.state = 'pending'
+                SELECT MIN(o.created_at) FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message = (SELECT MIN(id) FROM delivery_message WHERE state = 'pending')
                 """)
             let oldest = [oldestUnrouted, oldestWaiting, oldestPending].compactMap { $0 }.min()
             return DeliveryQueueStatistics(unrouted: unrouted, waiting: waiting, pending: pending, dead: dead, oldestUndeliveredAt: oldest)

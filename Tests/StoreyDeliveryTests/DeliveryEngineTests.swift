@@ -140,4 +140,42 @@ struct DeliveryEngineTests {
         #expect((mails[0]["message_id"] as? String)?.hasPrefix("<storey.digest.") == true)
         await harness.stop()
     }
+
+    @Test func aTooSlowReceiverIsRetriedWithTheSameIDAndCountsTheDuplicate() async throws {
+        // The first answer comes after 3 s; Storey gives up on it after 1 s and sends again.
+        let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--delay-first", "1", "--delay", "3"])
+        var receiver = try webhook("hook", hook.url)
+        if case .webhook(var settings) = receiver.kind {
+            settings.timeout = 1
+            receiver.kind = .webhook(settings)
+        }
+        let harness = try EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")))
+        harness.start()
+        try harness.insert([Fixtures.notificationJSON()])
+        try await harness.waitUntil("both requests answered") { hook.requests().count == 2 }
+        let requests = hook.requests()
+        #expect(Set(requests.compactMap { $0["id"] as? String }).count == 1, "the resend carries the same webhook-id")
+        #expect(requests.filter { $0["duplicate"] as? Bool == true }.count == 1, "the receiver drops it as a duplicate")
+        #expect(hook.accepted().count == 1)
+        let delivered = try #require(try await harness.store.messages(state: .delivered, limit: 1).first)
+        #expect(delivered.attempts == 2)
+        await harness.stop()
+    }
+
+    @Test func theSMTPPasswordComesFromASystemdCredential() async throws {
+        let server = try await TestMailServer(user: "storey", password: "from-credential")
+        let credentials = try makeTemporaryDirectory(prefix: "storey-credentials")
+        try "from-credential\n".write(toFile: credentials.appendingPathComponent("smtp-password").path, atomically: true, encoding: .utf8)
+        var email = EmailReceiver(host: "127.0.0.1", port: server.port, from: "storey@example.com", to: ["ops@example.com"])
+        email.security = .none
+        email.username = "storey"
+        email.password = .credential("smtp-password")
+        let configuration = DeliveryConfiguration.testing(receivers: [Receiver(name: "mail", kind: .email(email))], route: Route(receiver: "mail"))
+        #expect(throws: DeliveryError.self) { try ReceiverSenders(configuration, environment: [:]) }
+        let senders = try ReceiverSenders(configuration, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+        let message = Fixtures.message([Fixtures.notification()], receiver: "mail", recipient: "ops@example.com", key: "<k@example.com>")
+        let content = MailContent(message, email: email, language: .english, settings: senders.settings, date: Date())
+        #expect(await senders.mailers["mail"]?.send(content) == .delivered)
+        #expect(try await server.waitForMails(1).first?["auth"] as? Bool == true)
+    }
 }

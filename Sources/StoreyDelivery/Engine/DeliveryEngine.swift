@@ -147,32 +147,60 @@ public final class DeliveryEngine: Sendable {
 
     // MARK: 3. Sending
 
+    /// Due messages read but not started yet (their channel was busy), oldest first. Reading the queue
+    /// once per completion would cost a scan of every pending message each time; this list is refilled
+    /// only when it runs dry (or nothing in it could start).
+    private let ready = Mutex<(messages: [DeliveryMessageRecord], readAt: Int64, disabled: [String: String])>(([], 0, [:]))
+
     /// Starts every due message it may; returns when the next pending message is due.
     private func sendDue(now: Int64, group: inout DiscardingTaskGroup) async throws -> Int64? {
         let current = senders.withLock { $0 }
         let limit = current.configuration.maxConcurrentSends
-        let busy = inFlight.withLock { $0.count }
-        guard busy < limit else { return nil }
-        // A message in flight when the query reads may finish before we look at it: the row read is then
-        // stale, so such messages wait for the next pass.
-        let inFlightBefore = inFlight.withLock { Set($0.keys) }
-        let due = try await store.dueMessages(now: now, limit: max(limit * 4, 64))
-        var disabled: [String: String]?
-        for message in due where !inFlightBefore.contains(message.id) {
+        guard inFlight.withLock({ $0.count }) < limit else { return nil }
+        var (queue, readAt, disabled) = ready.withLock { state in
+            defer { state.messages = [] }
+            return (state.messages, state.readAt, state.disabled)
+        }
+        var started = try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
+        if queue.isEmpty || (started == 0 && now - readAt >= 250) {
+            // A message in flight when the query reads may finish before we look at it: its row is then
+            // stale, so such messages (and those already queued) wait for the next read.
+            let skip = inFlight.withLock { Set($0.keys) }.union(queue.map(\.id))
+            queue += try await store.dueMessages(now: now, limit: 1000).filter { !skip.contains($0.id) }
+            disabled = try await store.disabledReceivers()
+            readAt = now
+            started += try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
+        }
+        ready.withLock { $0 = (queue, readAt, disabled) }
+        return queue.isEmpty ? try await store.nextAttemptAt() : now + 250
+    }
+
+    /// Starts what it may from `queue` (removing what it started, postponed or gave up), in order.
+    private func start(
+        _ queue: inout [DeliveryMessageRecord], now: Int64, limit: Int, disabled: [String: String], current: ReceiverSenders,
+        group: inout DiscardingTaskGroup
+    ) async throws -> Int {
+        var started = 0
+        var kept: [DeliveryMessageRecord] = []
+        for (index, message) in queue.enumerated() {
             let channel = message.channel
-            let (running, channelBusy) = inFlight.withLock { flights in
-                (flights[message.id] != nil, flights.values.filter { $0.receiver == channel.receiver && $0.recipient == channel.recipient }.count)
+            guard inFlight.withLock({ $0.count }) < limit else {
+                kept += queue[index...]
+                break
             }
-            if running { continue }
-            guard inFlight.withLock({ $0.count }) < limit else { break }
             guard let receiver = current.configuration.receiver(named: channel.receiver) else {
                 // Removed from the configuration: keep it (a reload may bring the receiver back), look again later.
                 try await store.postpone(message.id, until: now + 60_000)
                 continue
             }
-            if channelBusy >= receiver.maxConcurrency { continue }
-            if disabled == nil { disabled = try await store.disabledReceivers() }
-            if let why = disabled?[channel.receiver] {
+            let channelBusy = inFlight.withLock { flights in
+                flights.values.filter { $0.receiver == channel.receiver && $0.recipient == channel.recipient }.count
+            }
+            if channelBusy >= receiver.maxConcurrency {
+                kept.append(message)
+                continue
+            }
+            if let why = disabled[channel.receiver] {
                 try await store.recordFailure(message.id, attempts: message.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, now: now)
                 observer.deadLettered(receiver: channel.receiver, reason: .receiverDisabled)
                 continue
@@ -185,13 +213,15 @@ public final class DeliveryEngine: Sendable {
                 continue
             }
             inFlight.withLock { $0[message.id] = channel }
+            started += 1
             group.addTask {
                 await self.attempt(message, receiver: receiver, senders: current)
                 _ = self.inFlight.withLock { $0.removeValue(forKey: message.id) }
                 self.wake.signal()
             }
         }
-        return try await store.nextAttemptAt()
+        queue = kept
+        return started
     }
 
     /// One attempt of one message, and its outcome recorded.
@@ -222,6 +252,7 @@ public final class DeliveryEngine: Sendable {
                 observer.failed(receiver: receiver.name, reason: reason)
                 if case .gone(let why) = outcome {
                     try await store.disableReceiver(receiver.name, reason: why, now: now)
+                    ready.withLock { $0.disabled[receiver.name] = why }
                     logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
                 }
                 let decision = senders.configuration.retry.decide(
