@@ -44,12 +44,15 @@ public struct MailContent: Sendable, Equatable {
         return lines
     }
 
+    /// `Thu, 01 Jan 1970 00:00:00 +0000`, in English whatever the locale (RFC 5322 §3.3).
     static func rfc5322(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let local = LocalInstant(milliseconds: seconds * 1000, in: .gmt)
+        let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return String(
+            format: "%@, %02d %@ %04d %02d:%02d:%02d +0000", days[local.weekday.rawValue], local.date.day, months[local.date.month - 1],
+            local.date.year, local.minuteOfDay / 60, local.minuteOfDay % 60, Int((seconds % 60 + 60) % 60))
     }
 
     static func html(_ rendered: MessageText, language: Language) -> String {

@@ -29,10 +29,11 @@ public final class SMTPSender: Sendable {
         return await threads.run { Self.transfer(content, email: email, password: password) }
     }
 
-    /// One SMTP transaction (blocking).
+    /// One SMTP transaction (blocking), on this thread's libcurl handle: reset for each mail, but it keeps
+    /// its connection, so mails in a row share one SMTP session.
     static func transfer(_ content: MailContent, email: EmailReceiver, password: String?) -> SendOutcome {
-        guard let curl = curl_easy_init() else { return .failed(.connection, "libcurl could not start a transfer") }
-        defer { curl_easy_cleanup(curl) }
+        guard let curl = ThreadCurlHandle.current() else { return .failed(.connection, "libcurl could not start a transfer") }
+        curl_easy_reset(curl)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var recipients: UnsafeMutablePointer<curl_slist>?
         var headers: UnsafeMutablePointer<curl_slist>?
@@ -113,5 +114,26 @@ public final class SMTPSender: Sendable {
             if (400..<500).contains(response) { return .failed(.smtpTransient, message) }
             return .failed(.connection, message)
         }
+    }
+}
+
+/// Each sending thread's own libcurl handle (a handle must not be used by two threads at once), freed
+/// with the thread.
+final class ThreadCurlHandle {
+    let handle: UnsafeMutableRawPointer
+
+    private init?() {
+        guard let handle = curl_easy_init() else { return nil }
+        self.handle = handle
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    static func current() -> UnsafeMutableRawPointer? {
+        let key = "storey.curl"
+        if let existing = Thread.current.threadDictionary[key] as? ThreadCurlHandle { return existing.handle }
+        guard let created = ThreadCurlHandle() else { return nil }
+        Thread.current.threadDictionary[key] = created
+        return created.handle
     }
 }

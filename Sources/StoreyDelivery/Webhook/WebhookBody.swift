@@ -80,9 +80,13 @@ public struct WebhookBody: Encodable, Sendable, Equatable {
         return (try? encoder.encode(self)) ?? Data("{}".utf8)
     }
 
+    /// `2026-11-27T08:00:00.000Z` (formatted by hand: a formatter object per call dominated rendering).
     static func rfc3339(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        let local = LocalInstant(milliseconds: milliseconds, in: .gmt)
+        let millisecond = ((milliseconds % 1000) + 1000) % 1000
+        let second = (((milliseconds - millisecond) / 1000) % 60 + 60) % 60
+        return String(
+            format: "%@T%02d:%02d:%02d.%03dZ", local.date.description, local.minuteOfDay / 60, local.minuteOfDay % 60, Int(second),
+            Int(millisecond))
     }
 }
