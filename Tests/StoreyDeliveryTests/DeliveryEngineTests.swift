@@ -73,8 +73,14 @@ struct DeliveryEngineTests {
             }
         }
         let ids = try harness.insert(rows)
-        try await Task.sleep(for: .seconds(2))
-        #expect(try await harness.store.statistics().pending == 20)
+        // All made into messages and tried against the closed port (async-http-client keeps trying to
+        // connect until the request's timeout, so an attempt fails as a timeout or a refused connection).
+        try await harness.waitUntil("20 messages pending") { try await harness.store.statistics().pending == 20 }
+        try await harness.waitUntil("failed attempts") {
+            try await harness.store.messages(state: .pending, limit: 20).contains { $0.attempts >= 1 }
+        }
+        let pending = try await harness.store.messages(state: .pending, limit: 20)
+        #expect(pending.allSatisfy { $0.lastReason == nil || $0.lastReason == "connection" || $0.lastReason == "timeout" })
         try await hook.start()
         let accepted = try await hook.waitForAccepted(20)
         #expect(accepted.count == 20)
