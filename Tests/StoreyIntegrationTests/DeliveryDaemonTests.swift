@@ -171,4 +171,39 @@ struct DeliveryDaemonTests {
         #expect(again.status == 1, "only dead letters are replayed")
         #expect(try await daemon.stop() == 0)
     }
+
+    /// The whole path: readings through the broker → the rule fires → outbox → a signed webhook and a mail,
+    /// woken by the monitor's signal rather than the poll.
+    @Test func anAlertFiredFromReadingsReachesTheWebhookAndTheMailbox() async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        let hooks = [try await TestWebhookReceiver(secrets: [Self.secret]), try await TestWebhookReceiver(secrets: [Self.secret])]
+        let smtp = try await TestMailServer()
+        let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
+        let delivery = try deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port).replacingOccurrences(of: "poll_interval: 0.5s", with: "poll_interval: 30s")
+        let daemon = try StoreydProcess(
+            topology: UnderuseTests.topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: UnderuseTests.rules + "\n" + delivery,
+            directory: directory)
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        let day = UnderuseTests.workingDay
+        try await publishReadings(
+            UnderuseTests.counter("storey/u/1/quiet-space/q-kwh", day: day, from: 8 * 60, to: 12 * 60, start: 1000, perMinute: 0.01),
+            port: broker.port)
+        func energyLow() -> [String: Any]? {
+            hooks[1].accepted().compactMap { $0["body"] as? [String: Any] }.first {
+                (($0["alerts"] as? [[String: Any]])?.first?["rule"] as? String) == "energy-low"
+            }
+        }
+        try await daemon.waitUntil("the energy-low webhook", timeout: .seconds(25)) { energyLow() != nil }
+        let body = try #require(energyLow())
+        let alert = try #require((body["alerts"] as? [[String: Any]])?.first)
+        #expect(alert["kind"] as? String == "firing")
+        #expect((alert["labels"] as? [String: String])?["tenant"] == "quiet")
+        #expect((body["text"] as? String)?.hasPrefix("【告警】energy per m² far below") == true)
+        try await daemon.waitUntil("the energy-low mail", timeout: .seconds(25)) {
+            try smtp.mails().contains { $0["subject"] as? String == "[FIRING] energy per m² far below a working floor's" }
+        }
+        #expect(try await daemon.stop() == 0)
+    }
 }
