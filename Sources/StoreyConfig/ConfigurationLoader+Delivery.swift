@@ -89,14 +89,38 @@ struct DeliveryReader {
 
     private func readWebhook(_ node: ConfigNode) -> WebhookReceiver? {
         guard let section = node.mapping(allowed: [
-            "url", "preset", "secret_files", "secret_credentials", "signing_secret_file", "signing_secret_credential", "timeout",
+            "url", "url_file", "url_credential", "preset", "secret_files", "secret_credentials", "signing_secret_file",
+            "signing_secret_credential", "timeout",
         ]) else { return nil }
-        guard let urlNode = section.required("url"), let url = urlNode.string else { return nil }
-        guard Self.isHTTPURL(url) else {
-            urlNode.fail("\"\(url)\" is not an http:// or https:// address")
+        // The URL, or (for a bot whose URL carries its token) a file or credential holding it.
+        var urlSecret: DeliverySecret?
+        var url = "https://url.from.secret.invalid/"
+        switch (section["url"], section["url_file"], section["url_credential"]) {
+        case (let urlNode?, nil, nil):
+            guard let text = urlNode.string else { return nil }
+            guard Self.isHTTPURL(text) else {
+                urlNode.fail("\"\(text)\" is not an http:// or https:// address")
+                return nil
+            }
+            url = text
+        case (nil, let fileNode?, nil):
+            guard let path = fileNode.string else { return nil }
+            let resolved = Self.resolve(path, relativeTo: fileNode.file)
+            if let text = try? DeliverySecret.file(resolved).read() {
+                if !Self.isHTTPURL(text) { fileNode.fail("\(resolved) does not hold an http:// or https:// address") }
+            } else {
+                fileNode.fail("cannot read the URL file \(resolved)")
+            }
+            urlSecret = .file(resolved)
+        case (nil, nil, let nameNode?):
+            guard let name = nameNode.identifier else { return nil }
+            urlSecret = .credential(name)
+        default:
+            node.fail("give the webhook one of url, url_file or url_credential")
             return nil
         }
         var webhook = WebhookReceiver(url: url)
+        webhook.urlSecret = urlSecret
         if let preset = section["preset"]?.oneOf(WebhookReceiver.Preset.self) { webhook.preset = preset }
         for fileNode in section["secret_files"]?.sequence() ?? [] {
             guard let path = fileNode.string else { continue }

@@ -101,6 +101,9 @@ public struct WebhookReceiver: Sendable, Equatable {
     }
 
     public var url: String
+    /// The URL itself kept secret (a group bot's URL carries its access token): read at start and on
+    /// reload, and used instead of `url`.
+    public var urlSecret: DeliverySecret?
     public var preset: Preset = .standard
     /// `whsec_…` secrets: each signs every message, so a receiver can rotate its secret without a gap.
     public var secrets: [DeliverySecret] = []

@@ -134,6 +134,35 @@ import Testing
         }
     }
 
+    @Test func aBotURLWithItsTokenCanComeFromAFileOrCredential() throws {
+        try "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-key\n".write(
+            toFile: directory.appendingPathComponent("wecom-url").path, atomically: true, encoding: .utf8)
+        let configuration = try load("""
+            delivery:
+              receivers:
+                - name: wecom
+                  webhook: { url_file: wecom-url, preset: wecom }
+                - name: ding
+                  webhook: { url_credential: ding-url, preset: dingtalk }
+              route: { receiver: wecom }
+            """)
+        let delivery = try #require(configuration.delivery)
+        #expect(throws: DeliveryError.self) { try ReceiverSenders(delivery, environment: [:]) }
+        try "https://oapi.dingtalk.com/robot/send?access_token=t".write(
+            toFile: directory.appendingPathComponent("ding-url").path, atomically: true, encoding: .utf8)
+        let senders = try ReceiverSenders(delivery, environment: ["CREDENTIALS_DIRECTORY": directory.path])
+        let message = Fixtures.message([Fixtures.notification()])
+        #expect(senders.webhooks["wecom"]?.request(message, now: 0).url == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-key")
+        #expect(senders.webhooks["ding"]?.request(message, now: 0).url == "https://oapi.dingtalk.com/robot/send?access_token=t")
+        #expect(errors("""
+            delivery:
+              receivers:
+                - name: both
+                  webhook: { url: "https://a.example.com", url_credential: x }
+              route: { receiver: both }
+            """).contains { $0.contains("give the webhook one of url, url_file or url_credential") })
+    }
+
     @Test func aWebhookSecretMustBeInStandardWebhooksForm() {
         try! "hunter2".write(toFile: directory.appendingPathComponent("weak").path, atomically: true, encoding: .utf8)
         let problems = errors("""

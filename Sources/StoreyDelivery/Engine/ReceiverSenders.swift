@@ -15,8 +15,9 @@ public struct ReceiverSenders: Sendable {
         var mailers: [String: SMTPSender] = [:]
         for receiver in configuration.receivers {
             switch receiver.kind {
-            case .webhook(let webhook):
+            case .webhook(var webhook):
                 do {
+                    if let secret = webhook.urlSecret { webhook.url = try secret.read(environment: environment) }
                     let secrets = try webhook.secrets.map { try $0.read(environment: environment) }
                     let signing = try webhook.signingSecret?.read(environment: environment)
                     webhooks[receiver.name] = try WebhookRenderer(
