@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
@@ -30,6 +31,12 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // libcurl, Debian's libcurl4-openssl-dev: SMTP (STARTTLS, implicit TLS, AUTH) for email delivery.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // glibc's malloc.h (malloc_trim), which the Glibc module does not export.
         .systemLibrary(name: "CMalloc"),
         // The domain: topology, readings, payload decoding, counters, windows, aggregation. No I/O.
@@ -37,7 +44,18 @@ let package = Package(
         // YAML configuration → topology and daemon settings, with errors that name file, line and field.
         .target(
             name: "StoreyConfig",
-            dependencies: ["StoreyCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["StoreyCore", "StoreyDelivery", .product(name: "Yams", package: "Yams")]
+        ),
+        // Alert delivery from the outbox: routing, grouping, time intervals, retries and rendering as
+        // values; webhooks (async-http-client) and email (libcurl) as thin senders.
+        .target(
+            name: "StoreyDelivery",
+            dependencies: [
+                "StoreyCore", "StoreyStore", "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // MQTT intake over libmosquitto: connection state machine, own poll() loop, batched hand-off.
         .target(
@@ -67,7 +85,7 @@ let package = Package(
         .target(
             name: "StoreyDaemon",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyAPI", "CMalloc",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyAPI", "StoreyDelivery", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -94,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "storey",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon", "StoreySimulation", "StoreyReplay",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon", "StoreySimulation", "StoreyReplay", "StoreyDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -110,7 +128,8 @@ let package = Package(
         .target(
             name: "StoreyTestSupport",
             dependencies: ["StoreyIntake", .product(name: "Logging", package: "swift-log")],
-            path: "Tests/StoreyTestSupport"
+            path: "Tests/StoreyTestSupport",
+            exclude: ["Servers"]
         ),
         .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),
         .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig"]),
@@ -135,5 +154,13 @@ let package = Package(
         ),
         // The packaged service under a real systemd (systemd-nspawn): needs root; builds the release .deb.
         .testTarget(name: "StoreySystemTests", dependencies: ["StoreyTestSupport"], exclude: ["Container"]),
+        .testTarget(
+            name: "StoreyDeliveryTests",
+            dependencies: [
+                "StoreyCore", "StoreyStore", "StoreyDelivery", "StoreyConfig", "StoreyTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ]
 )

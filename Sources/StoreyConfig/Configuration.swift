@@ -1,5 +1,6 @@
 import Foundation
 import StoreyCore
+import StoreyDelivery
 
 /// Everything `storeyd` runs with: daemon settings and the topology.
 public struct Configuration: Sendable {
@@ -21,6 +22,8 @@ public struct Configuration: Sendable {
     public var rules: [UnderuseRule]
     /// TLS, tokens and open health checks of the HTTP side.
     public var httpAccess = HTTPAccessConfiguration()
+    /// Alert delivery: receivers, routes, time intervals (nil: alerts stay in the outbox, undelivered).
+    public var delivery: DeliveryConfiguration? = nil
 
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {

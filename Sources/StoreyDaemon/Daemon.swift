@@ -61,9 +61,11 @@ public struct Daemon: Sendable {
         let housekeeping = Housekeeping(
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
             retentionDays: configuration.rawRetentionDays, logger: logger)
+        let delivery = try DeliveryService.make(configuration, metrics: metrics, logger: logger)
+        if let delivery { monitor.onOutboxChanged { delivery.outboxChanged() } }
         let reloader = Reloader(
             file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
-            monitor: monitor, metrics: metrics, view: view, notifier: notifier, logger: logger)
+            monitor: monitor, metrics: metrics, view: view, notifier: notifier, logger: logger, delivery: delivery)
 
         logger.info("starting", metadata: [
             "config": "\(configurationFile)", "broker": "\(configuration.mqtt.url)", "database": "\(configuration.databasePath)",
@@ -75,6 +77,7 @@ public struct Daemon: Sendable {
             services: [
                 .init(service: pipeline),
                 .init(service: monitor),
+            ] + (delivery.map { [.init(service: $0)] } ?? []) + [
                 .init(service: housekeeping),
                 .init(service: http),
                 // After HTTP, so it stops first and ends the open event streams the server waits for.
@@ -193,6 +196,7 @@ struct Reloader: Service {
     let view: OperatorView
     let notifier: SystemdNotifier
     let logger: Logger
+    var delivery: DeliveryService? = nil
 
     func run() async throws {
         var running = current
@@ -203,7 +207,9 @@ struct Reloader: Service {
             do {
                 let next = try ConfigurationLoader.load(file: file, overrides: overrides)
                 let tokens = try OperatorView.loadTokens(next.httpAccess)
+                let deliverySenders = try delivery?.prepare(next)
                 try store.replaceTopology(next.topology)
+                delivery?.apply(deliverySenders)
                 pipeline.apply(next)
                 monitor.apply(next)
                 view.apply(topology: next.topology, tokens: tokens, openHealth: next.httpAccess.openHealth)

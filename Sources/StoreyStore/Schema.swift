@@ -157,6 +157,7 @@ enum Schema {
                 );
                 """)
         }
+        registerDelivery(&migrator)
         return migrator
     }
 

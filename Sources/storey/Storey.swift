@@ -9,8 +9,8 @@ import StoreyStore
 struct Storey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storey",
-        abstract: "The operator's tool for Storey: check configuration, list topics, read figures and alerts, simulate a tower, replay recorded data.",
-        subcommands: [Check.self, Topics.self, Figures.self, Alerts.self, Evaluate.self, Simulate.self, Replay.self])
+        abstract: "The operator's tool for Storey: check configuration, list topics, read figures and alerts, simulate a tower, replay recorded data, follow alert delivery.",
+        subcommands: [Check.self, Topics.self, Figures.self, Alerts.self, Evaluate.self, Simulate.self, Replay.self, Outbox.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -44,7 +44,8 @@ struct Check: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         let topology = configuration.topology
-        print("\(options.config): ok: \(topology.buildings.count) buildings, \(topology.floors.count) floors, \(topology.spaces.count) spaces, \(topology.tenants.count) tenants, \(topology.points.count) points, \(configuration.rules.count) rules")
+        let delivery = configuration.delivery.map { "; delivery: \($0.receivers.count) receivers" } ?? ""
+        print("\(options.config): ok: \(topology.buildings.count) buildings, \(topology.floors.count) floors, \(topology.spaces.count) spaces, \(topology.tenants.count) tenants, \(topology.points.count) points, \(configuration.rules.count) rules\(delivery)")
     }
 }
 

@@ -1,0 +1,322 @@
+import Foundation
+import Logging
+import StoreyCore
+import StoreyStore
+import Synchronization
+
+/// Delivers the outbox, at least once, with the same id on every attempt. Each pass:
+/// 1. routes new outbox rows (in id order) to items per receiver and recipient, moving the cursor in
+///    the same transaction;
+/// 2. groups waiting items into messages (grouping, mutes, repeat intervals: `GroupingPlanner`);
+/// 3. sends every due message that heads its channel (so an alert's notices arrive in order), many
+///    channels at once, and records each outcome: delivered, retry later, or dead letter.
+/// Every decision is in the database before it is acted on, so a crash anywhere resumes cleanly.
+public final class DeliveryEngine: Sendable {
+    private let store: DeliveryStore
+    private let observer: DeliveryObserver
+    private let logger: Logger
+    private let webhookSender = WebhookSender()
+    private let senders: Mutex<ReceiverSenders>
+    private let breakers = Mutex<[String: CircuitBreaker]>([:])
+    private let inFlight = Mutex<[Int64: DeliveryChannel]>([:])
+    private let wake = WakeSignal()
+    private let stopping = Atomic<Bool>(false)
+    private let clock: @Sendable () -> Int64
+
+    public init(
+        store: DeliveryStore, senders: ReceiverSenders, observer: DeliveryObserver = NoDeliveryObserver(), logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.store = store
+        self.senders = Mutex(senders)
+        self.observer = observer
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Outbox rows were added: look now rather than at the next poll.
+    public func outboxChanged() { wake.signal() }
+
+    /// Adopts a reloaded configuration (already made ready: its secrets were readable).
+    public func apply(_ next: ReceiverSenders) {
+        senders.withLock { $0 = next }
+        breakers.withLock { breakers in breakers = breakers.filter { next.configuration.receiver(named: $0.key) != nil } }
+        wake.signal()
+    }
+
+    /// Stops starting new attempts; `run` returns once those in flight are recorded.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wake.signal()
+    }
+
+    public func run() async {
+        var lastStatistics: Int64 = 0
+        await withDiscardingTaskGroup { group in
+            while !stopping.load(ordering: .relaxed) {
+                let now = clock()
+                var wakeAt: Int64?
+                do {
+                    try await routeNew(now: now)
+                    wakeAt = try await groupWaiting(now: now)
+                    let next = try await sendDue(now: now, group: &group)
+                    wakeAt = [wakeAt, next].compactMap { $0 }.min()
+                } catch {
+                    logger.error("delivery pass failed; retrying at the next poll", metadata: ["error": "\(error)"])
+                }
+                if now - lastStatistics >= 1000 {
+                    lastStatistics = now
+                    await publishStatistics(now: now)
+                }
+                let poll = senders.withLock { $0.configuration.pollInterval }
+                var timeout = Duration.milliseconds(Int64(poll * 1000))
+                if let wakeAt { timeout = min(timeout, .milliseconds(max(5, wakeAt - clock()))) }
+                await wake.wait(timeout: timeout)
+            }
+        }
+        await publishStatistics(now: clock())
+        await webhookSender.shutdown()
+    }
+
+    // MARK: 1. Routing
+
+    private func routeNew(now: Int64) async throws {
+        let configuration = senders.withLock { $0.configuration }
+        let decoder = JSONDecoder()
+        while true {
+            let rows = try await store.unroutedOutbox(limit: 1000)
+            guard let last = rows.last else { return }
+            var items: [RoutedItem] = []
+            for row in rows {
+                let notification: AlertNotification
+                do {
+                    notification = try decoder.decode(AlertNotification.self, from: Data(row.notification.utf8))
+                } catch {
+                    logger.error("outbox row is not a notification; it cannot be delivered", metadata: ["outbox": "\(row.id)", "error": "\(error)"])
+                    continue
+                }
+                items += Self.route(row, notification, configuration: configuration, now: now)
+            }
+            try await store.recordRouting(items, cursor: last.id)
+            if rows.count < 1000 { return }
+        }
+    }
+
+    /// The items one outbox row makes: one per matching route's receiver and each of its recipients.
+    static func route(_ row: OutboxEntry, _ notification: AlertNotification, configuration: DeliveryConfiguration, now: Int64) -> [RoutedItem] {
+        var items: [RoutedItem] = []
+        var seen = Set<String>()
+        for match in configuration.route.matches(notification.labels) {
+            guard let receiver = configuration.receiver(named: match.receiver), seen.insert(receiver.name).inserted else { continue }
+            let groupKey = match.grouping.groupKey(path: match.path, labels: notification.labels, fingerprint: row.fingerprint)
+            for recipient in receiver.recipients {
+                items.append(RoutedItem(
+                    outboxID: row.id, receiver: receiver.name, recipient: recipient, route: match.path, groupKey: groupKey,
+                    fingerprint: row.fingerprint, episode: notification.episode, kind: notification.kind.rawValue, routedAt: now))
+            }
+        }
+        return items
+    }
+
+    // MARK: 2. Grouping
+
+    /// Returns when a waiting group next becomes due.
+    private func groupWaiting(now: Int64) async throws -> Int64? {
+        let planner = GroupingPlanner(configuration: senders.withLock { $0.configuration })
+        var nextDue: Int64?
+        while true {
+            let waiting = try await store.waitingItems(limit: 5000)
+            guard !waiting.isEmpty else { return nextDue }
+            let needed = planner.factsNeeded(waiting)
+            var facts = GroupingFacts()
+            for channel in needed.channels {
+                facts.lastMessageAt[channel] = try await store.lastMessageAt(channel)
+            }
+            for episode in needed.episodes {
+                facts.lastSent[episode] = try await store.lastSent(
+                    receiver: episode.channel.receiver, recipient: episode.channel.recipient, fingerprint: episode.fingerprint,
+                    episode: episode.episode, kinds: ["firing", "resolved", "reminder", "flapping"])
+            }
+            let plan = planner.plan(waiting, facts: facts, now: now)
+            try await store.applyGrouping(plan.messages, skipped: plan.skipped, held: plan.held, now: now)
+            nextDue = [nextDue, plan.nextDueAt].compactMap { $0 }.min()
+            // Another page only if this one made progress (held and not-yet-due items stay waiting).
+            if waiting.count < 5000 || (plan.messages.isEmpty && plan.skipped.isEmpty) { return nextDue }
+        }
+    }
+
+    // MARK: 3. Sending
+
+    /// Due messages read but not started yet (their channel was busy), oldest first. Reading the queue
+    /// once per completion would cost a scan of every pending message each time; this list is refilled
+    /// only when it runs dry (or nothing in it could start).
+    private let ready = Mutex<(messages: [DeliveryMessageRecord], readAt: Int64, disabled: [String: String])>(([], 0, [:]))
+
+    /// Starts every due message it may; returns when the next pending message is due.
+    private func sendDue(now: Int64, group: inout DiscardingTaskGroup) async throws -> Int64? {
+        let current = senders.withLock { $0 }
+        let limit = current.configuration.maxConcurrentSends
+        guard inFlight.withLock({ $0.count }) < limit else { return nil }
+        var (queue, readAt, disabled) = ready.withLock { state in
+            defer { state.messages = [] }
+            return (state.messages, state.readAt, state.disabled)
+        }
+        var started = try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
+        if queue.isEmpty || (started == 0 && now - readAt >= 250) {
+            // A message in flight when the query reads may finish before we look at it: its row is then
+            // stale, so such messages (and those already queued) wait for the next read.
+            let skip = inFlight.withLock { Set($0.keys) }.union(queue.map(\.id))
+            queue += try await store.dueMessages(now: now, limit: 1000).filter { !skip.contains($0.id) }
+            disabled = try await store.disabledReceivers()
+            readAt = now
+            started += try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
+        }
+        ready.withLock { $0 = (queue, readAt, disabled) }
+        return queue.isEmpty ? try await store.nextAttemptAt() : now + 250
+    }
+
+    /// Starts what it may from `queue` (removing what it started, postponed or gave up), in order.
+    private func start(
+        _ queue: inout [DeliveryMessageRecord], now: Int64, limit: Int, disabled: [String: String], current: ReceiverSenders,
+        group: inout DiscardingTaskGroup
+    ) async throws -> Int {
+        var started = 0
+        var kept: [DeliveryMessageRecord] = []
+        for (index, message) in queue.enumerated() {
+            let channel = message.channel
+            guard inFlight.withLock({ $0.count }) < limit else {
+                kept += queue[index...]
+                break
+            }
+            guard let receiver = current.configuration.receiver(named: channel.receiver) else {
+                // Removed from the configuration: keep it (a reload may bring the receiver back), look again later.
+                try await store.postpone(message.id, until: now + 60_000)
+                continue
+            }
+            let channelBusy = inFlight.withLock { flights in
+                flights.values.filter { $0.receiver == channel.receiver && $0.recipient == channel.recipient }.count
+            }
+            if channelBusy >= receiver.maxConcurrency {
+                kept.append(message)
+                continue
+            }
+            if let why = disabled[channel.receiver] {
+                try await store.recordFailure(message.id, attempts: message.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, now: now)
+                observer.deadLettered(receiver: channel.receiver, reason: .receiverDisabled)
+                continue
+            }
+            let permission = breakers.withLock { breakers in
+                breakers[channel.receiver, default: CircuitBreaker(policy: current.configuration.circuitBreaker)].permission(now: now)
+            }
+            if case .wait(let until) = permission {
+                try await store.postpone(message.id, until: until)
+                continue
+            }
+            inFlight.withLock { $0[message.id] = channel }
+            started += 1
+            group.addTask {
+                await self.attempt(message, receiver: receiver, senders: current)
+                _ = self.inFlight.withLock { $0.removeValue(forKey: message.id) }
+                self.wake.signal()
+            }
+        }
+        queue = kept
+        return started
+    }
+
+    /// One attempt of one message, and its outcome recorded.
+    private func attempt(_ record: DeliveryMessageRecord, receiver: Receiver, senders: ReceiverSenders) async {
+        let started = clock()
+        let attempts = record.attempts + 1
+        observer.attempted(receiver: receiver.name)
+        let outcome: SendOutcome
+        do {
+            let message = try await outgoing(record)
+            outcome = await send(message, receiver: receiver, senders: senders)
+        } catch {
+            outcome = .failed(.rendering, "cannot read the message's notifications: \(error)")
+        }
+        let now = clock()
+        breakers.withLock { breakers in
+            var breaker = breakers[receiver.name] ?? CircuitBreaker(policy: senders.configuration.circuitBreaker)
+            if outcome.isEndpointFailure { breaker.recordFailure(now: now) } else { breaker.recordSuccess() }
+            breakers[receiver.name] = breaker
+        }
+        do {
+            switch outcome {
+            case .delivered:
+                try await store.recordDelivered(record.id, attempts: attempts, now: now)
+                observer.delivered(receiver: receiver.name, seconds: Double(now - started) / 1000)
+            default:
+                let reason = outcome.reason ?? .connection
+                observer.failed(receiver: receiver.name, reason: reason)
+                if case .gone(let why) = outcome {
+                    try await store.disableReceiver(receiver.name, reason: why, now: now)
+                    ready.withLock { $0.disabled[receiver.name] = why }
+                    logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
+                }
+                let decision = senders.configuration.retry.decide(
+                    outcome: outcome, attempts: attempts, createdAt: record.createdAt, now: now, random: Double.random(in: 0..<1))
+                switch decision {
+                case .retry(let at):
+                    try await store.recordFailure(record.id, attempts: attempts, reason: reason.rawValue, error: Self.describe(outcome), nextAttemptAt: at, now: now)
+                    logger.warning("delivery failed; will retry", metadata: [
+                        "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
+                        "attempt": "\(attempts)", "reason": "\(reason.rawValue)", "error": "\(Self.describe(outcome))",
+                        "retry_in_ms": "\(at - now)",
+                    ])
+                case .deadLetter(let deadReason, let why):
+                    try await store.recordFailure(record.id, attempts: attempts, reason: deadReason.rawValue, error: why, nextAttemptAt: nil, now: now)
+                    observer.deadLettered(receiver: receiver.name, reason: deadReason)
+                    logger.error("delivery gave up: message moved to the dead letters (storey outbox list --state dead)", metadata: [
+                        "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
+                        "reason": "\(deadReason.rawValue)", "error": "\(why)",
+                    ])
+                case nil:
+                    break
+                }
+            }
+        } catch {
+            // The outcome is not recorded: the message stays pending and is sent again with the same id.
+            logger.error("cannot record a delivery outcome; it will be sent again", metadata: ["message": "\(record.id)", "error": "\(error)"])
+        }
+    }
+
+    private func outgoing(_ record: DeliveryMessageRecord) async throws -> OutgoingMessage {
+        let decoder = JSONDecoder()
+        let rows = try await store.notifications(ofMessage: record.id)
+        let carried = try rows.map { row in
+            OutgoingMessage.Carried(outboxID: row.id, notification: try decoder.decode(AlertNotification.self, from: Data(row.notification.utf8)))
+        }
+        return OutgoingMessage(
+            id: record.id, receiver: record.channel.receiver, recipient: record.channel.recipient, groupKey: record.channel.groupKey,
+            messageKey: record.messageKey, threadKey: record.threadKey, notifications: carried)
+    }
+
+    private func send(_ message: OutgoingMessage, receiver: Receiver, senders: ReceiverSenders) async -> SendOutcome {
+        switch receiver.kind {
+        case .webhook(let webhook):
+            guard let renderer = senders.webhooks[receiver.name] else { return .failed(.receiverMissing, "no sender for \(receiver.name)") }
+            let request = renderer.request(message, now: clock())
+            return await webhookSender.send(request, timeout: webhook.timeout, judge: renderer.judge)
+        case .email(let email):
+            guard let mailer = senders.mailers[receiver.name] else { return .failed(.receiverMissing, "no sender for \(receiver.name)") }
+            let content = MailContent(message, email: email, language: receiver.language, settings: senders.settings, date: Date(timeIntervalSince1970: Double(clock()) / 1000))
+            return await mailer.send(content)
+        }
+    }
+
+    private func publishStatistics(now: Int64) async {
+        guard let statistics = try? await store.statistics() else { return }
+        let age = statistics.oldestUndeliveredAt.map { max(0, Double(now - $0) / 1000) } ?? 0
+        observer.queue(statistics, oldestUndeliveredAge: age)
+    }
+
+    static func describe(_ outcome: SendOutcome) -> String {
+        switch outcome {
+        case .delivered: "delivered"
+        case .failed(_, let message, let retryAfter): retryAfter.map { "\(message) (Retry-After \($0)s)" } ?? message
+        case .rejected(_, let message), .gone(let message): message
+        }
+    }
+}

@@ -1,0 +1,427 @@
+import Foundation
+import GRDB
+
+/// One row of the outbox, as the alert side wrote it (read only here).
+public struct OutboxEntry: Sendable, Equatable {
+    public var id: Int64
+    public var createdAt: Int64
+    public var fingerprint: String
+    public var kind: String
+    /// JSON of `StoreyCore.AlertNotification`.
+    public var notification: String
+
+    public init(id: Int64, createdAt: Int64, fingerprint: String, kind: String, notification: String) {
+        self.id = id
+        self.createdAt = createdAt
+        self.fingerprint = fingerprint
+        self.kind = kind
+        self.notification = notification
+    }
+}
+
+/// An outbox row routed to one receiver (and, for email, one recipient).
+public struct RoutedItem: Sendable, Equatable {
+    public var outboxID: Int64
+    public var receiver: String
+    /// The email address, or "" for a webhook.
+    public var recipient: String
+    public var route: String
+    public var groupKey: String
+    public var fingerprint: String
+    public var episode: Int
+    public var kind: String
+    public var routedAt: Int64
+
+    public init(
+        outboxID: Int64, receiver: String, recipient: String, route: String, groupKey: String, fingerprint: String, episode: Int,
+        kind: String, routedAt: Int64
+    ) {
+        self.outboxID = outboxID
+        self.receiver = receiver
+        self.recipient = recipient
+        self.route = route
+        self.groupKey = groupKey
+        self.fingerprint = fingerprint
+        self.episode = episode
+        self.kind = kind
+        self.routedAt = routedAt
+    }
+}
+
+/// Where one receiver's (and recipient's) messages go in order: a receiver, a recipient, a group.
+public struct DeliveryChannel: Sendable, Hashable {
+    public var receiver: String
+    public var recipient: String
+    public var groupKey: String
+    public init(receiver: String, recipient: String, groupKey: String) {
+        self.receiver = receiver
+        self.recipient = recipient
+        self.groupKey = groupKey
+    }
+}
+
+/// A routed item not yet put in a message.
+public struct WaitingItem: Sendable, Equatable {
+    public var channel: DeliveryChannel
+    public var route: String
+    public var outboxID: Int64
+    public var fingerprint: String
+    public var episode: Int
+    public var kind: String
+    public var routedAt: Int64
+    /// It waited for a mute to end.
+    public var held: Bool
+
+    public init(
+        channel: DeliveryChannel, route: String, outboxID: Int64, fingerprint: String, episode: Int, kind: String, routedAt: Int64,
+        held: Bool = false
+    ) {
+        self.channel = channel
+        self.route = route
+        self.outboxID = outboxID
+        self.fingerprint = fingerprint
+        self.episode = episode
+        self.kind = kind
+        self.routedAt = routedAt
+        self.held = held
+    }
+}
+
+/// A message to make from waiting items.
+public struct NewMessage: Sendable, Equatable {
+    public var channel: DeliveryChannel
+    public var messageKey: String
+    public var threadKey: String?
+    public var items: [Int64]
+
+    public init(channel: DeliveryChannel, messageKey: String, threadKey: String?, items: [Int64]) {
+        self.channel = channel
+        self.messageKey = messageKey
+        self.threadKey = threadKey
+        self.items = items
+    }
+}
+
+public enum DeliveryState: String, Sendable, CaseIterable {
+    case pending, delivered, dead
+}
+
+/// One message to one receiver (and recipient), with the id it keeps on every attempt.
+public struct DeliveryMessageRecord: Sendable, Equatable {
+    public var id: Int64
+    public var channel: DeliveryChannel
+    /// The webhook-id, or the mail's Message-ID.
+    public var messageKey: String
+    /// The Message-ID a mail answers (In-Reply-To / References), if any.
+    public var threadKey: String?
+    public var state: DeliveryState
+    public var attempts: Int
+    public var nextAttemptAt: Int64
+    public var lastError: String?
+    public var lastReason: String?
+    public var createdAt: Int64
+    public var deliveredAt: Int64?
+    public var deadAt: Int64?
+    /// The outbox ids it carries, in order (filled by the listing queries).
+    public var outboxIDs: [Int64] = []
+}
+
+/// What is still to deliver, for metrics and `storey outbox`.
+public struct DeliveryQueueStatistics: Sendable, Equatable {
+    /// Outbox rows not routed yet, items waiting for their group or a mute, and messages not yet delivered.
+    public var unrouted: Int
+    public var waiting: Int
+    public var pending: Int
+    public var dead: Int
+    /// Milliseconds since the Unix epoch: the outbox time of the oldest notification not yet delivered.
+    public var oldestUndeliveredAt: Int64?
+}
+
+/// The delivery side's progress on SQLite, beside the outbox it reads. Every step is one transaction, so
+/// a crash at any point leaves either the step done or not begun; messages are made before they are
+/// sent, so a resend after a crash carries the same id.
+public final class DeliveryStore: Sendable {
+    private let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        // Intake may hold the writer for a large batch; wait rather than fail.
+        configuration.busyMode = .timeout(10)
+        self.path = path
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+    }
+
+    // MARK: Routing
+
+    public func routingCursor() async throws -> Int64 {
+        try await pool.read { db in try Self.cursor(db) }
+    }
+
+    private static func cursor(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM delivery_cursor WHERE name = 'routed'") ?? 0
+    }
+
+    /// Outbox rows after the routing cursor, in id order.
+    public func unroutedOutbox(limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            let cursor = try Self.cursor(db)
+            return try Row.fetchAll(
+                db, sql: "SELECT id, created_at, fingerprint, kind, notification FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [cursor, limit]
+            ).map { OutboxEntry(id: $0[0], createdAt: $0[1], fingerprint: $0[2], kind: $0[3], notification: $0[4]) }
+        }
+    }
+
+    /// Records the items routed from outbox rows up to `cursor`, and moves the cursor, together.
+    public func recordRouting(_ items: [RoutedItem], cursor: Int64) async throws {
+        try await pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO delivery_item(outbox_id, receiver, recipient, route, group_key, fingerprint, episode, kind, routed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for item in items {
+                try insert.execute(arguments: [
+                    item.outboxID, item.receiver, item.recipient, item.route, item.groupKey, item.fingerprint, item.episode, item.kind,
+                    item.routedAt,
+                ])
+            }
+            try db.execute(
+                sql: "INSERT INTO delivery_cursor(name, value) VALUES ('routed', ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+                arguments: [cursor])
+        }
+    }
+
+    // MARK: Grouping
+
+    /// Items not yet in a message, oldest first.
+    public func waitingItems(limit: Int) async throws -> [WaitingItem] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT receiver, recipient, group_key, route, outbox_id, fingerprint, episode, kind, routed_at, held
+                FROM delivery_item INDEXED BY delivery_item_waiting
+                WHERE message IS NULL AND skipped IS NULL
+                ORDER BY outbox_id LIMIT ?
+                """, arguments: [limit]
+            ).map {
+                WaitingItem(
+                    channel: DeliveryChannel(receiver: $0[0], recipient: $0[1], groupKey: $0[2]), route: $0[3], outboxID: $0[4],
+                    fingerprint: $0[5], episode: $0[6], kind: $0[7], routedAt: $0[8], held: $0[9])
+            }
+        }
+    }
+
+    /// When the channel's latest message was made (nil: never).
+    public func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT created_at FROM delivery_message INDEXED BY delivery_message_by_group
+                WHERE receiver = ? AND recipient = ? AND group_key = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [channel.receiver, channel.recipient, channel.groupKey])
+        }
+    }
+
+    /// When this channel last got a message carrying the alert's episode in one of `kinds` (nil: never).
+    public func lastSent(
+        receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]
+    ) async throws -> Int64? {
+        try await pool.read { db in
+            let marks = databaseQuestionMarks(count: kinds.count)
+            var arguments: StatementArguments = [receiver, recipient, fingerprint, episode]
+            arguments += StatementArguments(kinds)
+            return try Int64.fetchOne(db, sql: """
+                SELECT MAX(m.created_at) FROM delivery_item i INDEXED BY delivery_item_by_alert JOIN delivery_message m ON m.id = i.message
+                WHERE i.receiver = ? AND i.recipient = ? AND i.fingerprint = ? AND i.episode = ? AND i.kind IN (\(marks))
+                """, arguments: arguments)
+        }
+    }
+
+    /// Applies one grouping pass in one transaction: new messages, skipped items, items held by a mute.
+    public func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws {
+        guard !messages.isEmpty || !skipped.isEmpty || !held.isEmpty else { return }
+        try await pool.write { db in
+            let skip = try db.cachedStatement(sql: "UPDATE delivery_item SET skipped = ? WHERE outbox_id = ? AND receiver = ? AND recipient = ?")
+            for (channel, outboxID, reason) in skipped {
+                try skip.execute(arguments: [reason, outboxID, channel.receiver, channel.recipient])
+            }
+            let hold = try db.cachedStatement(sql: "UPDATE delivery_item SET held = 1 WHERE outbox_id = ? AND receiver = ? AND recipient = ?")
+            for (channel, outboxID) in held {
+                try hold.execute(arguments: [outboxID, channel.receiver, channel.recipient])
+            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO delivery_message(receiver, recipient, group_key, message_key, thread_key, state, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
+                """)
+            let attach = try db.cachedStatement(sql: "UPDATE delivery_item SET message = ? WHERE outbox_id = ? AND receiver = ? AND recipient = ?")
+            for message in messages where !message.items.isEmpty {
+                let channel = message.channel
+                try insert.execute(arguments: [channel.receiver, channel.recipient, channel.groupKey, message.messageKey, message.threadKey, now, now])
+                let id = db.lastInsertedRowID
+                for outboxID in message.items {
+                    try attach.execute(arguments: [id, outboxID, channel.receiver, channel.recipient])
+                }
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Messages due now, each the oldest pending one of its channel (so an alert's notices stay in order),
+    /// oldest first.
+    public func dueMessages(now: Int64, limit: Int) async throws -> [DeliveryMessageRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.messageColumns) FROM delivery_message m INDEXED BY delivery_message_due
+                WHERE m.state = 'pending' AND m.next_attempt_at <= ?
+                  AND NOT EXISTS (SELECT 1 FROM delivery_message e INDEXED BY delivery_message_pending
+                      WHERE e.state = 'pending' AND e.receiver = m.receiver AND e.recipient = m.recipient
+                        AND e.group_key = m.group_key AND e.id < m.id)
+                ORDER BY m.id LIMIT ?
+                """, arguments: [now, limit]
+            ).map(Self.message)
+        }
+    }
+
+    /// The earliest time a pending message becomes due (nil: nothing pending).
+    public func nextAttemptAt() async throws -> Int64? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM delivery_message WHERE state = 'pending'")
+        }
+    }
+
+    /// The outbox rows a message carries, in order.
+    public func notifications(ofMessage id: Int64) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT o.id, o.created_at, o.fingerprint, o.kind, o.notification
+                FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message = ? ORDER BY o.id
+                """, arguments: [id]
+            ).map { OutboxEntry(id: $0[0], createdAt: $0[1], fingerprint: $0[2], kind: $0[3], notification: $0[4]) }
+        }
+    }
+
+    public func recordDelivered(_ id: Int64, attempts: Int, now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE delivery_message SET state = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ? AND state = 'pending'",
+                arguments: [attempts, now, id])
+        }
+    }
+
+    /// A failed attempt: try again at `nextAttemptAt`, or, when `nextAttemptAt` is nil, move it to the dead letters.
+    public func recordFailure(_ id: Int64, attempts: Int, reason: String, error: String, nextAttemptAt: Int64?, now: Int64) async throws {
+        try await pool.write { db in
+            if let nextAttemptAt {
+                try db.execute(sql: """
+                    UPDATE delivery_message SET attempts = ?, last_reason = ?, last_error = ?, next_attempt_at = ?
+                    WHERE id = ? AND state = 'pending'
+                    """, arguments: [attempts, reason, error, nextAttemptAt, id])
+            } else {
+                try db.execute(sql: """
+                    UPDATE delivery_message SET state = 'dead', attempts = ?, last_reason = ?, last_error = ?, dead_at = ?
+                    WHERE id = ? AND state = 'pending'
+                    """, arguments: [attempts, reason, error, now, id])
+            }
+        }
+    }
+
+    /// Puts off a message without counting an attempt (its endpoint's circuit is open).
+    public func postpone(_ id: Int64, until: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE delivery_message SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND state = 'pending'", arguments: [until, id])
+        }
+    }
+
+    // MARK: Receivers
+
+    public func disableReceiver(_ name: String, reason: String, now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
+                """, arguments: [name, now, reason])
+        }
+    }
+
+    /// Receivers disabled (by a 410), with why.
+    public func disabledReceivers() async throws -> [String: String] {
+        try await pool.read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, reason FROM delivery_receiver WHERE disabled_at IS NOT NULL") {
+                result[row[0]] = row[1] ?? "disabled"
+            }
+            return result
+        }
+    }
+
+    // MARK: Listing and replay (storey outbox)
+
+    public func messages(state: DeliveryState?, limit: Int) async throws -> [DeliveryMessageRecord] {
+        try await pool.read { db in
+            let filter = state == nil ? "" : "WHERE m.state = ?"
+            let arguments: StatementArguments = state.map { [$0.rawValue, limit] } ?? [limit]
+            var records = try Row.fetchAll(
+                db, sql: "SELECT \(Self.messageColumns) FROM delivery_message m \(filter) ORDER BY m.id DESC LIMIT ?", arguments: arguments
+            ).map(Self.message)
+            for index in records.indices {
+                records[index].outboxIDs = try Int64.fetchAll(
+                    db, sql: "SELECT outbox_id FROM delivery_item WHERE message = ? ORDER BY outbox_id", arguments: [records[index].id])
+            }
+            return records.reversed()
+        }
+    }
+
+    /// Sends a dead letter again from its first attempt (and enables its receiver if a 410 disabled it).
+    /// Returns false if there is no dead message with that id.
+    public func replay(_ id: Int64, now: Int64) async throws -> Bool {
+        try await pool.write { db in
+            guard let receiver = try String.fetchOne(db, sql: "SELECT receiver FROM delivery_message WHERE id = ? AND state = 'dead'", arguments: [id])
+            else { return false }
+            try db.execute(sql: """
+                UPDATE delivery_message SET state = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL, created_at = ?
+                WHERE id = ?
+                """, arguments: [now, now, id])
+            try db.execute(sql: "UPDATE delivery_receiver SET disabled_at = NULL, reason = NULL WHERE name = ?", arguments: [receiver])
+            return true
+        }
+    }
+
+    public func statistics() async throws -> DeliveryQueueStatistics {
+        try await pool.read { db in
+            let cursor = try Self.cursor(db)
+            let unrouted = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE id > ?", arguments: [cursor]) ?? 0
+            let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery_item INDEXED BY delivery_item_waiting WHERE message IS NULL AND skipped IS NULL") ?? 0
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery_message WHERE state = 'pending'") ?? 0
+            let dead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery_message WHERE state = 'dead'") ?? 0
+            let oldestUnrouted = try Int64.fetchOne(db, sql: "SELECT created_at FROM outbox WHERE id > ? ORDER BY id LIMIT 1", arguments: [cursor])
+            let oldestWaiting = try Int64.fetchOne(db, sql: """
+                SELECT MIN(o.created_at) FROM delivery_item i INDEXED BY delivery_item_waiting JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message IS NULL AND i.skipped IS NULL
+                """)
+            // The oldest pending message (messages are made in outbox order) carries the oldest notification.
+            let oldestPending = try Int64.fetchOne(db, sql: """
+                SELECT MIN(o.created_at) FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message = (SELECT MIN(id) FROM delivery_message WHERE state = 'pending')
+                """)
+            let oldest = [oldestUnrouted, oldestWaiting, oldestPending].compactMap { $0 }.min()
+            return DeliveryQueueStatistics(unrouted: unrouted, waiting: waiting, pending: pending, dead: dead, oldestUndeliveredAt: oldest)
+        }
+    }
+
+    private static let messageColumns = """
+        m.id, m.receiver, m.recipient, m.group_key, m.message_key, m.thread_key, m.state, m.attempts, m.next_attempt_at,
+        m.last_error, m.last_reason, m.created_at, m.delivered_at, m.dead_at
+        """
+
+    private static func message(_ row: Row) -> DeliveryMessageRecord {
+        DeliveryMessageRecord(
+            id: row[0], channel: DeliveryChannel(receiver: row[1], recipient: row[2], groupKey: row[3]), messageKey: row[4],
+            threadKey: row[5], state: DeliveryState(rawValue: row[6]) ?? .pending, attempts: row[7], nextAttemptAt: row[8],
+            lastError: row[9], lastReason: row[10], createdAt: row[11], deliveredAt: row[12], deadAt: row[13])
+    }
+}
