@@ -1,4 +1,5 @@
 import Foundation
+import StoreyCore
 
 /// Reads the timestamps recorded data comes with: RFC 3339 / ISO 8601 (`2021-09-07T00:00:00+08:00`),
 /// `2021-09-07 00:00 +08:00`, `2021-09-07 00:00:00`, and spreadsheet exports such as `7/1/18 0:00`
@@ -50,7 +51,8 @@ public final class RecordedTimestampParser: @unchecked Sendable {
 
     /// Milliseconds since the epoch.
     public func milliseconds(_ raw: String) -> Result<Int64, Failure> {
-        let text = raw.trimmingCharacters(in: .whitespaces)
+        let text = raw.trimmedOfSpaces
+        if let timeZone, let milliseconds = Self.spreadsheetStamp(text, in: timeZone) { return .success(milliseconds) }
         let zulu = text.hasSuffix("Z") ? String(text.dropLast()) + "+00:00" : text
         let candidates = text.contains("/") ? slashed : withOffset + withoutOffset
         for formatter in [last].compactMap({ $0 }) + candidates {
@@ -63,6 +65,36 @@ public final class RecordedTimestampParser: @unchecked Sendable {
             return .success(Int64((date.timeIntervalSince1970 * 1000).rounded()))
         }
         return .failure(.unreadable(text))
+    }
+
+    /// `M/D/YY H:MM`, the spreadsheet export a year of hourly rows comes in, read directly: ICU's parser
+    /// costs tens of microseconds a stamp (it clones itself on every call on Linux). Anything else, or
+    /// anything out of range, is left to the formatters.
+    static func spreadsheetStamp(_ text: String, in timeZone: TimeZone) -> Int64? {
+        var numbers: [Int] = []
+        var current = -1
+        var separators: [Character] = []
+        for character in text {
+            if let digit = character.wholeNumberValue, character.isASCII {
+                current = (current < 0 ? 0 : current * 10) + digit
+                if current > 9999 { return nil }
+            } else if current >= 0, "/ :".contains(character) {
+                numbers.append(current)
+                separators.append(character)
+                current = -1
+            } else {
+                return nil
+            }
+        }
+        guard current >= 0 else { return nil }
+        numbers.append(current)
+        guard separators == ["/", "/", " ", ":"], numbers.count == 5 else { return nil }
+        let (month, day, shortYear, hour, minute) = (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4])
+        // Two-digit years are 1970–2069, as the formatters read them.
+        guard shortYear < 100, (1...12).contains(month), hour < 24, minute < 60 else { return nil }
+        let year = shortYear < 70 ? 2000 + shortYear : 1900 + shortYear
+        guard (1...LocalDate.daysIn(month: month, year: year)).contains(day) else { return nil }
+        return LocalInstant(date: LocalDate(year: year, month: month, day: day), minuteOfDay: hour * 60 + minute).milliseconds(in: timeZone)
     }
 
     /// `+07:00`, `-05:30`, `UTC`, or a tz database name (`Asia/Bangkok`).

@@ -108,7 +108,7 @@ public struct Recording: Sendable {
             var values: [(mapping: Int, value: Double)] = []
             var blanks: [String] = []
             for (index, column) in columns.enumerated() {
-                let text = row[column].trimmingCharacters(in: .whitespaces)
+                let text = row[column].trimmedOfSpaces
                 if text.isEmpty {
                     blankCells += 1
                     blanks.append(mappings[index].column)

@@ -1,5 +1,5 @@
 import Foundation
-import StoreyReplay
+@testable import StoreyReplay
 import Testing
 
 /// Reading recorded CSV for replay: the real files in shared/data, and a file with every fault we refuse.
@@ -109,5 +109,22 @@ import Testing
         #expect(ReplayMapping(argument: "plug_load_energy=r1-kwh:sum") == ReplayMapping(column: "plug_load_energy", pointID: "r1-kwh", runningTotal: true))
         #expect(ReplayMapping(argument: "a=b=c") == ReplayMapping(column: "a=b", pointID: "c"))
         #expect(ReplayMapping(argument: "Floor1") == nil)
+    }
+}
+
+@Suite struct SpreadsheetStampTests {
+    @Test func slashedStampsAreReadDirectlyAndAgreeWithTheFormatters() throws {
+        let bangkok = try #require(RecordedTimestampParser.timeZone("+07:00"))
+        let parser = RecordedTimestampParser(timeZone: bangkok)
+        // 1 July 2018 00:00 at +07:00 is 30 June 17:00 UTC.
+        #expect(try parser.milliseconds("7/1/18 0:00").get() == 1_530_378_000_000)
+        #expect(try parser.milliseconds(" 12/31/18 23:59 ").get() == 1_546_275_540_000)
+        #expect(RecordedTimestampParser.spreadsheetStamp("7/1/18 0:00", in: bangkok) == 1_530_378_000_000)
+        // Not a date, or not this shape: left to the formatters, which refuse it or read it their way.
+        #expect(RecordedTimestampParser.spreadsheetStamp("2/30/19 1:00", in: bangkok) == nil)
+        #expect(RecordedTimestampParser.spreadsheetStamp("7/1/2018 0:00", in: bangkok) == nil)
+        #expect(RecordedTimestampParser.spreadsheetStamp("7/1/18 24:00", in: bangkok) == nil)
+        #expect((try? parser.milliseconds("2/30/19 1:00").get()) == nil)
+        #expect(try parser.milliseconds("7/1/2018 0:00").get() == 1_530_378_000_000)
     }
 }

@@ -212,12 +212,13 @@ public struct Aggregator {
 
     /// The contributions since the last call, minute rows and the hour, day and month rows they roll up
     /// into; storage adds them to its rows in the same transaction as the readings that caused them.
-    public mutating func takePending() -> [FigureKey: FigureValues] {
+    /// `coarser` limits the windows built above the minute (offline evaluation needs only what its rules read).
+    public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month]) -> [FigureKey: FigureValues] {
         var figures: [FigureKey: FigureValues] = [:]
-        figures.reserveCapacity(pending.count * 4)
+        figures.reserveCapacity(pending.count * (coarser.count + 1))
         for (key, minute) in pending {
             figures[key, default: FigureValues()].merge(minute.values)
-            for resolution in [Resolution.hour, .day, .month] {
+            for resolution in coarser {
                 var coarse = key
                 coarse.resolution = resolution
                 coarse.windowStart = minute.starts[resolution]

@@ -18,9 +18,13 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
     /// rules leaves them out.
     private let keepsMinutes: Bool
 
-    public init(topology: Topology, keepsMinutes: Bool = true) {
+    /// The windows above the minute that are kept.
+    private let coarser: [Resolution]
+
+    public init(topology: Topology, keepsMinutes: Bool = true, coarser: Set<Resolution> = [.hour, .day, .month]) {
         pointQuantities = topology.points.map(\.quantity)
         self.keepsMinutes = keepsMinutes
+        self.coarser = [Resolution.hour, .day, .month].filter(coarser.contains)
     }
 
     /// Makes room for about `count` figure rows at once (growing a dictionary of hundreds of thousands
@@ -42,7 +46,7 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
             aggregator.add(reading, history: self)
             stored += 1
         }
-        for (key, values) in aggregator.takePending() {
+        for (key, values) in aggregator.takePending(coarser: coarser) {
             guard key.resolution == .minute else {
                 figures[key, default: FigureValues()].merge(values)
                 continue

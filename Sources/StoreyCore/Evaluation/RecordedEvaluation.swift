@@ -16,8 +16,11 @@ public struct RecordedEvaluation {
             rules: rules, topology: topology, workingTimes: workingTimes, flapPeriod: flapPeriod, repeatInterval: repeatInterval)
         judge = WindowJudge(topology: topology, workingTimes: workingTimes, coverage: coverage, baseline: baseline)
         aggregator = Aggregator(topology: topology)
-        // Minute rows are kept only if some rule judges minutes.
-        figures = MemoryFigures(topology: topology, keepsMinutes: rules.contains { $0.window == .minute && !$0.isSilentPointRule })
+        // Only the windows the rules judge are built, plus hours (baselines learn from them) and months
+        // (the recording's summary); minute rows only if some rule judges minutes.
+        let judged = Set(rules.filter { !$0.isSilentPointRule }.map(\.window))
+        figures = MemoryFigures(
+            topology: topology, keepsMinutes: judged.contains(.minute), coarser: judged.union([.hour, .month]))
     }
 
     /// The figures the readings made, for reports on the same run.

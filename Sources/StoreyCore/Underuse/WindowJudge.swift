@@ -19,6 +19,12 @@ public struct WindowJudge: Sendable {
     public let baseline: Baseline
     private var aligners: [WindowAligner]
     private var members: [LocalDate: ScopeMembers] = [:]
+    private var sampleHoursCache: (key: SampleHoursKey, hours: [Int64])?
+
+    private struct SampleHoursKey: Equatable {
+        var building: Int
+        var hourStart: Int64
+    }
 
     public init(topology: Topology, workingTimes: WorkingTimeTable, coverage: WindowCoverage, baseline: Baseline) {
         self.topology = topology
@@ -96,7 +102,12 @@ public struct WindowJudge: Sendable {
         let calendar = workingTimes.calendars[buildingIndex] ?? .none
         let quantities = Array(Set(metrics.flatMap(\.quantities)))
         var samples: [(start: Int64, rows: [(Quantity, FigureValues)])] = []
-        for start in baseline.sampleHours(forHourStarting: hourStart * 1000, timeZone: timeZone, calendar: calendar) {
+        // The same hours serve every scope of the building: worked out once per window.
+        let key = SampleHoursKey(building: buildingIndex, hourStart: hourStart)
+        if sampleHoursCache?.key != key {
+            sampleHoursCache = (key, baseline.sampleHours(forHourStarting: hourStart * 1000, timeZone: timeZone, calendar: calendar))
+        }
+        for start in sampleHoursCache!.hours {
             let rows = try source.figureRows(of: [scope], quantities: quantities, resolution: .hour, windowStart: start / 1000)[0]
             if !rows.isEmpty { samples.append((start, rows)) }
         }
