@@ -75,12 +75,5 @@ public struct RecordedEvaluation {
 
 extension Resolution {
     /// Finer first: an hour is judged before the day that holds it.
-    public var order: Int {
-        switch self {
-        case .minute: 0
-        case .hour: 1
-        case .day: 2
-        case .month: 3
-        }
-    }
+    public var order: Int { Int(ordinal) }
 }

@@ -37,7 +37,6 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         var progress: [String: Int64]
         /// Windows that changed in the previous tick: judged when a tick passes without more readings.
         var settling: Set<BuildingWindow> = []
-        var startedAt: Int64
         var isCaughtUp = false
         /// Since when intake has been connected without a break: silence is counted from then at the
         /// earliest, so a broker outage is not every point falling silent.
@@ -67,7 +66,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         }
         state = Mutex(State(
             configuration: configuration, evaluator: evaluator, judge: Self.judge(for: configuration),
-            progress: try alerts.progress(), startedAt: time))
+            progress: try alerts.progress()))
     }
 
     static func evaluator(for configuration: Configuration) -> UnderuseEvaluator {
