@@ -65,7 +65,10 @@ let package = Package(
         // Storage on SQLite (GRDB): raw readings, window figures, migrations.
         .target(
             name: "StoreyStore",
-            dependencies: ["StoreyCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "StoreyCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         // The operator's view, read-only over the store: bearer tokens, the JSON API under /api/v1 (topology,
         // live state, series, reports), the Server-Sent Events stream, the dashboard and the OpenAPI

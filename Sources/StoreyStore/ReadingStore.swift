@@ -51,7 +51,8 @@ public final class ReadingStore: @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Intake touches the open windows' rows over and over: keep them in SQLite's cache and map the
             // file, instead of a pread(2) per page (measured: a third of intake time went to syscalls).
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // Only the writer: each reader connection (API, rules, event stream) would hold its own 64 MiB.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
         }
         configuration.busyMode = .timeout(5)
@@ -137,12 +138,13 @@ public final class ReadingStore: @unchecked Sendable {
             do {
                 let readings = bind(aggregator.topology)
                 var result = IngestResult()
-                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
+                let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
                 let history = StoredHistory(db: db, pointRowID: pointRowID, scopeRowIDs: scopeRowIDs)
                 for reading in readings {
-                    insert.setUncheckedArguments([pointRowID[reading.point], reading.time, reading.value])
-                    try insert.execute()
-                    if db.changesCount == 0 {
+                    insert.bind(1, pointRowID[reading.point])
+                    insert.bind(2, reading.time)
+                    insert.bind(3, reading.value)
+                    if try insert.execute() == 0 {
                         result.duplicates += 1
                         continue
                     }
@@ -174,7 +176,7 @@ public final class ReadingStore: @unchecked Sendable {
     }
 
     private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, db: Database) throws {
-        let upsert = try db.cachedStatement(sql: """
+        let upsert = try RawStatement(db, sql: """
             INSERT INTO figure_row(scope, quantity, resolution, window_start, amount, sample_sum,
                 sample_count, sample_max, level_sum, level_minutes, level_peak, readings)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -191,22 +193,43 @@ public final class ReadingStore: @unchecked Sendable {
                 readings = readings + excluded.readings
             """)
         for (key, values) in figures {
-            upsert.setUncheckedArguments([
-                scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart, values.amount, values.sampleSum, values.sampleCount,
-                values.sampleMax.isFinite ? values.sampleMax : nil, values.levelSum, values.levelMinutes,
-                values.levelPeak.isFinite ? values.levelPeak : nil, values.readings,
-            ])
+            upsert.bind(1, scopeRowIDs[key.scope])
+            upsert.bind(2, Schema.code(key.quantity))
+            upsert.bind(3, Schema.code(key.resolution))
+            upsert.bind(4, key.windowStart)
+            upsert.bind(5, values.amount)
+            upsert.bind(6, values.sampleSum)
+            upsert.bind(7, values.sampleCount)
+            upsert.bind(8, values.sampleMax)
+            upsert.bind(9, values.levelSum)
+            upsert.bind(10, values.levelMinutes)
+            upsert.bind(11, values.levelPeak)
+            upsert.bind(12, values.readings)
             try upsert.execute()
         }
     }
 
     /// Deletes raw readings older than `time` (milliseconds); figures are kept.
+    ///
+    /// Point by point along the primary key (there is no index by time: intake would pay for it on every
+    /// reading), a few hundred points per transaction so that intake's writes interleave.
     @discardableResult
     public func pruneReadings(before time: Int64) throws -> Int {
-        try writer.write { db in
-            try db.execute(sql: "DELETE FROM reading WHERE time < ?", arguments: [time])
-            return db.changesCount
+        let points = try writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM point ORDER BY id") }
+        var removed = 0
+        for chunk in stride(from: 0, to: points.count, by: 500) {
+            removed += try writer.write { db in
+                let delete = try RawStatement(db, sql: "DELETE FROM reading WHERE point = ? AND time < ?")
+                var removed = 0
+                for point in points[chunk..<min(chunk + 500, points.count)] {
+                    delete.bind(1, point)
+                    delete.bind(2, time)
+                    removed += try delete.execute()
+                }
+                return removed
+            }
         }
+        return removed
     }
 
     // MARK: Reading back

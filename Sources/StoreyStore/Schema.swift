@@ -158,6 +158,11 @@ enum Schema {
                 """)
         }
         registerDelivery(&migrator)
+        migrator.registerMigration("v5: raw readings without the index by time") { db in
+            // Every reading paid for a second B-tree insert to serve only the hourly pruning, which now
+            // walks the primary key point by point (ReadingStore.pruneReadings).
+            try db.execute(sql: "DROP INDEX reading_by_time")
+        }
         return migrator
     }
 

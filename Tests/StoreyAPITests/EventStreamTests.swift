@@ -72,6 +72,20 @@ import Testing
         #expect(hub.subscribe(lastEventID: nil).missed.isEmpty)
     }
 
+    @Test func theHubIsWatchedWhileAClientIsConnectedAndForAWhileAfterItLeaves() async {
+        let hub = EventHub()
+        #expect(!hub.isWatched())
+        var subscription: EventHub.Subscription? = hub.subscribe(lastEventID: nil)
+        #expect(hub.isWatched())
+        _ = subscription
+        subscription = nil
+        // The stream's termination handler runs once the last reference to it is gone.
+        for _ in 0..<100 where hub.clientCount > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        #expect(hub.clientCount == 0)
+        #expect(hub.isWatched(resumeWindow: .seconds(60)))
+        #expect(!hub.isWatched(resumeWindow: .zero))
+    }
+
     @Test func closingEndsEveryStreamAndRefusesNewOnes() async {
         let hub = EventHub()
         let first = hub.subscribe(lastEventID: nil)

@@ -41,6 +41,8 @@ public final class EventHub: Sendable {
         var recent: [StreamEvent] = []
         var dropped = 0
         var closed = false
+        /// When the last client went away: its reconnection may ask for what was published since.
+        var lastClientLeft: ContinuousClock.Instant?
         /// The id of the last resumable event; ids start from the clock (milliseconds) so that they keep
         /// growing across restarts.
         var lastID = Int64(Date().timeIntervalSince1970 * 1000)
@@ -76,7 +78,9 @@ public final class EventHub: Sendable {
             return (id, missed, gap, state.closed)
         }
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { _ = $0.clients.removeValue(forKey: id) }
+            self?.state.withLock { state in
+                if state.clients.removeValue(forKey: id) != nil { state.lastClientLeft = .now }
+            }
         }
         if closed { continuation.finish() }
         return Subscription(events: stream, missed: missed, gap: gap)
@@ -108,6 +112,7 @@ public final class EventHub: Sendable {
                     tooSlow.append(client.continuation)
                     state.clients.removeValue(forKey: id)
                     state.dropped += 1
+                    state.lastClientLeft = .now
                 }
             }
             return tooSlow
@@ -129,6 +134,17 @@ public final class EventHub: Sendable {
     }
 
     public var clientCount: Int { state.withLock { $0.clients.count } }
+
+    /// Whether anyone may read what is published now: a client is connected, or one left less than
+    /// `resumeWindow` ago and may come back with `Last-Event-ID`. Building window events costs store
+    /// reads and JSON for every closed minute, so nobody watching means nothing is built.
+    public func isWatched(resumeWindow: Duration = .seconds(300)) -> Bool {
+        state.withLock { state in
+            if !state.clients.isEmpty { return true }
+            guard let left = state.lastClientLeft else { return false }
+            return ContinuousClock.now - left < resumeWindow
+        }
+    }
     /// Clients dropped for being too slow, since start.
     public var droppedClients: Int { state.withLock { $0.dropped } }
 }

@@ -51,7 +51,7 @@ public struct WindowEventSource: Service {
                 view.events.publish(try OperatorView.statusEvent(status))
             }
             let closed = closer.advance(newestReading: newestReading(), now: view.clock())
-            if !closed.isEmpty {
+            if !closed.isEmpty && view.events.isWatched() {
                 do {
                     try publishClosed(minutes: closed)
                 } catch {
