@@ -23,6 +23,9 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Messages awaiting acknowledgement at most.")
     var inFlight: Int = 1000
 
+    @Option(help: "Seconds between one point's readings, in their timestamps: 60 gives every reading a minute row of its own (the worst case for figure rows); meters commonly report every 10 to 60 s.")
+    var interval: Int = 60
+
     func run() async throws {
         let lines = try String(contentsOfFile: topics, encoding: .utf8).split(separator: "\n")
         let list = lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
@@ -32,12 +35,12 @@ struct LoadGenerator: AsyncParsableCommand {
             settings: MQTTSettings(port: port, clientID: "storey-loadgen-\(getpid())", cleanSession: true), maxInFlight: inFlight)
         try await publisher.connect()
         let start = Date()
-        let base = Date().timeIntervalSince1970 - Double(count / list.count + 1) * 60
+        let base = Date().timeIntervalSince1970 - Double((count / list.count + 1) * interval)
         for index in 0..<count {
             let point = index % list.count
             let round = index / list.count
-            // Each point: one reading a minute back in time, so every reading is new; counters rise.
-            let ts = base + Double(round) * 60
+            // Each point: one reading per interval, back in time, so every reading is new; counters rise.
+            let ts = base + Double(round * interval)
             let value: Double =
                 switch quantities[point] {
                 case "energy": Double(round) * 1.5
