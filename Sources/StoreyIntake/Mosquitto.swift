@@ -18,6 +18,10 @@ enum MosquittoLibrary {
         if rc == MOSQ_ERR_ERRNO.rawValue {
             return String(cString: strerror(errno))
         }
+        if rc == MOSQ_ERR_KEEPALIVE.rawValue {
+            // libmosquitto 2.0.11 has no text for it ("Unknown error.").
+            return "keep-alive timeout: the broker did not answer a ping in time"
+        }
         return String(cString: mosquitto_strerror(rc))
     }
 }
@@ -244,6 +248,12 @@ final class Mosquitto: @unchecked Sendable {
         if rc != MOSQ_ERR_SUCCESS.rawValue {
             throw MQTTError.library(operation: "publishing to '\(topic)'", reason: MosquittoLibrary.describe(rc))
         }
+    }
+
+    /// Sends an UNSUBSCRIBE for a filter never subscribed to: a packet the broker answers and that changes
+    /// nothing, sent only so that libmosquitto sees traffic going out (see `IntakeLoop.keepOutgoingTraffic`).
+    func sendLivenessProbe() {
+        _ = mosquitto_unsubscribe_v5(handle, nil, "storey-liveness-probe/\(settings.clientID)", nil)
     }
 
     /// Sends DISCONNECT (keeping a persistent session) and closes the socket.

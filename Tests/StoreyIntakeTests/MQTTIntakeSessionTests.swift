@@ -25,6 +25,37 @@ struct MQTTIntakeSessionTests {
         try await second.stop()
     }
 
+    /// A QoS 0 backlog that takes several keep-alive periods to drain: the broker's answer to a ping waits
+    /// behind the backlog, and without outgoing traffic libmosquitto would give up on the connection and
+    /// lose the QoS 0 messages in flight.
+    @Test func aSlowQoS0BacklogDrainsWithoutDroppingTheConnection() async throws {
+        let broker = try await TestBroker(TestBrokerOptions(extraConfiguration: ["queue_qos0_messages true", "max_queued_messages 0"]))
+        defer { broker.stop() }
+        let topic = uniqueName("storey/backlog")
+        var settings = settings(broker, .v5, [MQTTSubscription(topicFilter: topic, qos: 0)], clientID: uniqueName("backlog"))
+        settings.keepAlive = 5
+        settings.maxBufferedMessages = 100
+        let first = RunningIntake(settings)
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+
+        let count = 5000
+        try await publishNumbered(count, topic: topic, port: broker.port, qos: 0)
+        let second = RunningIntake(settings)
+        // A consumer slow enough that draining takes about three keep-alive periods.
+        var received = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while received < count && ContinuousClock.now < deadline {
+            let intake = second.intake
+            guard let batch = try? await withTimeout(.seconds(12), "next batch", { await intake.nextBatch() }) else { break }
+            received += batch.count
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(received == count, "received \(received) of \(count); status: \(second.intake.status)")
+        #expect(second.intake.status.reconnects == 0)
+        try await second.stop()
+    }
+
     @Test func reconnectsAndResubscribesAfterTheBrokerRestarts() async throws {
         let broker = try await TestBroker()
         defer { broker.stop() }
