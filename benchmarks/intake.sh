@@ -3,18 +3,21 @@
 # mosquitto_sub (the C client's ceiling, decoding nothing) on the same stream, in the same run.
 #
 #   benchmarks/intake.sh [COUNT] [POINTS]      (defaults: 1,000,000 readings over 100,000 points)
+#   STAMP_INTERVAL=10 benchmarks/intake.sh …     seconds between one point's readings (default 60: every
+#                                                reading opens a minute row of its own, the worst case)
 #
 # For QoS 0 and 1, two ways:
 #   live  — both consumers subscribed while storey-loadgen publishes (publisher, broker and consumers share
 #           the two cores, so the publisher limits everyone);
 #   drain — COUNT readings queued in each consumer's persistent session while it was away, then drained:
 #           this isolates the consumer.
-# Prints a table (also written to benchmarks/last-run.txt) with rates and storeyd's peak resident memory.
+# Prints a table (also written to benchmarks/last-run-INTERVALs.txt) with rates and storeyd's peak resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 count="${1:-1000000}"
 points="${2:-100000}"
+interval="${STAMP_INTERVAL:-60}"
 work="$(mktemp -d /tmp/storey-bench.XXXXXX)"
 port=$((20000 + RANDOM % 20000))
 http=$((40000 + RANDOM % 20000))
@@ -103,7 +106,7 @@ for qos in 0 1; do
   mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -t 'bench/#' -C "$count" >"$work/sub.out" &
   sub=$!
   pids+=($sub)
-  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" >"$work/loadgen.txt"
+  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" --interval "$interval" >"$work/loadgen.txt"
   read -r t_sub sub_got <<<"$(wait_lines "$work/sub.out" "$count")"
   kill "$sub" 2>/dev/null || true
   read -r t_storey got <<<"$(wait_accepted "$count")"
@@ -114,7 +117,7 @@ for qos in 0 1; do
   # Drain: make both persistent sessions, go away, queue COUNT readings, come back one at a time.
   start_storeyd; stop_storeyd
   mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -E
-  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" >/dev/null
+  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" --interval "$interval" >/dev/null
   t0=$(now)
   mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -C "$count" >/dev/null
   t_sub=$(now)
@@ -131,6 +134,6 @@ for qos in 0 1; do
 done
 
 {
-  echo "intake benchmark: $count readings over $points points, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+  echo "intake benchmark: $count readings over $points points, one per point every $interval s of data time, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '%s\n' "${results[@]}"
-} | tee benchmarks/last-run.txt
+} | tee "benchmarks/last-run-${interval}s.txt"

@@ -30,7 +30,10 @@ public struct Daemon: Sendable {
         metrics.points.set(Double(configuration.topology.points.count))
 
         let store = try ReadingStore(path: configuration.databasePath, topology: configuration.topology)
-        let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger)
+        let journal = try IntakeJournal(
+            path: configuration.databasePath + "-intake-journal",
+            storedUpTo: try store.intakeJournalPosition().map { JournalPosition(generation: $0.generation, offset: $0.position) })
+        let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger, journal: journal)
         let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
         let monitor = try UnderuseMonitor(
             configuration: configuration, store: store, logger: logger, metrics: metrics, caughtUp: Self.caughtUp(intake, pipeline),

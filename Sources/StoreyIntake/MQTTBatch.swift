@@ -20,6 +20,8 @@ public struct MQTTBatch: Sendable, RandomAccessCollection {
     var records: [Record]
     /// When the network loop handed the first of these messages over.
     public internal(set) var receivedAt: Date
+    /// Where these messages end in the intake journal, if one keeps them: storage records it with them.
+    public internal(set) var journalPosition: JournalPosition?
 
     init(bytes: [UInt8] = [], records: [Record] = [], receivedAt: Date = Date()) {
         self.bytes = bytes
@@ -107,6 +109,7 @@ extension MQTTBatch {
             record.payloadStart += shift
             records.append(record)
         }
+        if other.journalPosition != nil { journalPosition = other.journalPosition }
     }
 
     var isEmptyBatch: Bool { records.isEmpty }

@@ -10,6 +10,8 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
     case connectionFailed(String)
     /// The connection ended while work was outstanding.
     case connectionLost(String)
+    /// The intake journal (`IntakeJournal`) could not be opened, read or written.
+    case journal(String)
     /// `run()` or `connect()` was called a second time.
     case alreadyStarted
     /// The object was stopped before the operation could happen.
@@ -22,6 +24,7 @@ public enum MQTTError: Error, Sendable, Hashable, CustomStringConvertible {
         case .library(let operation, let reason): "\(operation) failed: \(reason)"
         case .connectionFailed(let message): "MQTT connection failed: \(message)"
         case .connectionLost(let message): "MQTT connection lost: \(message)"
+        case .journal(let message): "intake journal: \(message)"
         case .alreadyStarted: "already started: each MQTTIntake or MQTTPublisher runs once"
         case .stopped: "stopped"
         }

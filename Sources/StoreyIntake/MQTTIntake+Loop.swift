@@ -23,6 +23,7 @@ final class IntakeLoop: MosquittoEvents {
     private var refusedThisAttempt = false
     private var lastLibraryError: String?
     /// Messages handed off since the last liveness probe, and when that was sent.
+    private var lastJournalError = ContinuousClock.now - .seconds(3600)
     private var receivedSinceProbe = 0
     private var lastProbe = ContinuousClock.now
 
@@ -131,6 +132,16 @@ final class IntakeLoop: MosquittoEvents {
         batch.receivedAt = now
         let millis = Int64((now.timeIntervalSince1970 * 1000).rounded())
         for index in batch.records.indices { batch.records[index].receivedAt = millis }
+        if let journal = intake.journal {
+            do {
+                batch.journalPosition = try journal.append(batch)
+            } catch {
+                if ContinuousClock.now - lastJournalError > .seconds(10) {
+                    lastJournalError = .now
+                    logger.error("cannot keep received messages in the intake journal; a crash now would lose them", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let count = batch.count
         receivedSinceProbe += count
         let limit = settings.maxBufferedMessages

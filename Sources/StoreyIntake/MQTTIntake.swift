@@ -10,6 +10,8 @@ import Synchronization
 /// buffered when the process dies are lost: keep `maxBufferedMessages` modest.
 public final class MQTTIntake: Sendable {
     public let settings: MQTTSettings
+    /// Where received messages are written before they are handed over (nil: kept in memory only).
+    public let journal: IntakeJournal?
     let logger: Logger
     let wakeup = LoopWakeup()
     let shared = Mutex(SharedState())
@@ -26,8 +28,9 @@ public final class MQTTIntake: Sendable {
         var nextWaiterID = 0
     }
 
-    public init(settings: MQTTSettings, logger: Logger) {
+    public init(settings: MQTTSettings, logger: Logger, journal: IntakeJournal? = nil) {
         self.settings = settings
+        self.journal = journal
         var logger = logger
         logger[metadataKey: "mqtt.client_id"] = "\(settings.clientID)"
         logger[metadataKey: "mqtt.broker"] = "\(settings.host):\(settings.port)"

@@ -140,10 +140,17 @@ public final class ReadingStore: @unchecked Sendable {
 
     /// Binds and stores a batch in one step: `bind` runs with the topology in force, inside the writer,
     /// so a reload can never slip between binding readings to points and aggregating them.
+    /// `journal` is the intake journal's position these readings end at, recorded in the same transaction.
     @discardableResult
-    public func ingest(bind: (Topology) -> [Reading]) throws -> IngestResult {
+    public func ingest(journal: (generation: Int64, position: Int64)? = nil, bind: (Topology) -> [Reading]) throws -> IngestResult {
         try writer.write { db in
             do {
+                if let journal {
+                    let record = try RawStatement(db, sql: "INSERT OR REPLACE INTO intake_journal(id, generation, position) VALUES (1, ?, ?)")
+                    record.bind(1, journal.generation)
+                    record.bind(2, journal.position)
+                    try record.execute()
+                }
                 let readings = bind(aggregator.topology)
                 var result = IngestResult()
                 let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
@@ -214,6 +221,13 @@ public final class ReadingStore: @unchecked Sendable {
             upsert.bind(11, values.levelPeak)
             upsert.bind(12, values.readings)
             try upsert.execute()
+        }
+    }
+
+    /// The intake journal position stored last (nil before the first batch).
+    public func intakeJournalPosition() throws -> (generation: Int64, position: Int64)? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT generation, position FROM intake_journal WHERE id = 1").map { ($0[0], $0[1]) }
         }
     }
 

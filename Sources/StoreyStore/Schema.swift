@@ -163,6 +163,16 @@ enum Schema {
             // walks the primary key point by point (ReadingStore.pruneReadings).
             try db.execute(sql: "DROP INDEX reading_by_time")
         }
+        migrator.registerMigration("v6: how far the intake journal is stored") { db in
+            // Written with each batch of readings: at start, the journal's messages beyond it are stored first.
+            try db.execute(sql: """
+                CREATE TABLE intake_journal (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    generation INTEGER NOT NULL,
+                    position INTEGER NOT NULL       -- byte offset in the journal file
+                );
+                """)
+        }
         return migrator
     }
 

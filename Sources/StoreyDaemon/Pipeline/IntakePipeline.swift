@@ -83,6 +83,11 @@ public final class IntakePipeline: Service, Sendable {
     private func drain() async throws {
         var scratch: [DecodedValue] = []
         var receipts = ReceiptTimes()
+        // Received before the last stop and not stored then (the process was killed): first.
+        if let unstored = intake.journal?.takeUnstored() {
+            logger.notice("storing messages received before the last stop", metadata: ["messages": "\(unstored.count)"])
+            try await store(unstored, scratch: &scratch, receipts: &receipts)
+        }
         while let batch = await intake.nextBatch() {
             metrics.messagesReceived.increment(by: Int64(batch.count))
             busySince.withLock { $0 = .now }
@@ -104,7 +109,8 @@ public final class IntakePipeline: Service, Sendable {
             do {
                 // A retry binds afresh: receipt times given in a failed attempt are given again.
                 var attemptReceipts = receipts
-                let result = try store.ingest { topology in
+                let journal = batch.journalPosition.map { (generation: $0.generation, position: $0.offset) }
+                let result = try store.ingest(journal: journal) { topology in
                     var readings: [Reading] = []
                     readings.reserveCapacity(batch.count)
                     for index in 0..<batch.count {
@@ -121,6 +127,7 @@ public final class IntakePipeline: Service, Sendable {
                     return readings
                 }
                 receipts = attemptReceipts
+                if let position = batch.journalPosition { intake.journal?.markStored(position) }
                 for observer in observers.withLock({ $0 }) { observer(result) }
                 if newest > newestStored.load(ordering: .relaxed) { newestStored.store(newest, ordering: .relaxed) }
                 metrics.readingsAccepted.increment(by: Int64(result.stored))
