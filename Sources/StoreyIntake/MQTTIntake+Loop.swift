@@ -32,6 +32,7 @@ final class IntakeLoop: MosquittoEvents {
         defer { loop.finish() }
         do {
             loop.client = try Mosquitto.make(settings: intake.settings, wakeup: intake.wakeup, events: loop)
+            loop.client.journal = intake.journal
         } catch {
             loop.logger.error("MQTT intake cannot start", metadata: ["error": "\(error)"])
             loop.update { $0.lastError = "\(error)" }
@@ -130,15 +131,14 @@ final class IntakeLoop: MosquittoEvents {
         var batch = client.received
         client.received = MQTTBatch()
         batch.receivedAt = now
-        let millis = Int64((now.timeIntervalSince1970 * 1000).rounded())
-        for index in batch.records.indices { batch.records[index].receivedAt = millis }
         if let journal = intake.journal {
-            do {
-                batch.journalPosition = try journal.append(batch)
-            } catch {
+            // The message callback wrote each message to the journal: the batch ends where the file does.
+            batch.journalPosition = journal.writtenPosition
+            if let failure = client.journalFailure {
+                client.journalFailure = nil
                 if ContinuousClock.now - lastJournalError > .seconds(10) {
                     lastJournalError = .now
-                    logger.error("cannot keep received messages in the intake journal; a crash now would lose them", metadata: ["error": "\(error)"])
+                    logger.error("cannot keep received messages in the intake journal; a crash now would lose them", metadata: ["error": "\(failure)"])
                 }
             }
         }

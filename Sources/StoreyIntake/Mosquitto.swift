@@ -90,6 +90,9 @@ final class Mosquitto: @unchecked Sendable {
     private var pollDescriptors = [pollfd](repeating: pollfd(), count: 2)
     /// Messages received since the loop last took them; appended to by the message callback.
     var received = MQTTBatch()
+    /// Where each message is written as it arrives (see `IntakeJournal`), and the writes that failed.
+    var journal: IntakeJournal?
+    var journalFailure: (any Error)?
     weak var events: (any MosquittoEvents)?
 
     /// Creates and configures a client; throws an error that names the setting or file at fault.
@@ -213,6 +216,16 @@ final class Mosquitto: @unchecked Sendable {
                 payload: UnsafeRawBufferPointer(start: message.pointee.payload, count: Int(message.pointee.payloadlen)),
                 qos: UInt8(truncatingIfNeeded: message.pointee.qos),
                 retain: message.pointee.retain)
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            client.received.records[client.received.records.count - 1].receivedAt = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+            if let journal = client.journal {
+                do {
+                    try journal.appendLast(of: client.received)
+                } catch {
+                    client.journalFailure = error
+                }
+            }
         }
     }
 
