@@ -6,8 +6,14 @@ import StoreyReplay
 /// A recorded CSV and how its columns map to points: shared by `storey replay` (publishes it) and
 /// `storey evaluate` (judges it offline).
 struct RecordingOptions: ParsableArguments {
-    @Argument(help: "The CSV file (with a header row).")
-    var file: String
+    @Argument(help: "The CSV file (with a header row); or give it with --from.")
+    var fileArgument: String?
+
+    @Option(name: .customLong("from"), help: "The CSV file (with a header row), instead of the argument.")
+    var fromFile: String?
+
+    /// The recording to read: the argument or `--from`, whichever was given.
+    var file: String { fromFile ?? fileArgument ?? "" }
 
     @Option(name: .customLong("map"), help: "COLUMN=POINT or COLUMN=POINT:sum (repeat for each column).")
     var maps: [String]
@@ -22,6 +28,11 @@ struct RecordingOptions: ParsableArguments {
     var examples: Int = 5
 
     func validate() throws {
+        switch (fileArgument, fromFile) {
+        case (nil, nil): throw ValidationError("give the CSV file, as an argument or with --from")
+        case (.some(let argument), .some(let from)): throw ValidationError("two CSV files given (\(argument) and --from \(from)): give one")
+        default: break
+        }
         for map in maps where ReplayMapping(argument: map) == nil {
             throw ValidationError("--map \"\(map)\" is not COLUMN=POINT or COLUMN=POINT:sum")
         }

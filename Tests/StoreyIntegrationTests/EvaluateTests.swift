@@ -62,7 +62,7 @@ struct EvaluateTests {
             .replacingOccurrences(of: #"holidays: \[[^\]]*\]"#, with: "holidays: []", options: .regularExpression)
         let bare = folder.appendingPathComponent("storey.yaml").path
         try withoutHolidays.write(toFile: bare, atomically: true, encoding: .utf8)
-        let (bareTransitions, _) = try await Self.evaluate([Self.cubems, "--config", bare, "--time-zone", "+07:00"] + Self.floorMaps)
+        let (bareTransitions, _) = try await Self.evaluate(["--from", Self.cubems, "--config", bare, "--time-zone", "+07:00"] + Self.floorMaps)
         let firedOnHolidays = bareTransitions.filter { transition in
             transition.to == "firing" && holidays.contains { transition.local_time.hasPrefix($0) }
         }
