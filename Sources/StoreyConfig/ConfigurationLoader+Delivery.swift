@@ -10,7 +10,7 @@ struct DeliveryReader {
     func read(_ node: ConfigNode) -> DeliveryConfiguration? {
         guard let section = node.mapping(allowed: [
             "external_url", "time_zone", "poll_interval", "max_concurrent_sends", "retry", "circuit_breaker", "receivers",
-            "time_intervals", "route",
+            "time_intervals", "route", "commit_batch", "retention",
         ]) else { return nil }
         let errorsBefore = problems.errors.count
         var configuration = DeliveryConfiguration()
@@ -39,6 +39,20 @@ struct DeliveryReader {
             if let value = breaker["failures"]?.integer(minimum: 1, maximum: 1000) { configuration.circuitBreaker.failureThreshold = value }
             if let value = breaker["open_for"]?.duration { configuration.circuitBreaker.initialOpen = value }
             if let value = breaker["maximum_open"]?.duration { configuration.circuitBreaker.maximumOpen = value }
+        }
+        if let node = section["commit_batch"], let batch = node.mapping(allowed: ["size", "within"]) {
+            if let value = batch["size"]?.integer(minimum: 1, maximum: 10_000) { configuration.outcomeBatch.size = value }
+            if let node = batch["within"], let value = node.duration {
+                if value > 5 { node.fail("expected at most 5s: outcomes waiting longer hold back the next message of their channel") } else {
+                    configuration.outcomeBatch.within = value
+                }
+            }
+        }
+        if let node = section["retention"], let retention = node.mapping(allowed: ["delivered", "dead", "prune_every"]) {
+            for (key, path) in [("delivered", \RetentionPolicy.delivered), ("dead", \RetentionPolicy.dead), ("prune_every", \RetentionPolicy.interval)] {
+                guard let node = retention[key], let value = node.duration else { continue }
+                if value < 1 { node.fail("expected at least 1s") } else { configuration.retention[keyPath: path] = value }
+            }
         }
         var receiverLines: [String: Int] = [:]
         for receiverNode in section["receivers"]?.sequence() ?? [] {

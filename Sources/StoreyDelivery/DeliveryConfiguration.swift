@@ -16,6 +16,10 @@ public struct DeliveryConfiguration: Sendable, Equatable {
     public var pollInterval: Double = 2
     /// Messages in flight at once, over all receivers.
     public var maxConcurrentSends = 32
+    /// How outcomes are gathered into one commit.
+    public var outcomeBatch = OutcomeBatchPolicy()
+    /// How long delivered messages and dead letters are kept.
+    public var retention = RetentionPolicy()
 
     public init(receivers: [Receiver] = [], route: Route = Route(receiver: nil)) {
         self.receivers = receivers

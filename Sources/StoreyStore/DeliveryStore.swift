@@ -141,7 +141,7 @@ public struct DeliveryQueueStatistics: Sendable, Equatable {
 /// a crash at any point leaves either the step done or not begun; messages are made before they are
 /// sent, so a resend after a crash carries the same id.
 public final class DeliveryStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     public let path: String
 
     public init(path: String) throws {
@@ -305,48 +305,43 @@ public final class DeliveryStore: Sendable {
         }
     }
 
-    public func recordDelivered(_ id: Int64, attempts: Int, now: Int64) async throws {
+    /// Commits outcomes in one transaction, in order. Only pending messages change: an outcome for a
+    /// message an operator acted on meanwhile is dropped.
+    public func record(_ outcomes: [DeliveryOutcome]) async throws {
+        guard !outcomes.isEmpty else { return }
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE delivery_message SET state = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ? AND state = 'pending'",
-                arguments: [attempts, now, id])
-        }
-    }
-
-    /// A failed attempt: try again at `nextAttemptAt`, or, when `nextAttemptAt` is nil, move it to the dead letters.
-    public func recordFailure(_ id: Int64, attempts: Int, reason: String, error: String, nextAttemptAt: Int64?, now: Int64) async throws {
-        try await pool.write { db in
-            if let nextAttemptAt {
-                try db.execute(sql: """
-                    UPDATE delivery_message SET attempts = ?, last_reason = ?, last_error = ?, next_attempt_at = ?
-                    WHERE id = ? AND state = 'pending'
-                    """, arguments: [attempts, reason, error, nextAttemptAt, id])
-            } else {
-                try db.execute(sql: """
-                    UPDATE delivery_message SET state = 'dead', attempts = ?, last_reason = ?, last_error = ?, dead_at = ?
-                    WHERE id = ? AND state = 'pending'
-                    """, arguments: [attempts, reason, error, now, id])
+            for outcome in outcomes {
+                switch outcome {
+                case .delivered(let id, let attempts, let at):
+                    try db.cachedStatement(sql: """
+                        UPDATE delivery_message SET state = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL
+                        WHERE id = ? AND state = 'pending'
+                        """).execute(arguments: [attempts, at, id])
+                case .failed(let id, let attempts, let reason, let error, let nextAttemptAt?, _):
+                    try db.cachedStatement(sql: """
+                        UPDATE delivery_message SET attempts = ?, last_reason = ?, last_error = ?, next_attempt_at = ?
+                        WHERE id = ? AND state = 'pending'
+                        """).execute(arguments: [attempts, reason, error, nextAttemptAt, id])
+                case .failed(let id, let attempts, let reason, let error, nil, let at):
+                    try db.cachedStatement(sql: """
+                        UPDATE delivery_message SET state = 'dead', attempts = ?, last_reason = ?, last_error = ?, dead_at = ?
+                        WHERE id = ? AND state = 'pending'
+                        """).execute(arguments: [attempts, reason, error, at, id])
+                case .postponed(let id, let until):
+                    try db.cachedStatement(sql: """
+                        UPDATE delivery_message SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND state = 'pending'
+                        """).execute(arguments: [until, id])
+                case .receiverDisabled(let name, let reason, let at):
+                    try db.cachedStatement(sql: """
+                        INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
+                        """).execute(arguments: [name, at, reason])
+                }
             }
         }
     }
 
-    /// Puts off a message without counting an attempt (its endpoint's circuit is open).
-    public func postpone(_ id: Int64, until: Int64) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE delivery_message SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND state = 'pending'", arguments: [until, id])
-        }
-    }
-
     // MARK: Receivers
-
-    public func disableReceiver(_ name: String, reason: String, now: Int64) async throws {
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
-                """, arguments: [name, now, reason])
-        }
-    }
 
     /// Receivers disabled (by a 410), with why.
     public func disabledReceivers() async throws -> [String: String] {

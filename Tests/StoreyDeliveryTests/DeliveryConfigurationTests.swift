@@ -175,4 +175,35 @@ import Testing
         #expect(problems.count == 1)
         #expect(problems.first?.contains("whsec_") == true)
     }
+
+    @Test func retentionAndCommitBatchingAreReadWithDefaults() throws {
+        let section = """
+            delivery:
+              receivers:
+                - name: hook
+                  webhook: { url: "https://x.example.com" }
+              route: { receiver: hook }
+            """
+        let defaults = try #require(try load(section).delivery)
+        #expect(defaults.retention == RetentionPolicy(delivered: 30 * 86_400, dead: 30 * 86_400, interval: 3600))
+        #expect(defaults.outcomeBatch == OutcomeBatchPolicy(size: 64, within: 0.02))
+        let set = try #require(try load(section + """
+
+              retention: { delivered: 7d, dead: 90d, prune_every: 10m }
+              commit_batch: { size: 1, within: 0.1s }
+            """).delivery)
+        #expect(set.retention == RetentionPolicy(delivered: 7 * 86_400, dead: 90 * 86_400, interval: 600))
+        #expect(set.outcomeBatch == OutcomeBatchPolicy(size: 1, within: 0.1))
+        let problems = errors(section + """
+
+              retention: { delivered: 0s, kept: 3d }
+              commit_batch: { size: 0, within: 1m }
+            """)
+        for text in [
+            "delivery.retention.delivered: expected at least 1s", "delivery.retention.kept",
+            "delivery.commit_batch.size", "delivery.commit_batch.within: expected at most 5s",
+        ] {
+            #expect(problems.contains { $0.contains(text) }, "missing: \(text)\nin: \(problems.joined(separator: "\n"))")
+        }
+    }
 }

@@ -4,10 +4,12 @@ import StoreyStore
 import Synchronization
 
 /// Delivery's metrics in the daemon's registry: attempts, deliveries, failures and dead letters per
-/// receiver (and reason), the queue's depth, its oldest undelivered notification, the dead letters held.
+/// receiver (and reason), the queue's depth, its oldest undelivered notification, the dead letters held,
+/// each receiver's circuit breaker, and what pruning removed.
 final class DeliveryMetrics: DeliveryObserver {
     private let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Counter]>([:])
+    private let circuits = Mutex<[String: Gauge]>([:])
     private let queueDepth: Gauge
     private let waiting: Gauge
     private let deadLetters: Gauge
@@ -52,5 +54,29 @@ final class DeliveryMetrics: DeliveryObserver {
         waiting.set(Double(statistics.pending))
         deadLetters.set(Double(statistics.dead))
         oldestAge.set(oldestUndeliveredAge)
+    }
+
+    func circuit(receiver: String, isOpen: Bool) {
+        let gauge = circuits.withLock { circuits in
+            if let gauge = circuits[receiver] { return gauge }
+            let gauge = registry.makeGauge(
+                descriptor: .storey("storey_delivery_circuit_open", "1 while a receiver's circuit breaker stops attempts (open or half-open), 0 when closed."),
+                labels: [("receiver", receiver)])
+            circuits[receiver] = gauge
+            return gauge
+        }
+        gauge.set(isOpen ? 1 : 0)
+    }
+
+    func pruned(_ counts: DeliveryPruneCounts) {
+        let help = "Rows removed by pruning past the retention (delivery.retention), per table."
+        counter("storey_delivery_pruned_total", help, [("table", "delivery_message")]).increment(by: Int64(counts.messages))
+        counter("storey_delivery_pruned_total", help, [("table", "delivery_item")]).increment(by: Int64(counts.items))
+        counter("storey_delivery_pruned_total", help, [("table", "outbox")]).increment(by: Int64(counts.outboxRows))
+    }
+
+    func committed(outcomes: Int) {
+        counter("storey_delivery_outcome_commits_total", "Transactions that recorded send outcomes (commit_batch gathers several in one).", []).increment()
+        counter("storey_delivery_outcomes_committed_total", "Send outcomes recorded (delivered, retry, dead letter, postponed).", []).increment(by: Int64(outcomes))
     }
 }

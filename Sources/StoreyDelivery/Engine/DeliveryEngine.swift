@@ -9,8 +9,11 @@ import Synchronization
 ///    the same transaction;
 /// 2. groups waiting items into messages (grouping, mutes, repeat intervals: `GroupingPlanner`);
 /// 3. sends every due message that heads its channel (so an alert's notices arrive in order), many
-///    channels at once, and records each outcome: delivered, retry later, or dead letter.
+///    channels at once, and records each outcome: delivered, retry later, or dead letter. Outcomes are
+///    committed in batches (`OutcomeBatch`); a message whose outcome is not committed yet is neither
+///    sent again nor followed by the next of its channel, so a crash sends it at most once more.
 /// Every decision is in the database before it is acted on, so a crash anywhere resumes cleanly.
+/// Delivered and dead rows older than the retention are pruned now and then (`prune`).
 public final class DeliveryEngine: Sendable {
     private let store: DeliveryStore
     private let observer: DeliveryObserver
@@ -18,7 +21,13 @@ public final class DeliveryEngine: Sendable {
     private let webhookSender = WebhookSender()
     private let senders: Mutex<ReceiverSenders>
     private let breakers = Mutex<[String: CircuitBreaker]>([:])
+    /// Sends under way.
     private let inFlight = Mutex<[Int64: DeliveryChannel]>([:])
+    /// Outcomes known but not committed yet, and the messages they settle (kept out of the next reads).
+    private let batch: Mutex<OutcomeBatch>
+    private let settling = Mutex<Set<Int64>>([])
+    /// When pruning last ran (nil: not since start).
+    private let lastPruned = Mutex<Int64?>(nil)
     private let wake = WakeSignal()
     private let stopping = Atomic<Bool>(false)
     private let clock: @Sendable () -> Int64
@@ -29,6 +38,7 @@ public final class DeliveryEngine: Sendable {
     ) {
         self.store = store
         self.senders = Mutex(senders)
+        batch = Mutex(OutcomeBatch(policy: senders.configuration.outcomeBatch))
         self.observer = observer
         self.logger = logger
         self.clock = clock
@@ -40,6 +50,7 @@ public final class DeliveryEngine: Sendable {
     /// Adopts a reloaded configuration (already made ready: its secrets were readable).
     public func apply(_ next: ReceiverSenders) {
         senders.withLock { $0 = next }
+        batch.withLock { $0.policy = next.configuration.outcomeBatch }
         breakers.withLock { breakers in breakers = breakers.filter { next.configuration.receiver(named: $0.key) != nil } }
         wake.signal()
     }
@@ -59,8 +70,11 @@ public final class DeliveryEngine: Sendable {
                 do {
                     try await routeNew(now: now)
                     wakeAt = try await groupWaiting(now: now)
+                    await commitOutcomesIfDue(now: now)
                     let next = try await sendDue(now: now, group: &group)
-                    wakeAt = [wakeAt, next].compactMap { $0 }.min()
+                    await commitOutcomesIfDue(now: clock())
+                    wakeAt = [wakeAt, next, batch.withLock { $0.dueAt }].compactMap { $0 }.min()
+                    startPruningIfDue(now: now, group: &group)
                 } catch {
                     logger.error("delivery pass failed; retrying at the next poll", metadata: ["error": "\(error)"])
                 }
@@ -74,6 +88,7 @@ public final class DeliveryEngine: Sendable {
                 await wake.wait(timeout: timeout)
             }
         }
+        await commitOutcomes()
         await publishStatistics(now: clock())
         await webhookSender.shutdown()
     }
@@ -165,7 +180,7 @@ public final class DeliveryEngine: Sendable {
         if queue.isEmpty || (started == 0 && now - readAt >= 250) {
             // A message in flight when the query reads may finish before we look at it: its row is then
             // stale, so such messages (and those already queued) wait for the next read.
-            let skip = inFlight.withLock { Set($0.keys) }.union(queue.map(\.id))
+            let skip = inFlight.withLock { Set($0.keys) }.union(settling.withLock { $0 }).union(queue.map(\.id))
             queue += try await store.dueMessages(now: now, limit: 1000).filter { !skip.contains($0.id) }
             disabled = try await store.disabledReceivers()
             readAt = now
@@ -190,7 +205,7 @@ public final class DeliveryEngine: Sendable {
             }
             guard let receiver = current.configuration.receiver(named: channel.receiver) else {
                 // Removed from the configuration: keep it (a reload may bring the receiver back), look again later.
-                try await store.postpone(message.id, until: now + 60_000)
+                settle(PendingOutcome(outcome: .postponed(message: message.id, until: now + 60_000)), now: now)
                 continue
             }
             let channelBusy = inFlight.withLock { flights in
@@ -201,22 +216,25 @@ public final class DeliveryEngine: Sendable {
                 continue
             }
             if let why = disabled[channel.receiver] {
-                try await store.recordFailure(message.id, attempts: message.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, now: now)
-                observer.deadLettered(receiver: channel.receiver, reason: .receiverDisabled)
+                settle(PendingOutcome(
+                    outcome: .failed(message: message.id, attempts: message.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, at: now),
+                    report: .deadLettered(receiver: channel.receiver, reason: .receiverDisabled)), now: now)
                 continue
             }
             let permission = breakers.withLock { breakers in
                 breakers[channel.receiver, default: CircuitBreaker(policy: current.configuration.circuitBreaker)].permission(now: now)
             }
             if case .wait(let until) = permission {
-                try await store.postpone(message.id, until: until)
+                settle(PendingOutcome(outcome: .postponed(message: message.id, until: until)), now: now)
                 continue
             }
             inFlight.withLock { $0[message.id] = channel }
             started += 1
             group.addTask {
-                await self.attempt(message, receiver: receiver, senders: current)
+                let outcomes = await self.attempt(message, receiver: receiver, senders: current)
+                self.settle(outcomes, now: self.clock())
                 _ = self.inFlight.withLock { $0.removeValue(forKey: message.id) }
+                await self.commitOutcomesIfDue(now: self.clock())
                 self.wake.signal()
             }
         }
@@ -224,8 +242,8 @@ public final class DeliveryEngine: Sendable {
         return started
     }
 
-    /// One attempt of one message, and its outcome recorded.
-    private func attempt(_ record: DeliveryMessageRecord, receiver: Receiver, senders: ReceiverSenders) async {
+    /// One attempt of one message, and the outcomes to record.
+    private func attempt(_ record: DeliveryMessageRecord, receiver: Receiver, senders: ReceiverSenders) async -> [PendingOutcome] {
         let started = clock()
         let attempts = record.attempts + 1
         observer.attempted(receiver: receiver.name)
@@ -237,49 +255,95 @@ public final class DeliveryEngine: Sendable {
             outcome = .failed(.rendering, "cannot read the message's notifications: \(error)")
         }
         let now = clock()
-        breakers.withLock { breakers in
+        let circuitOpen = breakers.withLock { breakers in
             var breaker = breakers[receiver.name] ?? CircuitBreaker(policy: senders.configuration.circuitBreaker)
             if outcome.isEndpointFailure { breaker.recordFailure(now: now) } else { breaker.recordSuccess() }
             breakers[receiver.name] = breaker
+            return breaker.isOpen
         }
+        observer.circuit(receiver: receiver.name, isOpen: circuitOpen)
+        if case .delivered = outcome {
+            return [PendingOutcome(
+                outcome: .delivered(message: record.id, attempts: attempts, at: now),
+                report: .delivered(receiver: receiver.name, seconds: Double(now - started) / 1000))]
+        }
+        var outcomes: [PendingOutcome] = []
+        let reason = outcome.reason ?? .connection
+        observer.failed(receiver: receiver.name, reason: reason)
+        if case .gone(let why) = outcome {
+            outcomes.append(PendingOutcome(outcome: .receiverDisabled(receiver: receiver.name, reason: why, at: now)))
+            ready.withLock { $0.disabled[receiver.name] = why }
+            logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
+        }
+        let decision = senders.configuration.retry.decide(
+            outcome: outcome, attempts: attempts, createdAt: record.createdAt, now: now, random: Double.random(in: 0..<1))
+        switch decision {
+        case .retry(let at):
+            outcomes.append(PendingOutcome(outcome: .failed(
+                message: record.id, attempts: attempts, reason: reason.rawValue, error: Self.describe(outcome), nextAttemptAt: at, at: now)))
+            logger.warning("delivery failed; will retry", metadata: [
+                "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
+                "attempt": "\(attempts)", "reason": "\(reason.rawValue)", "error": "\(Self.describe(outcome))",
+                "retry_in_ms": "\(at - now)",
+            ])
+        case .deadLetter(let deadReason, let why):
+            outcomes.append(PendingOutcome(
+                outcome: .failed(message: record.id, attempts: attempts, reason: deadReason.rawValue, error: why, nextAttemptAt: nil, at: now),
+                report: .deadLettered(receiver: receiver.name, reason: deadReason)))
+            logger.error("delivery gave up: message moved to the dead letters (storey outbox list --state dead)", metadata: [
+                "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
+                "reason": "\(deadReason.rawValue)", "error": "\(why)",
+            ])
+        case nil:
+            break
+        }
+        return outcomes
+    }
+
+    // MARK: Recording outcomes
+
+    /// Adds outcomes to the batch; their messages stay out of the next reads until it is committed.
+    private func settle(_ outcomes: [PendingOutcome], now: Int64) {
+        settling.withLock { settling in
+            for outcome in outcomes { if let id = outcome.outcome.message { settling.insert(id) } }
+        }
+        batch.withLock { batch in
+            for outcome in outcomes { batch.add(outcome, now: now) }
+        }
+    }
+
+    private func settle(_ outcome: PendingOutcome, now: Int64) { settle([outcome], now: now) }
+
+    private func commitOutcomesIfDue(now: Int64) async {
+        let sends = inFlight.withLock { $0.count }
+        guard batch.withLock({ $0.isDue(now: now, sendsInFlight: sends) }) else { return }
+        await commitOutcomes()
+    }
+
+    /// Commits what the batch holds in one transaction, then tells the observer.
+    private func commitOutcomes() async {
+        let taken = batch.withLock { $0.take() }
+        guard !taken.isEmpty else { return }
         do {
-            switch outcome {
-            case .delivered:
-                try await store.recordDelivered(record.id, attempts: attempts, now: now)
-                observer.delivered(receiver: receiver.name, seconds: Double(now - started) / 1000)
-            default:
-                let reason = outcome.reason ?? .connection
-                observer.failed(receiver: receiver.name, reason: reason)
-                if case .gone(let why) = outcome {
-                    try await store.disableReceiver(receiver.name, reason: why, now: now)
-                    ready.withLock { $0.disabled[receiver.name] = why }
-                    logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
-                }
-                let decision = senders.configuration.retry.decide(
-                    outcome: outcome, attempts: attempts, createdAt: record.createdAt, now: now, random: Double.random(in: 0..<1))
-                switch decision {
-                case .retry(let at):
-                    try await store.recordFailure(record.id, attempts: attempts, reason: reason.rawValue, error: Self.describe(outcome), nextAttemptAt: at, now: now)
-                    logger.warning("delivery failed; will retry", metadata: [
-                        "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
-                        "attempt": "\(attempts)", "reason": "\(reason.rawValue)", "error": "\(Self.describe(outcome))",
-                        "retry_in_ms": "\(at - now)",
-                    ])
-                case .deadLetter(let deadReason, let why):
-                    try await store.recordFailure(record.id, attempts: attempts, reason: deadReason.rawValue, error: why, nextAttemptAt: nil, now: now)
-                    observer.deadLettered(receiver: receiver.name, reason: deadReason)
-                    logger.error("delivery gave up: message moved to the dead letters (storey outbox list --state dead)", metadata: [
-                        "receiver": "\(receiver.name)", "recipient": "\(record.channel.recipient)", "message": "\(record.id)",
-                        "reason": "\(deadReason.rawValue)", "error": "\(why)",
-                    ])
-                case nil:
-                    break
+            try await store.record(taken.map(\.outcome))
+            observer.committed(outcomes: taken.count)
+            for pending in taken {
+                switch pending.report {
+                case .delivered(let receiver, let seconds): observer.delivered(receiver: receiver, seconds: seconds)
+                case .deadLettered(let receiver, let reason): observer.deadLettered(receiver: receiver, reason: reason)
+                case nil: break
                 }
             }
         } catch {
-            // The outcome is not recorded: the message stays pending and is sent again with the same id.
-            logger.error("cannot record a delivery outcome; it will be sent again", metadata: ["message": "\(record.id)", "error": "\(error)"])
+            // Not recorded: the messages stay pending and are sent again with the same ids.
+            logger.error("cannot record delivery outcomes; those messages will be sent again", metadata: [
+                "messages": "\(taken.compactMap(\.outcome.message))", "error": "\(error)",
+            ])
         }
+        settling.withLock { settling in
+            for pending in taken { if let id = pending.outcome.message { settling.remove(id) } }
+        }
+        wake.signal()
     }
 
     private func outgoing(_ record: DeliveryMessageRecord) async throws -> OutgoingMessage {
@@ -303,6 +367,34 @@ public final class DeliveryEngine: Sendable {
             guard let mailer = senders.mailers[receiver.name] else { return .failed(.receiverMissing, "no sender for \(receiver.name)") }
             let content = MailContent(message, email: email, language: receiver.language, settings: senders.settings, date: Date(timeIntervalSince1970: Double(clock()) / 1000))
             return await mailer.send(content)
+        }
+    }
+
+    // MARK: Pruning
+
+    /// Removes delivered messages and dead letters past their retention when a pass is due, beside the
+    /// sending (a first pass over a long history may take a while).
+    private func startPruningIfDue(now: Int64, group: inout DiscardingTaskGroup) {
+        let retention = senders.withLock { $0.configuration.retention }
+        let due = lastPruned.withLock { lastRun in
+            guard retention.isDue(now: now, lastRun: lastRun) else { return false }
+            lastRun = now
+            return true
+        }
+        guard due else { return }
+        group.addTask {
+            let cutoffs = retention.cutoffs(now: now)
+            do {
+                let counts = try await self.store.prune(deliveredBefore: cutoffs.delivered, deadBefore: cutoffs.dead)
+                self.observer.pruned(counts)
+                if counts != DeliveryPruneCounts() {
+                    self.logger.info("pruned delivery history past its retention", metadata: [
+                        "messages": "\(counts.messages)", "items": "\(counts.items)", "outbox_rows": "\(counts.outboxRows)",
+                    ])
+                }
+            } catch {
+                self.logger.error("cannot prune delivery history; trying again at the next pass", metadata: ["error": "\(error)"])
+            }
         }
     }
 

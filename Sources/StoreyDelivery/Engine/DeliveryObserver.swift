@@ -8,6 +8,12 @@ public protocol DeliveryObserver: Sendable {
     func deadLettered(receiver: String, reason: FailureReason)
     /// The queue as it stands; `oldestUndeliveredAge` in seconds (0 when nothing waits).
     func queue(_ statistics: DeliveryQueueStatistics, oldestUndeliveredAge: Double)
+    /// A receiver's circuit breaker after an attempt: open (or half-open) stops attempts for a while.
+    func circuit(receiver: String, isOpen: Bool)
+    /// A pruning pass removed these.
+    func pruned(_ counts: DeliveryPruneCounts)
+    /// One transaction committed this many outcomes.
+    func committed(outcomes: Int)
 }
 
 /// Observes nothing (tests, the CLI).
@@ -18,4 +24,7 @@ public struct NoDeliveryObserver: DeliveryObserver {
     public func failed(receiver: String, reason: FailureReason) {}
     public func deadLettered(receiver: String, reason: FailureReason) {}
     public func queue(_ statistics: DeliveryQueueStatistics, oldestUndeliveredAge: Double) {}
+    public func circuit(receiver: String, isOpen: Bool) {}
+    public func pruned(_ counts: DeliveryPruneCounts) {}
+    public func committed(outcomes: Int) {}
 }
