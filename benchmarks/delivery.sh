@@ -7,7 +7,8 @@
 # fresh databases and receivers: outcomes committed one per message (`commit_batch: {size: 1}`, as before
 # batching) and in batches (the default), so both are measured under the same load.
 #
-#   benchmarks/delivery.sh [COUNT]        (default 10,000)      BUILD=debug for a debug build
+#   benchmarks/delivery.sh [COUNT]        (default 10,000)      BUILD=debug for a debug build,
+#                                                                BIN=FOLDER to use binaries built already
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -20,9 +21,13 @@ mqtt=$(port); http=$(port); hook0=$(port); hook1=$(port); smtp=$(port)
 secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 scripts/install-dependencies
-swift build -c "$build" --product storeyd >/dev/null
-swift build -c "$build" --product storey >/dev/null
-bin="$(swift build -c "$build" --show-bin-path)"
+if [[ -n "${BIN:-}" ]]; then
+  bin="$BIN"   # binaries already built (e.g. by `nice swift build -c release`)
+else
+  swift build -c "$build" --product storeyd >/dev/null
+  swift build -c "$build" --product storey >/dev/null
+  bin="$(swift build -c "$build" --show-bin-path)"
+fi
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -47,6 +47,8 @@ import Testing
 
     func count(_ sql: String) throws -> Int { try writer.read { try Int.fetchOne($0, sql: sql) ?? -1 } }
 
+    func outboxIDs() throws -> [Int64] { try writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM outbox ORDER BY id") } }
+
     @Test func onlyWhatDeliveryFinishedWithGoesAndOpenEpisodesStay() async throws {
         let old = Self.now - 40 * Self.day
         let recent = Self.now - Self.day
@@ -81,13 +83,13 @@ import Testing
         // Dead letters kept 60 days, delivered ones 30.
         let first = try await store.prune(deliveredBefore: Self.now - 30 * Self.day, deadBefore: Self.now - 60 * Self.day, chunk: 1)
         #expect(first == DeliveryPruneCounts(messages: 2, items: 2, outboxRows: 2), "a's two messages, their items and outbox rows")
-        let outboxLeft = try writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM outbox ORDER BY id") }
+        let outboxLeft = try outboxIDs()
         #expect(outboxLeft == [b1, c1, c2, d1, d2, e1, f1, g1], "c's skipped resolution stays: it says c's dead letter is over")
 
         let second = try await store.prune(deliveredBefore: Self.now - 30 * Self.day, deadBefore: Self.now - 30 * Self.day)
         #expect(second == DeliveryPruneCounts(messages: 1, items: 2, outboxRows: 2), "c's dead letter, then its skipped resolution, and their outbox rows")
         #expect(try count("SELECT COUNT(*) FROM delivery_message WHERE state = 'dead'") == 0)
-        #expect(try writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM outbox ORDER BY id") } == [b1, d1, d2, e1, f1, g1])
+        #expect(try outboxIDs() == [b1, d1, d2, e1, f1, g1])
         #expect(try count("SELECT COUNT(*) FROM delivery_message WHERE state = 'pending'") == 1)
         #expect(try count("SELECT COUNT(*) FROM delivery_item WHERE message IS NULL AND skipped IS NULL") == 1, "f still waits for its mute")
         #expect(try await store.statistics().unrouted == 1, "g is still to be routed")
@@ -99,6 +101,6 @@ import Testing
         try await store.record([.delivered(message: try await message(b2, "b", at: recent), attempts: 1, at: recent)])
         let third = try await store.prune(deliveredBefore: Self.now, deadBefore: Self.now - 30 * Self.day)
         #expect(third == DeliveryPruneCounts(messages: 4, items: 4, outboxRows: 5), "b's and d's messages and outbox rows, and g's")
-        #expect(try writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM outbox ORDER BY id") } == [e1, f1])
+        #expect(try outboxIDs() == [e1, f1])
     }
 }

@@ -128,7 +128,7 @@ struct DeliveryDaemonFaultTests {
         try await daemon.waitUntil("the queue empty") { try await daemon.metric("storey_delivery_queue_depth") == 0 }
         #expect(hooks[0].requests().count == 2)
         let skipped = try await daemon.query("SELECT skipped FROM delivery_item WHERE receiver = 'hook-0' AND skipped IS NOT NULL ORDER BY outbox_id")
-        #expect(skipped == "superseded while muted\nresolved while muted, never notified", skipped)
+        #expect(skipped == "superseded while muted\nresolved while muted, never notified", "\(skipped)")
         #expect(try await daemon.stop() == 0)
     }
 

@@ -65,7 +65,7 @@ final class DeliveryMetrics: DeliveryObserver {
             circuits[receiver] = gauge
             return gauge
         }
-        gauge.set(isOpen ? 1 : 0)
+        gauge.set(isOpen ? 1.0 : 0.0)
     }
 
     func pruned(_ counts: DeliveryPruneCounts) {
