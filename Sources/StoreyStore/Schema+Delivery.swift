@@ -2,7 +2,7 @@ import GRDB
 
 extension Schema {
     /// The delivery side's own progress beside the outbox it reads (v4). The outbox is only read, except
-    /// that pruning deletes rows delivery has finished with (v5-delivery's indexes serve pruning).
+    /// that pruning deletes rows delivery has finished with (v7's indexes serve pruning).
     static func registerDelivery(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v4: delivery items, messages, receivers and the routing cursor") { db in
             try db.execute(sql: """
@@ -62,8 +62,11 @@ extension Schema {
                 );
                 """)
         }
-        // A new migration, never an edit of v4 (the lead orders it among the others when merging).
-        migrator.registerMigration("v5-delivery: indexes for pruning delivered messages and skipped items") { db in
+    }
+
+    /// Indexes for pruning what delivery has finished with (v7).
+    static func registerDeliveryPruning(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7: indexes for pruning delivered messages and skipped items") { db in
             try db.execute(sql: """
                 CREATE INDEX delivery_message_delivered ON delivery_message(delivered_at) WHERE state = 'delivered';
                 CREATE INDEX delivery_item_skipped ON delivery_item(routed_at) WHERE skipped IS NOT NULL;

@@ -173,6 +173,7 @@ enum Schema {
                 );
                 """)
         }
+        registerDeliveryPruning(&migrator)
         return migrator
     }
 
