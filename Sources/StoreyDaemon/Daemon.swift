@@ -48,13 +48,8 @@ public struct Daemon: Sendable {
             events: EventHub(clientBuffer: configuration.httpAccess.eventClientBuffer),
             status: { DaemonStatus(brokerConnected: health.brokerConnected(), storeWritable: health.storeWritable()) })
         view.attach(monitor)
-        // Alert transitions join the event stream (resumable, like window events).
-        monitor.onTransitions { transitions in
-            for transition in transitions {
-                guard let data = try? JSONEncoder().encode(AlertEvent(transition)) else { continue }
-                _ = view.events.publishResumable(name: "alert", data: String(decoding: data, as: UTF8.self))
-            }
-        }
+        // Alert transitions join the event stream.
+        monitor.onTransitions { view.publishAlertEvents($0) }
         if configuration.httpAccess.tokens == nil {
             logger.warning("no tokens configured (http.tokens_file): the API is open to anyone who reaches \(configuration.http)")
         }
@@ -142,37 +137,6 @@ public struct Daemon: Sendable {
         settings.receiveMaximum = mqtt.receiveMaximum
         settings.maxBufferedMessages = configuration.intake.maxBufferedMessages
         return settings
-    }
-}
-
-/// An alert transition as the event stream carries it.
-struct AlertEvent: Encodable {
-    var fingerprint: String
-    var rule: String
-    var scope: String
-    var from: String
-    var to: String
-    var time: Int64
-    var value: Double?
-    var limit: Double?
-    var unit: String?
-    var reason: String
-    var severity: String
-    var flapping: Bool
-
-    init(_ transition: AlertTransition) {
-        fingerprint = transition.fingerprint.value
-        rule = transition.rule
-        scope = "\(transition.scope.kind.rawValue):\(transition.scopeID)"
-        from = transition.from.rawValue
-        to = transition.to.rawValue
-        time = transition.time
-        value = transition.values?.value
-        limit = transition.values?.limit
-        unit = transition.values?.unit
-        reason = transition.reason.code
-        severity = transition.severity.rawValue
-        flapping = transition.isFlapping
     }
 }
 

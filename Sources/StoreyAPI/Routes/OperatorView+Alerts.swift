@@ -38,33 +38,13 @@ extension OperatorView {
         var annotations: [String: String]
         var acknowledgement: AcknowledgementJSON?
         var updatedAt: String
-        var history: [TransitionJSON]?
+        var history: [AlertTransitionJSON]?
     }
 
     struct AcknowledgementJSON: Codable {
         var by: String
         var at: String
         var comment: String
-    }
-
-    struct TransitionJSON: Codable {
-        var fingerprint: String
-        var rule: String
-        var scope: String
-        var building: String?
-        var floor: String?
-        var tenant: String?
-        var episode: Int
-        var from: String
-        var to: String
-        var time: String
-        var value: Double?
-        var limit: Double?
-        var unit: String?
-        var reason: String
-        var detail: String?
-        var severity: String
-        var flapping: Bool
     }
 
     struct AcknowledgeBody: Codable {
@@ -94,15 +74,16 @@ extension OperatorView {
             value: alert.values?.value, limit: alert.values?.limit, unit: alert.values?.unit, labels: alert.labels,
             annotations: alert.annotations,
             acknowledgement: alert.acknowledgement.map { AcknowledgementJSON(by: $0.by, at: iso($0.at), comment: $0.comment) },
-            updatedAt: iso(updatedAt), history: history?.map(json))
+            updatedAt: iso(updatedAt), history: history?.map(AlertTransitionJSON.init))
     }
 
-    static func json(_ record: TransitionRecord) -> TransitionJSON {
-        TransitionJSON(
-            fingerprint: record.fingerprint, rule: record.rule, scope: "\(record.scopeKind):\(record.scopeID)",
-            building: record.building, floor: record.floor, tenant: record.tenant, episode: record.episode, from: record.from,
-            to: record.to, time: iso(record.time), value: record.value, limit: record.limit, unit: record.unit,
-            reason: record.reason, detail: record.detail, severity: record.severity, flapping: record.flapping)
+    /// Sends alert transitions on the event stream as `alert` events (resumable, like window events), in
+    /// the shape the history shows them.
+    public func publishAlertEvents(_ transitions: [(transition: AlertTransition, place: AlertPlace)]) {
+        for (transition, place) in transitions {
+            guard let data = try? JSONOutput.encoder.encode(AlertTransitionJSON(transition, place: place)) else { continue }
+            _ = events.publishResumable(name: "alert", data: String(decoding: data, as: UTF8.self))
+        }
     }
 
     func addAlertRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
@@ -132,7 +113,7 @@ extension OperatorView {
                 fingerprint: query["fingerprint"].map(String.init), building: query["building"].map(String.init),
                 floor: query["floor"].map(String.init), tenant: query["tenant"].map(String.init), rule: query["rule"].map(String.init),
                 from: from, to: to, limit: 10_000))
-            return try JSONOutput.response(["transitions": records.map(Self.json)])
+            return try JSONOutput.response(["transitions": records.map(AlertTransitionJSON.init)])
         }
         api.get("alerts/:fingerprint") { _, context -> Response in
             let fingerprint = try context.parameters.require("fingerprint")

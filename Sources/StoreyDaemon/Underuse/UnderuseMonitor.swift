@@ -27,7 +27,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     /// Windows that received readings since the last tick, noted on the storing task.
     private let touched = Mutex<Set<BuildingWindow>>([])
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
-    private let transitionObservers = Mutex<[@Sendable ([AlertTransition]) -> Void]>([])
+    private let transitionObservers = Mutex<[@Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void]>([])
     private let metrics: UnderuseMetrics?
 
     struct State: Sendable {
@@ -94,16 +94,17 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         outboxObservers.withLock { $0.append(observer) }
     }
 
-    /// Calls `observer` with the transitions of every commit (the event stream shows them live).
-    public func onTransitions(_ observer: @escaping @Sendable ([AlertTransition]) -> Void) {
+    /// Calls `observer` with the transitions of every commit, each with where its scope sits, as history
+    /// records it (the event stream shows them live).
+    public func onTransitions(_ observer: @escaping @Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void) {
         transitionObservers.withLock { $0.append(observer) }
     }
 
-    private func committed(_ actions: [AlertAction], notified: Int) {
+    private func committed(_ actions: [AlertAction], notified: Int, topology: Topology) {
         metrics?.outboxWritten(notified)
         if notified > 0 { for observer in outboxObservers.withLock({ $0 }) { observer() } }
-        let transitions = actions.compactMap { action -> AlertTransition? in
-            if case .record(let transition) = action { return transition }
+        let transitions = actions.compactMap { action -> (transition: AlertTransition, place: AlertPlace)? in
+            if case .record(let transition) = action { return (transition, Self.place(of: transition.scope, at: transition.time, in: topology)) }
             return nil
         }
         if !transitions.isEmpty { for observer in transitionObservers.withLock({ $0 }) { observer(transitions) } }
@@ -164,17 +165,18 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     /// Applies an operator's change and commits it with the transitions it causes; returns how many
     /// transitions or notifications it made.
     private func change(_ body: (inout State, Int64) -> ([AlertAction], [Silence], [String])) throws -> Int {
-        let (actions, notified) = try state.withLock { state in
+        let (actions, notified, topology) = try state.withLock { state in
             let time = now()
             let before = state.evaluator.alerts
             let (actions, saved, removed) = body(&state, time)
+            let topology = state.configuration.topology
             let notified = try alerts.commit(
                 alerts: Self.changed(before, state.evaluator.alerts), actions: actions,
-                places: { [topology = state.configuration.topology] in Self.place(of: $0.scope, at: $0.time, in: topology) },
+                places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
                 silencesSaved: saved, silencesRemoved: removed, now: time)
-            return (actions, notified)
+            return (actions, notified, topology)
         }
-        committed(actions, notified: notified)
+        committed(actions, notified: notified, topology: topology)
         return actions.count
     }
 
@@ -184,14 +186,14 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     /// then time-driven changes (silences, reminders, flapping). Public for tests with an injected clock.
     public func tick() throws {
         let started = ContinuousClock.now
-        let (actions, notified) = try state.withLock { state -> ([AlertAction], Int) in
+        let (actions, notified, topology) = try state.withLock { state -> ([AlertAction], Int, Topology) in
             defer {
                 let elapsed = (ContinuousClock.now - started).components
                 metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
             }
             let time = now()
             if !state.isCaughtUp {
-                guard caughtUp() else { return ([], 0) }
+                guard caughtUp() else { return ([], 0, state.configuration.topology) }
                 state.isCaughtUp = true
             }
             let before = state.evaluator.alerts
@@ -236,7 +238,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             actions += state.evaluator.tick(now: time)
 
             let changedAlerts = Self.changed(before, state.evaluator.alerts)
-            guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return ([], 0) }
+            guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return ([], 0, state.configuration.topology) }
             let topology = state.configuration.topology
             let notified = try alerts.commit(
                 alerts: changedAlerts, actions: actions, places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
@@ -247,9 +249,9 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
                     "value": "\(transition.values.map { "\($0.value) \($0.unit)" } ?? "-")",
                 ])
             }
-            return (actions, notified)
+            return (actions, notified, topology)
         }
-        committed(actions, notified: notified)
+        committed(actions, notified: notified, topology: topology)
     }
 
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {
