@@ -141,7 +141,7 @@ let package = Package(
             dependencies: ["StoreyCore", "StoreyStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreySimulation"]),
-        .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay"]),
+        .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay", "StoreyTestSupport"]),
         .testTarget(name: "StoreyIntakeTests", dependencies: ["StoreyIntake", "StoreyTestSupport"]),
         .testTarget(
             name: "StoreyAPITests",

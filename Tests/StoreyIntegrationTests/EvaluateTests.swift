@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5)))
 struct EvaluateTests {
     static let fixtures = SimulateAndReplayTests.repository.appendingPathComponent("Tests/Fixtures")
-    static let cubems = SimulateAndReplayTests.sharedData.appendingPathComponent("cubems/floors-hourly-kw.csv").path
+    static let cubems = SharedData.file("cubems/floors-hourly-kw.csv")
     static let floorMaps = (1...7).flatMap { ["--map", "Floor\($0)=f\($0)-kw", "--map", "Floor\($0)=f\($0)-kwh:sum"] }
 
     struct Transition: Decodable {
@@ -34,7 +34,7 @@ struct EvaluateTests {
         return text.matches(of: /20\d\d-\d\d-\d\d/).map { String(text[$0.range]) }.filter { text.contains("holidays") && $0 >= "2018-07-01" }
     }
 
-    @Test(.enabled(if: SimulateAndReplayTests.sharedDataPresent, SimulateAndReplayTests.sharedDataAbsent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func cubemsFloorsUnderuseIsFoundAndHolidaysRaiseNothing() async throws {
         let config = Self.fixtures.appendingPathComponent("cubems/storey.yaml").path
         let (transitions, _) = try await Self.evaluate([Self.cubems, "--config", config, "--time-zone", "+07:00"] + Self.floorMaps)
@@ -69,11 +69,11 @@ struct EvaluateTests {
         #expect(firedOnHolidays.count >= 5, "\(firedOnHolidays.count) alerts fired on holidays without the calendar")
     }
 
-    @Test(.enabled(if: SimulateAndReplayTests.sharedDataPresent, SimulateAndReplayTests.sharedDataAbsent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func robodUtilisationMatchesAnIndependentCount() async throws {
         let config = Self.fixtures.appendingPathComponent("robod/storey.yaml").path
         for (room, seats) in [(1, 40.0), (2, 40.0)] {
-            let file = SimulateAndReplayTests.sharedData.appendingPathComponent("robod/room\(room)-lecture.csv").path
+            let file = SharedData.file("robod/room\(room)-lecture.csv")
             let (_, lines) = try await Self.evaluate([file, "--config", config, "--map", "occupant_count=room\(room)-people", "--summary"])
             let summaries = lines.filter { $0.hasPrefix("{\"summary\"") }
             let line = try #require(summaries.first { $0.contains("lecture-room-\(room)") })

@@ -10,9 +10,6 @@ import Testing
 struct SimulateAndReplayTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
     static let deploy = repository.appendingPathComponent("Deploy/config")
-    static let sharedData = repository.appendingPathComponent("../shared/data").standardized
-    static var sharedDataPresent: Bool { FileManager.default.fileExists(atPath: sharedData.appendingPathComponent("README.md").path) }
-    static let sharedDataAbsent: Comment = "needs the real recordings in ../shared/data beside the repository, which is not there"
     /// Raw readings of the fixed dates below must not be pruned while the test counts them.
     static let keepReadings = "retention:\n  raw_readings: 100000d"
     /// Publishing at full speed outruns storeyd for a while; mosquitto's default (1,000 queued messages per
@@ -75,7 +72,7 @@ struct SimulateAndReplayTests {
         try await daemon.stop()
     }
 
-    @Test(.enabled(if: sharedDataPresent, sharedDataAbsent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func recordedFloorLoadsReplayIntoStoreydCellForCell() async throws {
         let broker = try await Self.broker()
         defer { broker.stop() }
@@ -99,7 +96,7 @@ struct SimulateAndReplayTests {
         let daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: Self.keepReadings)
         try daemon.start()
         try await daemon.waitUntilReady()
-        let file = Self.sharedData.appendingPathComponent("cubems/floors-hourly-kw.csv").path
+        let file = SharedData.file("cubems/floors-hourly-kw.csv")
         var arguments = ["replay", file, "--config", daemon.configFile, "--mqtt-url", daemon.brokerURL, "--time-zone", "+07:00",
                          "--start", "2025-07-01T00:00:00+07:00", "--speed", "0"]
         for level in 1...7 { arguments += ["--map", "Floor\(level)=cu-f\(level)-kw"] }
@@ -120,7 +117,7 @@ struct SimulateAndReplayTests {
         try await daemon.stop()
     }
 
-    @Test(.enabled(if: sharedDataPresent, sharedDataAbsent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func recordedRoomReplaysOccupancyPresenceAndSummedEnergy() async throws {
         let broker = try await Self.broker()
         defer { broker.stop() }
@@ -144,7 +141,7 @@ struct SimulateAndReplayTests {
         let daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: Self.keepReadings)
         try daemon.start()
         try await daemon.waitUntilReady()
-        let file = Self.sharedData.appendingPathComponent("robod/room1-lecture.csv").path
+        let file = SharedData.file("robod/room1-lecture.csv")
         let run = try await runCommand(CommandLineTests.storey, [
             "replay", file, "--config", daemon.configFile, "--mqtt-url", daemon.brokerURL, "--end=-1d", "--speed", "0",
             "--map", "occupant_count=r1-people", "--map", "occupant_presence=r1-presence", "--map", "plug_load_energy=r1-plug-kwh:sum",

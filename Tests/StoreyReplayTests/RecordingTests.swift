@@ -1,5 +1,6 @@
 import Foundation
 @testable import StoreyReplay
+import StoreyTestSupport
 import Testing
 
 /// Reading recorded CSV for replay: the real files in shared/data, and a file with every fault we refuse.
@@ -7,7 +8,7 @@ import Testing
     static let floors = (1...7).map { "Floor\($0)" }
     static let bangkok = TimeZone(secondsFromGMT: 7 * 3600)
 
-    @Test(.enabled(if: SharedData.isPresent, SharedData.absent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func cubemsReadsPastItsByteOrderMarkAndSpreadsheetDatesAndSkipsBlankCells() throws {
         let mappings = Self.floors.map { ReplayMapping(column: $0, pointID: "cu-\($0.lowercased())-kw") }
         let recording = try Recording(
@@ -28,7 +29,7 @@ import Testing
         #expect(abs(recording.rows[0].values[0].value - 9.334166667) < 1e-12)
     }
 
-    @Test(.enabled(if: SharedData.isPresent, SharedData.absent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func timestampsWithoutAnOffsetNeedATimeZoneAndSaySo() throws {
         let recording = try Recording(
             file: SharedData.file("cubems/floors-hourly-kw.csv"), mappings: [ReplayMapping(column: "Floor1", pointID: "p")],
@@ -38,7 +39,7 @@ import Testing
         #expect(recording.unusableRows.first?.description == "floors-hourly-kw.csv:2: time \"7/1/18 0:00\" has no UTC offset; give --time-zone (e.g. +07:00 or Asia/Bangkok)")
     }
 
-    @Test(.enabled(if: SharedData.isPresent, SharedData.absent))
+    @Test(.enabled(if: SharedData.isPresent, Comment(rawValue: SharedData.absent)))
     func robodReadsOffsetsAndSumsEnergyPerIntervalIntoACounter() throws {
         let file = "robod/room1-lecture.csv"
         let recording = try Recording(
