@@ -32,12 +32,43 @@ func appendToOutbox(database: String, scopes: Range<Int>, kind: String = "firing
 struct DeliveryDaemonTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-    func deliverySection(directory: URL, hooks: [TestWebhookReceiver], smtpPort: Int, receiver: String = "hook-0") throws -> String {
+    /// What each test starts: a private broker, two webhook receivers (with the test-server behaviours
+    /// given, e.g. `["--fail-first", "1"]`), an SMTP server, and storeyd delivering to all three, ready.
+    struct Rig {
+        let broker: TestBroker
+        let hooks: [TestWebhookReceiver]
+        let smtp: TestMailServer
+        /// The `delivery:` section storeyd was started with.
+        let delivery: String
+        let daemon: StoreydProcess
+
+        static func start(
+            hookBehaviours: [[String]] = [[], []], topology: String = IntegrationTopology.text, rules: String? = nil,
+            pollInterval: String = "0.5s"
+        ) async throws -> Rig {
+            let broker = try await TestBroker()
+            let hooks = [
+                try await TestWebhookReceiver(secrets: [DeliveryDaemonTests.secret], behaviour: hookBehaviours[0]),
+                try await TestWebhookReceiver(secrets: [DeliveryDaemonTests.secret], behaviour: hookBehaviours[1]),
+            ]
+            let smtp = try await TestMailServer()
+            let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
+            let delivery = try DeliveryDaemonTests.deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port, pollInterval: pollInterval)
+            let daemon = try StoreydProcess(
+                topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)",
+                mqttSection: rules.map { $0 + "\n" + delivery } ?? delivery, directory: directory)
+            try daemon.start()
+            try await daemon.waitUntilReady()
+            return Rig(broker: broker, hooks: hooks, smtp: smtp, delivery: delivery, daemon: daemon)
+        }
+    }
+
+    static func deliverySection(directory: URL, hooks: [TestWebhookReceiver], smtpPort: Int, pollInterval: String) throws -> String {
         let secretFile = directory.appendingPathComponent("whsec").path
         try Self.secret.write(toFile: secretFile, atomically: true, encoding: .utf8)
         return """
             delivery:
-              poll_interval: 0.5s
+              poll_interval: \(pollInterval)
               retry: { initial: 0.2s, maximum: 2s }
               receivers:
                 - name: hook-0
@@ -48,7 +79,7 @@ struct DeliveryDaemonTests {
                 - name: mail
                   email: { server: "smtp://127.0.0.1:\(smtpPort)", security: none, from: "storey@example.com", to: [ops@example.com] }
               route:
-                receiver: \(receiver)
+                receiver: hook-0
                 routes:
                   - { receiver: hook-0, continue: true }
                   - { receiver: hook-1, continue: true }
@@ -57,20 +88,10 @@ struct DeliveryDaemonTests {
     }
 
     @Test func killedDuringABurstItResendsOnlyWithTheSameIDsAndLosesNothing() async throws {
-        let broker = try await TestBroker()
-        defer { broker.stop() }
         // The first receiver is slow, so the burst is still going when storeyd is killed.
-        let hooks = [
-            try await TestWebhookReceiver(secrets: [Self.secret], behaviour: ["--delay-first", "1000000", "--delay", "0.02"]),
-            try await TestWebhookReceiver(secrets: [Self.secret]),
-        ]
-        let smtp = try await TestMailServer()
-        let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
-        let daemon = try StoreydProcess(
-            topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)",
-            mqttSection: try deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port), directory: directory)
-        try daemon.start()
-        try await daemon.waitUntilReady()
+        let rig = try await Rig.start(hookBehaviours: [["--delay-first", "1000000", "--delay", "0.02"], []])
+        defer { rig.broker.stop() }
+        let (hooks, smtp, daemon) = (rig.hooks, rig.smtp, rig.daemon)
 
         let count = 300
         try await appendToOutbox(database: daemon.databasePath, scopes: 0..<count)
@@ -112,16 +133,9 @@ struct DeliveryDaemonTests {
     }
 
     @Test func aBadDeliveryConfigurationOnReloadKeepsTheOldOne() async throws {
-        let broker = try await TestBroker()
-        defer { broker.stop() }
-        let hooks = [try await TestWebhookReceiver(secrets: [Self.secret]), try await TestWebhookReceiver(secrets: [Self.secret])]
-        let smtp = try await TestMailServer()
-        let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
-        let section = try deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port)
-        let daemon = try StoreydProcess(
-            topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: section, directory: directory)
-        try daemon.start()
-        try await daemon.waitUntilReady()
+        let rig = try await Rig.start()
+        defer { rig.broker.stop() }
+        let (hooks, smtp, daemon, section) = (rig.hooks, rig.smtp, rig.daemon, rig.delivery)
 
         try daemon.writeConfiguration(topology: IntegrationTopology.text, mqttSection: section.replacingOccurrences(of: "receiver: hook-0\n    routes", with: "receiver: nobody\n    routes"))
         daemon.signal(SIGHUP)
@@ -147,19 +161,9 @@ struct DeliveryDaemonTests {
     }
 
     @Test func deadLettersAreListedAndReplayed() async throws {
-        let broker = try await TestBroker()
-        defer { broker.stop() }
-        let hooks = [
-            try await TestWebhookReceiver(secrets: [Self.secret], behaviour: ["--fail-first", "1", "--status", "400"]),
-            try await TestWebhookReceiver(secrets: [Self.secret]),
-        ]
-        let smtp = try await TestMailServer()
-        let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
-        let daemon = try StoreydProcess(
-            topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)",
-            mqttSection: try deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port), directory: directory)
-        try daemon.start()
-        try await daemon.waitUntilReady()
+        let rig = try await Rig.start(hookBehaviours: [["--fail-first", "1", "--status", "400"], []])
+        defer { rig.broker.stop() }
+        let (hooks, daemon) = (rig.hooks, rig.daemon)
         try await appendToOutbox(database: daemon.databasePath, scopes: 0..<1)
         try await daemon.waitUntil("a dead letter") { try await daemon.metric("storey_delivery_dead_letters") == 1 }
         #expect(try await daemon.metric("storey_delivery_failures_total{receiver=\"hook-0\",reason=\"http_4xx\"}") == 1)
@@ -182,17 +186,9 @@ struct DeliveryDaemonTests {
     /// The whole path: readings through the broker → the rule fires → outbox → a signed webhook and a mail,
     /// woken by the monitor's signal rather than the poll.
     @Test func anAlertFiredFromReadingsReachesTheWebhookAndTheMailbox() async throws {
-        let broker = try await TestBroker()
-        defer { broker.stop() }
-        let hooks = [try await TestWebhookReceiver(secrets: [Self.secret]), try await TestWebhookReceiver(secrets: [Self.secret])]
-        let smtp = try await TestMailServer()
-        let directory = try makeTemporaryDirectory(prefix: "storeyd-delivery")
-        let delivery = try deliverySection(directory: directory, hooks: hooks, smtpPort: smtp.port).replacingOccurrences(of: "poll_interval: 0.5s", with: "poll_interval: 30s")
-        let daemon = try StoreydProcess(
-            topology: UnderuseTests.topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: UnderuseTests.rules + "\n" + delivery,
-            directory: directory)
-        try daemon.start()
-        try await daemon.waitUntilReady()
+        let rig = try await Rig.start(topology: UnderuseTests.topology, rules: UnderuseTests.rules, pollInterval: "30s")
+        defer { rig.broker.stop() }
+        let (broker, hooks, smtp, daemon) = (rig.broker, rig.hooks, rig.smtp, rig.daemon)
         let day = UnderuseTests.workingDay
         try await publishReadings(
             UnderuseTests.counter("storey/u/1/quiet-space/q-kwh", day: day, from: 8 * 60, to: 12 * 60, start: 1000, perMinute: 0.01),
