@@ -1,4 +1,5 @@
 import Foundation
+import StoreyTestSupport
 import Testing
 
 /// What the package holds (read on this machine with dpkg-deb) and how it installs, upgrades over itself
@@ -16,6 +17,12 @@ import Testing
             "./etc/storey/storey.yaml", "./etc/storey/topology.yaml",
             "./usr/share/doc/storey/README.md", "./usr/share/doc/storey/PRODUCTION.md", "./usr/share/doc/storey/copyright",
             "./usr/share/doc/storey/examples/mosquitto/storey.conf", "./usr/share/doc/storey/examples/mosquitto/storey.acl",
+            "./usr/share/doc/storey/changelog.gz", "./usr/share/lintian/overrides/storey",
+            // The dashboard and the OpenAPI document, where storeyd looks for them (OperatorView.resourceFolders).
+            "./usr/share/storey/Storey_StoreyAPI.resources/dashboard/index.html",
+            "./usr/share/storey/Storey_StoreyAPI.resources/dashboard/dashboard.js",
+            "./usr/share/storey/Storey_StoreyAPI.resources/dashboard/dashboard.css",
+            "./usr/share/storey/Storey_StoreyAPI.resources/openapi.yaml",
         ] {
             #expect(contents.contains(" \(path)\n"), "\(path) is not in the package")
         }
@@ -31,6 +38,32 @@ import Testing
         let examples = try FileManager.default.contentsOfDirectory(atPath: Repository.file("Deploy/config").path)
         #expect(examples.contains("storey.yaml") && examples.contains("topology.yaml"))
         #expect(conffiles.split(separator: "\n").map(String.init).sorted() == examples.map { "/etc/storey/\($0)" }.sorted())
+    }
+
+    /// Debian's own checks of a package. Errors fail the test; a warning passes only if it is listed here
+    /// with the reason it stays. (What lintian rightly flags but is so on purpose — the Swift packages
+    /// linked in, the symbol table kept — is overridden in the package itself: Deploy/debian/lintian-overrides.)
+    static let deliberateLintianWarnings: [String: String] = [
+        "no-manual-page": "storey and storeyd describe themselves with --help (every command and option); README.md and PRODUCTION.md are the manual",
+    ]
+
+    @Test(.enabled(if: SystemTestEnvironment.canLint, Comment(rawValue: SystemTestEnvironment.lintianMissing ?? "")))
+    func lintianFindsNoErrorsAndNoWarningsButTheDeliberateOnes() async throws {
+        try SystemTestEnvironment.requireLintian()
+        let package = try await StoreyPackage.built.value
+        let lintian = try locateExecutable("lintian", package: "lintian")
+        let result = try await runCommand(lintian, ["--tag-display-limit", "0", "--display-info", package.path], timeout: .seconds(900))
+        let tags = result.output.split(separator: "\n").filter { $0.count > 3 && $0.dropFirst().hasPrefix(": ") }
+        let errors = tags.filter { $0.hasPrefix("E: ") }
+        #expect(errors.isEmpty, "lintian errors:\n\(errors.joined(separator: "\n"))")
+        #expect(result.status == 0, "lintian exit \(result.status): \(result.errorOutput.suffix(2000))")
+        for warning in tags where warning.hasPrefix("W: ") {
+            // "W: storey: TAG [DETAILS]"
+            let tag = warning.split(separator: " ").dropFirst(2).first.map(String.init) ?? ""
+            #expect(Self.deliberateLintianWarnings[tag] != nil, "lintian warning not known to be deliberate: \(warning)")
+        }
+        // Overrides that no longer match anything would hide nothing and mislead the next reader.
+        #expect(!result.output.contains("unused-override") && !result.output.contains("mismatched-override"), "\(result.output)")
     }
 
     @Test(.enabled(if: SystemTestEnvironment.canBootContainer, Comment(rawValue: SystemTestEnvironment.containerMissing ?? "")))

@@ -16,6 +16,16 @@ struct StoreydServiceTests {
         #expect(run.text("journal-start.txt").contains("ready: subscribed and storing"))
     }
 
+    @Test func installedServiceServesTheDashboardFromThePackagesResources() async throws {
+        let run = try await ContainerRun.shared.value
+        // Without the resource folder these answer 500 with a problem document ("… missing from this installation").
+        #expect(run.text("dashboard-status") == "200 text/html; charset=utf-8")
+        #expect(run.text("dashboard.html").contains("<script src=\"/dashboard.js\""))
+        #expect(run.text("dashboard-js-status") == "200")
+        #expect(run.text("dashboard.js").count > 1000)
+        #expect(run.text("openapi-status") == "200")
+    }
+
     @Test func serviceReadsItsCredentialAndNoOtherUserCan() async throws {
         let run = try await ContainerRun.shared.value
         // The broker refuses anonymous clients: being subscribed means the password credential was read.

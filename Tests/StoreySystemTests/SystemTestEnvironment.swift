@@ -13,6 +13,9 @@ enum SystemTestEnvironment {
     /// Why the Debian package cannot be built here, or nil.
     static let packagingMissing: String? = firstMissing(["dpkg-deb", "dpkg-shlibdeps", "objcopy"], package: "dpkg-dev binutils")
 
+    /// Why the package cannot be checked with lintian here, or nil.
+    static let lintianMissing: String? = packagingMissing ?? firstMissing(["lintian"], package: "lintian")
+
     /// Why a container cannot be booted here, or nil.
     static let containerMissing: String? = {
         if let packagingMissing { return packagingMissing }
@@ -30,6 +33,7 @@ enum SystemTestEnvironment {
     static var required: Bool { ProcessInfo.processInfo.environment["STOREY_REQUIRE_SYSTEM_TESTS"] == "1" }
 
     static var canPackage: Bool { packagingMissing == nil || required }
+    static var canLint: Bool { lintianMissing == nil || required }
     static var canBootContainer: Bool { containerMissing == nil || required }
 
     /// Throws (so the test fails, saying what is missing) when a required environment is incomplete.
@@ -39,6 +43,10 @@ enum SystemTestEnvironment {
 
     static func requirePackaging() throws {
         if let packagingMissing { throw TestSupportError("packaging test required but cannot run: \(packagingMissing)") }
+    }
+
+    static func requireLintian() throws {
+        if let lintianMissing { throw TestSupportError("lintian test required but cannot run: \(lintianMissing)") }
     }
 
     private static func firstMissing(_ tools: [String], package: String) -> String? {

@@ -87,6 +87,11 @@ echo $((SECONDS - start_time)) >"$out/seconds-to-active"
 systemctl show -p ActiveState -p SubState -p StatusText storeyd.service >"$out/state-with-broker"
 journalctl -u storeyd.service -o cat --no-pager >"$out/journal-start.txt"
 
+say "the dashboard and the OpenAPI document, from the resources the package installed"
+curl -s --max-time 5 -o "$out/dashboard.html" -w '%{http_code} %{content_type}\n' http://127.0.0.1:8080/ >"$out/dashboard-status" 2>&1
+curl -s --max-time 5 -o "$out/dashboard.js" -w '%{http_code}\n' http://127.0.0.1:8080/dashboard.js >"$out/dashboard-js-status" 2>&1
+curl -s --max-time 5 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:8080/api/v1/openapi.yaml >"$out/openapi-status" 2>&1
+
 say "credentials"
 credentials=/run/credentials/storeyd.service
 stat -c '%U %a %n' "$credentials" "$credentials"/* >"$out/credential-modes" 2>&1
