@@ -27,7 +27,7 @@ func counterReadings(_ count: Int, topic: String = IntegrationTopology.kwhTopic,
     }
 }
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct DaemonTests {
     @Test func readingsFlowFromTheBrokerIntoTheDatabaseAndMetrics() async throws {
         let broker = try await TestBroker()
@@ -142,11 +142,11 @@ struct DaemonTests {
             daemon.kill9()
             kills += 1
             try daemon.start()
-            try await daemon.waitUntilReady()
+            try await daemon.waitUntilReady(timeout: .seconds(60))
             if daemon.log.contains("storing messages received before the last stop") { recovered += 1 }
         }
         try await publishing.value
-        try await daemon.waitUntil("all 9000 stored", timeout: .seconds(60)) { try await daemon.query("SELECT COUNT(*) FROM reading") == "9000" }
+        try await daemon.waitUntil("all 9000 stored", timeout: .seconds(150)) { try await daemon.query("SELECT COUNT(*) FROM reading") == "9000" }
         // Each reading counted once: the counter rose by 8,999 kWh over the stream.
         let energy = try await daemon.query("SELECT SUM(amount) FROM figure WHERE scope_kind='point' AND scope_id='s1-kwh' AND resolution='month'")
         #expect(Double(energy) == 8999)

@@ -59,7 +59,9 @@ final class StoreydProcess: @unchecked Sendable {
     let httpPort: Int
     let brokerURL: String
     let notify: NotifySocket
-    private var process: Process?
+    // posix_spawn, not Foundation's Process: Process.run() crashed (SIGSEGV in a memcpy) twice when many
+    // tests started processes at once.
+    private var process: ChildProcess?
     private(set) var logFile: String
     private var starts = 0
     var extraEnvironment: [String: String] = [:]
@@ -106,28 +108,22 @@ final class StoreydProcess: @unchecked Sendable {
         logFile = directory.appendingPathComponent("storeyd-\(starts).log").path
         starts += 1
         FileManager.default.createFile(atPath: logFile, contents: nil)
-        let process = Process()
-        process.executableURL = Self.binary
         // Overrides by flag and by environment, as an operator would use them.
-        process.arguments = ["--config", configFile, "--mqtt-url", brokerURL, "--log-level", "debug"]
+        let arguments = ["--config", configFile, "--mqtt-url", brokerURL, "--log-level", "debug"]
         var environment = ProcessInfo.processInfo.environment
         environment["STOREY_DATABASE"] = databasePath
         environment["STOREY_HTTP_ADDRESS"] = "127.0.0.1:\(httpPort)"
         environment["NOTIFY_SOCKET"] = notify.path
         environment.merge(extraEnvironment) { $1 }
-        process.environment = environment
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try ChildProcess(Self.binary.path, arguments, outputFile: logFile, environment: environment)
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
-    var pid: Int32 { process?.processIdentifier ?? 0 }
+    var pid: Int32 { process?.pid ?? 0 }
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     func signal(_ signal: Int32) {
-        if let process, process.isRunning { kill(process.processIdentifier, signal) }
+        process?.signal(signal)
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -138,19 +134,19 @@ final class StoreydProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                kill(process.processIdentifier, SIGKILL)
+                kill(process.pid, SIGKILL)
                 throw TestSupportError("storeyd did not stop within \(timeout) of SIGTERM; log:\n\(log.suffix(3000))")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         self.process = nil
-        return process.terminationStatus
+        return process.terminationStatus ?? -1
     }
 
     func kill9() {
         if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            kill(process.pid, SIGKILL)
+            while process.isRunning { usleep(2_000) }
         }
         process = nil
     }

@@ -11,8 +11,9 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `executable` with stdin from /dev/null and stdout+stderr appended to `outputFile`.
-    public init(_ executable: String, _ arguments: [String], outputFile: String) throws {
+    /// Starts `executable` with stdin from /dev/null and stdout+stderr appended to `outputFile`, in
+    /// `environment` (the test process's own if nil).
+    public init(_ executable: String, _ arguments: [String], outputFile: String, environment: [String: String]? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -40,8 +41,12 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in envp ?? [] { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = envp.map { envp in
+            envp.withUnsafeBufferPointer { posix_spawn(&pid, executable, &actions, &attributes, argv, UnsafeMutablePointer(mutating: $0.baseAddress)) }
+        } ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard rc == 0 else {
             throw TestSupportError("cannot start \(executable): \(String(cString: strerror(rc)))")
         }
@@ -60,6 +65,12 @@ public final class ChildProcess: Sendable {
             }
             return true
         }
+    }
+
+    /// Once ended: its exit code, or the number of the signal that ended it (as Foundation's `Process` says).
+    public var terminationStatus: Int32? {
+        guard !isRunning, let raw = exitStatus.withLock({ $0 }) else { return nil }
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
     }
 
     public func signal(_ signal: Int32) {
