@@ -10,6 +10,9 @@ let package = Package(
     products: [
         .executable(name: "storeyd", targets: ["storeyd"]),
         .executable(name: "storey", targets: ["storey"]),
+        // For the libFuzzer harnesses in Fuzz/, a package of their own that depends on this one by path.
+        .library(name: "StoreyCore", targets: ["StoreyCore"]),
+        .library(name: "StoreyConfig", targets: ["StoreyConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -12,6 +12,8 @@ public struct HTTPAccessConfiguration: Sendable, Equatable {
     public var openHealth = true
     /// Window events each event-stream client may have waiting before it is dropped as too slow.
     public var eventClientBuffer = 256
+    /// Wrong tokens a client address may send within a minute before it is refused for a minute (429).
+    public var failedTokenLimit = 30
 
     public init(tls: HTTPTLSFiles? = nil, tokens: SecretReference? = nil, openHealth: Bool = true, eventClientBuffer: Int = 256) {
         self.tls = tls
@@ -21,7 +23,7 @@ public struct HTTPAccessConfiguration: Sendable, Equatable {
     }
 
     /// The keys of the `http` section besides `address`.
-    static let keys = ["tls_cert_file", "tls_key_file", "tokens_file", "tokens_credential", "open_health", "event_client_buffer"]
+    static let keys = ["tls_cert_file", "tls_key_file", "tokens_file", "tokens_credential", "open_health", "event_client_buffer", "failed_token_limit"]
 }
 
 public struct HTTPTLSFiles: Sendable, Equatable {
@@ -56,6 +58,7 @@ extension ConfigurationLoader {
         }
         if let open = entry("open_health")?.bool { access.openHealth = open }
         if let buffer = entry("event_client_buffer")?.integer(minimum: 8, maximum: 100_000) { access.eventClientBuffer = buffer }
+        if let limit = entry("failed_token_limit")?.integer(minimum: 1, maximum: 1_000_000) { access.failedTokenLimit = limit }
         return access
     }
 }

@@ -44,7 +44,9 @@ public struct Daemon: Sendable {
             storeWritable: { (try? store.readingCount()) != nil })
         let view = OperatorView(
             store: store, topology: configuration.topology,
-            access: AccessPolicy(tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth),
+            access: AccessPolicy(
+                tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
+                failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit)),
             events: EventHub(clientBuffer: configuration.httpAccess.eventClientBuffer),
             status: { DaemonStatus(brokerConnected: health.brokerConnected(), storeWritable: health.storeWritable()) })
         view.attach(monitor)

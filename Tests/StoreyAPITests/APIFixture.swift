@@ -57,7 +57,7 @@ struct APIFixture {
         return Topology(buildings: buildings, floors: floors, spaces: spaces, tenants: tenants, points: points)
     }
 
-    init(tokens: Bool = true, openHealth: Bool = true) throws {
+    init(tokens: Bool = true, openHealth: Bool = true, failedTokenLimit: Int = 30) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("storey-api-\(UUID().uuidString).db").path
         store = try ReadingStore(path: path, topology: Self.topology())
         // Alpha: 10 kWh from 10:00 to 10:20, 12 persons, 600 output; s2 (vacant) draws 5 kW.
@@ -74,7 +74,7 @@ struct APIFixture {
         let status = StatusBox()
         self.status = status
         view = OperatorView(
-            store: store, topology: Self.topology(), access: AccessPolicy(tokens: tokenTable, openHealth: openHealth), events: EventHub(clientBuffer: 4, keptEvents: 8),
+            store: store, topology: Self.topology(), access: AccessPolicy(tokens: tokenTable, openHealth: openHealth, failedAttempts: FailedTokenAttempts(limit: failedTokenLimit)), events: EventHub(clientBuffer: 4, keptEvents: 8),
             status: { status.value.withLock { $0 } }, clock: { Self.now })
     }
 

@@ -33,6 +33,29 @@ public final class TestCertificates: Sendable {
         return certificates
     }
 
+    /// Another client certificate and key for the refusals a broker must make: one signed by a CA of its
+    /// own that the broker does not trust (`foreign`), or one signed by this CA that has expired
+    /// (`expired`: its notAfter a day before its notBefore, which `openssl x509 -days -1` writes).
+    public enum ClientProblem: String, Sendable { case foreign, expired }
+
+    public func makeClientCertificate(_ problem: ClientProblem) async throws -> (certFile: String, keyFile: String) {
+        let openssl = try locateExecutable("openssl", package: "openssl")
+        let dir = directory.path
+        let name = "client-\(problem.rawValue)"
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        var ca = (cert: caFile, key: "\(dir)/ca.key")
+        if problem == .foreign {
+            ca = (cert: "\(dir)/foreign-ca.crt", key: "\(dir)/foreign-ca.key")
+            try await run(openssl, ["req", "-x509"] + key + ["-keyout", ca.key, "-out", ca.cert, "-days", "2", "-subj", "/CN=Storey Foreign CA"])
+        }
+        try await run(openssl, ["req"] + key + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", "/CN=storey-\(name)"])
+        try await run(openssl, [
+            "x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
+            "-out", "\(dir)/\(name).crt", "-days", problem == .expired ? "-1" : "2", "-extfile", "\(dir)/client.ext",
+        ])
+        return ("\(dir)/\(name).crt", "\(dir)/\(name).key")
+    }
+
     private func run(_ openssl: URL, _ arguments: [String]) async throws {
         let result = try await runCommand(openssl, arguments)
         if result.status != 0 {

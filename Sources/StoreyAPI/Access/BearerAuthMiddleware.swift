@@ -14,9 +14,14 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let (tokens, _) = access.current
         guard let tokens else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.count > 7,
-            header.prefix(7).lowercased() == "bearer ", let entry = tokens.match(header.dropFirst(7).trimmingSpaces)
-        else {
+        guard let header = request.headers[.authorization] else { throw Problem.unauthorized }
+        // A client that has sent too many wrong tokens is refused before its token is even looked at.
+        let client = context.clientAddress
+        if let seconds = access.failedAttempts.retryAfter(client: client) { throw Problem.tooManyFailedAttempts(retryAfter: seconds) }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer ", let entry = tokens.match(header.dropFirst(7).trimmingSpaces) else {
+            if access.failedAttempts.recordFailure(client: client) {
+                context.logger.warning("API client locked out after too many wrong tokens", metadata: ["client": "\(client)"])
+            }
             throw Problem.unauthorized
         }
         guard entry.scope >= needed else {
@@ -29,9 +34,12 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 /// The token list in force and whether health checks are open; replaced on reload.
 public final class AccessPolicy: Sendable {
     private let state: Mutex<(tokens: TokenTable?, openHealth: Bool)>
+    /// Wrong tokens per client address; kept across reloads.
+    let failedAttempts: FailedTokenAttemptGuard
 
-    public init(tokens: TokenTable?, openHealth: Bool) {
+    public init(tokens: TokenTable?, openHealth: Bool, failedAttempts: FailedTokenAttempts = FailedTokenAttempts()) {
         state = Mutex((tokens, openHealth))
+        self.failedAttempts = FailedTokenAttemptGuard(failedAttempts)
     }
 
     var current: (tokens: TokenTable?, openHealth: Bool) { state.withLock { $0 } }

@@ -17,6 +17,8 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable, Equatable {
     public var parameter: String?
     /// For 405: the methods the path takes (sent as the `Allow` header, not in the document).
     var allow: String?
+    /// For 429: seconds until the client may try again (sent as `Retry-After`).
+    var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String, parameter: String? = nil) {
         self.type = type
@@ -41,6 +43,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable, Equatable {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if statusCode == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"storey\"" }
         if let allow { headers[.allow] = allow }
+        if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONOutput.encoder.encode(document))))
     }
 }
@@ -59,6 +62,14 @@ extension Problem {
     public static let unauthorized = Problem(
         .unauthorized, type: base + "unauthorized", title: "A valid token is needed",
         detail: "send Authorization: Bearer TOKEN with a token from the configured token list")
+
+    public static func tooManyFailedAttempts(retryAfter seconds: Int) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, type: base + "too-many-failed-attempts", title: "Too many wrong tokens",
+            detail: "this address sent too many wrong tokens; try again in \(seconds) s")
+        problem.retryAfter = seconds
+        return problem
+    }
 
     public static func forbidden(_ detail: String) -> Problem {
         Problem(.forbidden, type: base + "forbidden", title: "The token does not allow this", detail: detail)

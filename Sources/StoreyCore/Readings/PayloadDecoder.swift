@@ -171,11 +171,17 @@ public struct PayloadDecoder: Sendable {
             }
             let name = baseName + ((record["n"] as? String) ?? "")
             let t = baseTime + (try record["t"].map { v throws(RejectionReason) in try Self.number(v) } ?? 0)
-            // RFC 8428 §4.5.3: a resolved time below 2^28 is relative to now.
-            let millis: Int64? =
-                if t == 0 && record["t"] == nil && record["bt"] == nil && baseTime == 0 { nil }
-                else if t < 268_435_456 { now + Int64((t * 1000).rounded()) }
-                else { try Self.milliseconds(seconds: t) }
+            // RFC 8428 §4.5.3: a resolved time below 2^28 is relative to now. One reaching back before 1970
+            // (t = -1e300, or bt + t overflowing to -inf) is refused rather than converted, which would trap.
+            let millis: Int64?
+            if t == 0 && record["t"] == nil && record["bt"] == nil && baseTime == 0 {
+                millis = nil
+            } else if t < 268_435_456 {
+                guard t * 1000 > -Double(now) else { throw .badTimestamp }
+                millis = now + Int64((t * 1000).rounded())
+            } else {
+                millis = try Self.milliseconds(seconds: t)
+            }
             values.append(DecodedValue(name: name.isEmpty ? nil : name, time: millis, value: value, unit: (record["u"] as? String) ?? baseUnit))
         }
     }

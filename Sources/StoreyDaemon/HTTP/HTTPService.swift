@@ -22,7 +22,7 @@ enum HTTPService {
     static func application(
         address: HostPort, access: HTTPAccessConfiguration, metrics: StoreyMetrics, health: HealthProbe, view: OperatorView, logger: Logger
     ) throws -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: OperatorRequestContext.self)
         view.addMiddleware(to: router)
         router.get("healthz") { _, _ in
             "ok\n"
