@@ -30,6 +30,8 @@ public final class OperatorView: Sendable {
     let status: @Sendable () -> DaemonStatus
     let clock: @Sendable () -> Int64
     private let snapshotState: Mutex<TopologySnapshot>
+    /// Whose working hours apply where: reports count utilisation in working time only.
+    private let workingTimesState: Mutex<WorkingTimeTable>
     /// Live-state answers of the last second, by building.
     let liveCache = ShortLivedCache()
     /// Where acknowledgements and silences go (the daemon's underuse monitor); nil: alerts are read-only.
@@ -41,9 +43,12 @@ public final class OperatorView: Sendable {
     }
 
     /// - Parameters:
+    ///   - workingTimes: the configuration's working hours and holiday calendars (default: every minute is
+    ///     working time).
     ///   - clock: now, in Unix seconds (tests pass their own).
     public init(
-        store: ReadingStore, topology: Topology, access: AccessPolicy, events: EventHub,
+        store: ReadingStore, topology: Topology, workingTimes: WorkingTimeTable = WorkingTimeTable(defaultHours: .always),
+        access: AccessPolicy, events: EventHub,
         status: @escaping @Sendable () -> DaemonStatus,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
@@ -53,14 +58,19 @@ public final class OperatorView: Sendable {
         self.status = status
         self.clock = clock
         self.snapshotState = Mutex(TopologySnapshot(topology))
+        self.workingTimesState = Mutex(workingTimes)
     }
 
     /// The topology in force.
     public var snapshot: TopologySnapshot { snapshotState.withLock { $0 } }
 
+    /// The working hours in force.
+    public var workingTimes: WorkingTimeTable { workingTimesState.withLock { $0 } }
+
     /// Follows a reload: the new topology and token list (read by the caller, so a bad one refuses the reload).
-    public func apply(topology: Topology, tokens: TokenTable?, openHealth: Bool) {
+    public func apply(topology: Topology, workingTimes: WorkingTimeTable? = nil, tokens: TokenTable?, openHealth: Bool) {
         snapshotState.withLock { $0 = TopologySnapshot(topology) }
+        if let workingTimes { workingTimesState.withLock { $0 = workingTimes } }
         liveCache.removeAll()
         access.replace(tokens: tokens, openHealth: openHealth)
     }
@@ -82,7 +92,8 @@ public final class OperatorView: Sendable {
         router.add(middleware: BearerAuthMiddleware(access: access))
     }
 
-    /// Adds `/api/v1/…` and the dashboard at `/`.
+    /// Adds `/api/v1/…` and the dashboard at `/`. Build the router with `.autoGenerateHeadEndpoints` so
+    /// that HEAD is answered like GET without the body.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         let api = router.group("api/v1")
         addTopologyRoutes(to: api)
@@ -93,9 +104,9 @@ public final class OperatorView: Sendable {
         addAlertRoutes(to: api)
         addDocumentRoutes(to: router, api: api)
         for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
-            knownPaths.declare("/api/v1/" + path, [.get])
+            knownPaths.declare("/api/v1/" + path, [.get, .head])
         }
-        for path in ["/", "/dashboard.js", "/dashboard.css"] { knownPaths.declare(path, [.get]) }
+        for path in ["/", "/dashboard.js", "/dashboard.css"] { knownPaths.declare(path, [.get, .head]) }
     }
 }
 

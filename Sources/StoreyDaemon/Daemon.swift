@@ -43,7 +43,7 @@ public struct Daemon: Sendable {
             brokerConnected: { intake.status.state == .subscribed },
             storeWritable: { (try? store.readingCount()) != nil })
         let view = OperatorView(
-            store: store, topology: configuration.topology,
+            store: store, topology: configuration.topology, workingTimes: configuration.workingTimes,
             access: AccessPolicy(
                 tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
                 failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit)),
@@ -181,7 +181,7 @@ struct Reloader: Service {
                 delivery?.apply(deliverySenders)
                 pipeline.apply(next)
                 monitor.apply(next)
-                view.apply(topology: next.topology, tokens: tokens, openHealth: next.httpAccess.openHealth)
+                view.apply(topology: next.topology, workingTimes: next.workingTimes, tokens: tokens, openHealth: next.httpAccess.openHealth)
                 metrics.points.set(Double(next.topology.points.count))
                 metrics.reloads.increment()
                 for (setting, changed) in [

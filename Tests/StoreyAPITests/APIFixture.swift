@@ -57,7 +57,7 @@ struct APIFixture {
         return Topology(buildings: buildings, floors: floors, spaces: spaces, tenants: tenants, points: points)
     }
 
-    init(tokens: Bool = true, openHealth: Bool = true, failedTokenLimit: Int = 30) throws {
+    init(tokens: Bool = true, openHealth: Bool = true, failedTokenLimit: Int = 30, workingTimes: WorkingTimeTable = WorkingTimeTable(defaultHours: .always)) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("storey-api-\(UUID().uuidString).db").path
         store = try ReadingStore(path: path, topology: Self.topology())
         // Alpha: 10 kWh from 10:00 to 10:20, 12 persons, 600 output; s2 (vacant) draws 5 kW.
@@ -74,7 +74,7 @@ struct APIFixture {
         let status = StatusBox()
         self.status = status
         view = OperatorView(
-            store: store, topology: Self.topology(), access: AccessPolicy(tokens: tokenTable, openHealth: openHealth, failedAttempts: FailedTokenAttempts(limit: failedTokenLimit)), events: EventHub(clientBuffer: 4, keptEvents: 8),
+            store: store, topology: Self.topology(), workingTimes: workingTimes, access: AccessPolicy(tokens: tokenTable, openHealth: openHealth, failedAttempts: FailedTokenAttempts(limit: failedTokenLimit)), events: EventHub(clientBuffer: 4, keptEvents: 8),
             status: { status.value.withLock { $0 } }, clock: { Self.now })
     }
 
@@ -92,12 +92,12 @@ struct APIFixture {
 
     /// The application as storeyd builds it: health and metrics stand-ins plus the operator's view.
     func application() -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         view.addMiddleware(to: router)
         router.get("healthz") { _, _ in "ok\n" }
         router.get("metrics") { _, _ in "storey_points 5\n" }
         view.addRoutes(to: router)
-        view.knownPaths.declare("/healthz", [.get])
+        view.knownPaths.declare("/healthz", [.get, .head])
         return Application(router: router)
     }
 

@@ -68,13 +68,37 @@ import Testing
         try await fixture.application().test(.router) { client in
             try await client.execute(uri: "/api/v1/topology", method: .delete, headers: APIFixture.admin) { response in
                 #expect(response.status == .methodNotAllowed)
-                #expect(response.headers[.allow] == "GET")
+                #expect(response.headers[.allow] == "GET, HEAD")
                 let body = try response.json()
                 #expect(body["status"] as? Int == 405)
             }
             try await client.execute(uri: "/healthz", method: .trace) { response in
                 #expect(response.status == .methodNotAllowed)
             }
+        }
+    }
+
+    @Test func headIsAnsweredLikeGetWithoutABody() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            for path in ["/api/v1/topology", "/api/v1/live", "/", "/healthz", "/api/v1/openapi.yaml", "/api/v1/reports/tenants?month=2026-11"] {
+                let get = try await client.execute(uri: path, method: .get, headers: APIFixture.read)
+                try await client.execute(uri: path, method: .head, headers: APIFixture.read) { response in
+                    #expect(response.status == .ok, "HEAD \(path)")
+                    #expect(response.headers[.contentType] == get.headers[.contentType], "HEAD \(path)")
+                    #expect(response.body.readableBytes == 0, "HEAD \(path)")
+                }
+                #expect(get.body.readableBytes > 0, "GET \(path)")
+            }
+            // HEAD asks the same access as GET, and a bad parameter is still a problem (its body left off).
+            try await client.execute(uri: "/api/v1/topology", method: .head) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/v1/events", method: .head, headers: APIFixture.read) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/event-stream")
+            }
+            #expect(fixture.view.events.clientCount == 0)
         }
     }
 }

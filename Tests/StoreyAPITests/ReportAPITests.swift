@@ -91,4 +91,59 @@ import Testing
             }
         }
     }
+
+    @Test func utilisationCountsOnlyTheTenantsWorkingHours() async throws {
+        // Alpha works 08:30–17:30 on weekdays; the building's default is 08:00–18:00.
+        let weekdays = WorkingHours(shifts: [Shift(start: 8 * 60 + 30, end: 17 * 60 + 30)])
+        let fixture = try APIFixture(workingTimes: WorkingTimeTable(defaultHours: WorkingHours(shifts: [Shift(start: 480, end: 1080)]), tenantHours: [0: weekdays]))
+        // Besides the fixture's 12 persons at 10:29 (Tuesday): 8 at 08:40 (worked, in the hour the shift
+        // starts in), 4 at 08:10 (before the shift), 2 at 20:00 and 1 on Saturday (not working time).
+        try fixture.store.ingest([
+            Reading(point: 1, time: APIFixture.millis("2026-11-10T08:40:00"), value: 8),
+            Reading(point: 1, time: APIFixture.millis("2026-11-10T08:10:00"), value: 4),
+            Reading(point: 1, time: APIFixture.millis("2026-11-10T20:00:00"), value: 2),
+            Reading(point: 1, time: APIFixture.millis("2026-11-14T10:00:00"), value: 1),
+        ])
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/api/v1/reports/tenants?month=2026-11&tenant=alpha", method: .get, headers: APIFixture.read) { response in
+                let line = (try response.json()["lines"] as! [[String: Any]])[0]
+                // Every minute with data: (12 + 8 + 4 + 2 + 1) / 5 persons; working minutes: (12 + 8) / 2.
+                #expect(line["meanOccupancy"] as? Double == 27.0 / 5)
+                #expect(line["utilisation"] as? Double == 10.0 / 20)
+                // 21 weekdays in November 2026, 9 hours each.
+                #expect(line["workingHours"] as? Double == 21 * 9)
+                #expect(line["occupiedShare"] == nil)  // alpha has no presence sensor
+            }
+        }
+        // Without working hours (every minute counts) the evening's 2 persons pull utilisation down.
+        let always = try APIFixture()
+        try always.store.ingest([Reading(point: 1, time: APIFixture.millis("2026-11-10T20:00:00"), value: 2)])
+        try await always.application().test(.router) { client in
+            try await client.execute(uri: "/api/v1/reports/tenants?month=2026-11&tenant=alpha", method: .get, headers: APIFixture.read) { response in
+                let line = (try response.json()["lines"] as! [[String: Any]])[0]
+                #expect(line["utilisation"] as? Double == 7.0 / 20)
+            }
+        }
+    }
+
+    @Test func workingTimeLevelsTakeWholeHoursFromHourRowsAndShiftEdgesFromMinutes() {
+        let zone = TimeZone(identifier: "Asia/Shanghai")!
+        var levels = WorkingTimeLevels(workingTime: WorkingTime(hours: WorkingHours(shifts: [Shift(start: 8 * 60 + 30, end: 10 * 60)]), timeZone: zone))
+        let eight = APIFixture.millis("2026-11-10T08:00:00") / 1000
+        func level(_ persons: Double, minutes: Int = 1) -> FigureValues {
+            var values = FigureValues()
+            values.levelSum = persons * Double(minutes)
+            values.levelMinutes = minutes
+            return values
+        }
+        #expect(levels.workingMinutes(inHourStarting: eight) == 30)
+        #expect(levels.workingMinutes(inHourStarting: eight + 3600) == 60)
+        #expect(levels.partlyWorkedHours([eight - 3600, eight, eight + 3600]) == [eight])
+        // 09:00–10:00 wholly worked (60 minutes of 5); 08:00–09:00 half: counted from its minutes only.
+        levels.addHours([(eight, level(100, minutes: 60)), (eight + 3600, level(5, minutes: 60)), (eight + 7200, level(100, minutes: 60))], of: .occupancy)
+        levels.addMinutes([(eight + 10 * 60, level(100)), (eight + 40 * 60, level(65)), (eight + 3600 + 60, level(100))], of: .occupancy, partlyWorkedHours: [eight])
+        #expect(levels.occupancy.levelMinutes == 61)
+        #expect(levels.occupancy.meanLevel == (5 * 60 + 65) / 61)
+        #expect(levels.scheduledHours(from: eight, to: eight + 86_400) == 1.5)
+    }
 }

@@ -16,6 +16,8 @@ import Testing
         let simulator: ChildProcess
         /// `/api/v1/topology` as the daemon answered it.
         let estate: [String: Any]
+        /// The space the browser taps first; it has power history of two weeks ago (a baseline of its own).
+        let tappedSpace: String
 
         init() async throws {
             broker = try await TestBroker()
@@ -34,9 +36,15 @@ import Testing
             estate = try JSONSerialization.jsonObject(with: Data(topologyJSON.output.utf8)) as! [String: Any]
             let floors = ((estate["buildings"] as! [[String: Any]])[0]["floors"] as! [[String: Any]]).sorted { ($0["level"] as! Int) > ($1["level"] as! Int) }
             let tapped = floors.lazy.flatMap { $0["spaces"] as! [[String: Any]] }.first { $0["tenant"] != nil }!["id"] as! String
+            tappedSpace = tapped
             let power = (estate["points"] as! [[String: Any]]).first { $0["space"] as? String == tapped && $0["quantity"] as? String == "power" }!
             let now = Int(Date().timeIntervalSince1970)
-            let history = (1...15).reversed().map { "{\"value\": \(100 + $0 * 3), \"ts\": \(now - $0 * 60)}" }.joined(separator: "\n") + "\n"
+            var history = (1...15).reversed().map { "{\"value\": \(100 + $0 * 3), \"ts\": \(now - $0 * 60)}" }.joined(separator: "\n") + "\n"
+            // And 150 kW around this time of the week one and two weeks ago: a baseline of its own (the
+            // building's comes from the same readings), so the map colours it against its usual level.
+            for week in [2, 1] {
+                history += (-5...5).map { "{\"value\": 150, \"ts\": \(now - week * 7 * 86_400 + $0 * 60)}" }.joined(separator: "\n") + "\n"
+            }
             let published = try await runCommand(
                 URL(fileURLWithPath: "/usr/bin/mosquitto_pub"),
                 ["-h", "127.0.0.1", "-p", "\(broker.port)", "-q", "1", "-t", power["topic"] as! String, "-l"],
@@ -79,6 +87,16 @@ import Testing
         #expect(english["spaces"] as? Int == spaces.count)
         #expect(english["vacantSpaces"] as? Int == spaces.filter { $0["tenant"] == nil }.count)
         #expect((english["colouredSpaces"] as? Int ?? 0) >= 1)
+        // Coloured against baselines by default: the tapped space against its own usual power density, the
+        // others (no history of their own) against the building's; the legend says what the colours mean.
+        #expect(english["colourMode"] as? String == "baseline")
+        let bases = try #require(english["bases"] as? [String: Any])
+        #expect((bases["own"] as? [String])?.contains(tower.tappedSpace) == true, "\(bases)")
+        #expect(((bases["building"] as? [String])?.count ?? 0) >= 1, "\(bases)")
+        let tappedShare = try #require((english["shares"] as? [String: Any])?[tower.tappedSpace] as? Double)
+        #expect(tappedShare > 0 && tappedShare < 10, "this hour's power against its usual 150 kW: \(tappedShare)")
+        #expect((english["legend"] as? String)?.contains("its usual level or busier") == true, "\(english["legend"] ?? "")")
+        #expect((english["legend"] as? String)?.contains("compared with the building's usual density") == true)
         let rows = try #require(english["tenantRows"] as? [[String]])
         #expect(rows.count == (tower.estate["tenants"] as! [Any]).count)
         // Energy intensity and occupancy density filled for the tenants with readings (a lease that has not
@@ -106,6 +124,7 @@ import Testing
         #expect(chinese["tenantsHeading"] as? String == "租户")
         #expect(chinese["alertsHeading"] as? String == "未处理告警")
         #expect((chinese["floorLabels"] as? [String])?.first == "楼层 \(levels[0])")
+        #expect((chinese["legend"] as? String)?.contains("达到或高于常态") == true, "\(chinese["legend"] ?? "")")
 
         for snapshot in [english, detail, chinese] {
             #expect((snapshot["scriptErrors"] as? String ?? "").isEmpty)

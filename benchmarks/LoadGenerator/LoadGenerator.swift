@@ -26,6 +26,9 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Seconds between one point's readings, in their timestamps: 60 gives every reading a minute row of its own (the worst case for figure rows); meters commonly report every 10 to 60 s.")
     var interval: Int = 60
 
+    @Flag(help: "Stamp each reading with the time it is published (milliseconds), as live meters do, instead of one interval apart per round.")
+    var live = false
+
     func run() async throws {
         let lines = try String(contentsOfFile: topics, encoding: .utf8).split(separator: "\n")
         let list = lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
@@ -36,18 +39,31 @@ struct LoadGenerator: AsyncParsableCommand {
         try await publisher.connect()
         let start = Date()
         let base = Date().timeIntervalSince1970 - Double((count / list.count + 1) * interval)
+        // Live: the newest time given to each point, so that two readings of a point never share a millisecond.
+        var lastStamp = [Int64](repeating: 0, count: list.count)
         for index in 0..<count {
             let point = index % list.count
             let round = index / list.count
-            // Each point: one reading per interval, back in time, so every reading is new; counters rise.
-            let ts = base + Double(round * interval)
+            let stamp: String
+            let energy: Double
+            if live {
+                // Now, like a meter in the tower: windows close at their real pace.
+                let now = max(Int64(Date().timeIntervalSince1970 * 1000), lastStamp[point] + 1)
+                lastStamp[point] = now
+                stamp = String(now)
+                energy = Double(round) * 0.001
+            } else {
+                // Each point: one reading per interval, back in time, so every reading is new; counters rise.
+                stamp = String(Int(base + Double(round * interval)))
+                energy = Double(round) * 1.5
+            }
             let value: Double =
                 switch quantities[point] {
-                case "energy": Double(round) * 1.5
+                case "energy": energy
                 case "presence": Double(index % 2)
                 default: Double(index % 97)
                 }
-            try await publisher.publish(topic: list[point], payload: "{\"value\":\(value),\"ts\":\(Int(ts))}", qos: qos)
+            try await publisher.publish(topic: list[point], payload: "{\"value\":\(value),\"ts\":\(stamp)}", qos: qos)
         }
         try await publisher.flush()
         await publisher.disconnect()

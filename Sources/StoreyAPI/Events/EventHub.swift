@@ -1,26 +1,34 @@
 import Foundation
+import Hummingbird
 import Synchronization
 
 /// One Server-Sent Event. Events with an `id` are kept for a while so a client that reconnects with
 /// `Last-Event-ID` gets what it missed.
+///
+/// The event is put in the `text/event-stream` format once, when it is made: every client is sent the
+/// same bytes (a `ByteBuffer` shares its storage), so 200 clients cost one encoding, not 200.
 public struct StreamEvent: Sendable, Equatable {
-    public var id: Int64?
-    public var name: String
-    /// One line of JSON.
-    public var data: String
+    public let id: Int64?
+    public let name: String
+    /// The event as it goes on the wire. Only these bytes are kept (a window event of a large building
+    /// is ~100 kB, and the hub keeps `keptEvents` of them for resumption).
+    public let wire: ByteBuffer
 
+    /// - Parameter data: one line of JSON.
     public init(id: Int64? = nil, name: String, data: String) {
         self.id = id
         self.name = name
-        self.data = data
-    }
-
-    /// The event in the `text/event-stream` format.
-    var wireFormat: String {
         var text = ""
         if let id { text += "id: \(id)\n" }
         text += "event: \(name)\ndata: \(data)\n\n"
-        return text
+        wire = ByteBuffer(string: text)
+    }
+
+    /// The JSON line, read back from the wire bytes.
+    public var data: String {
+        let text = String(buffer: wire)
+        guard let start = text.range(of: "data: ") else { return "" }
+        return String(text[start.upperBound...].dropLast(2))
     }
 }
 
@@ -40,6 +48,7 @@ public final class EventHub: Sendable {
         /// The newest events with ids, oldest first, for `Last-Event-ID` resumption.
         var recent: [StreamEvent] = []
         var dropped = 0
+        var connections = 0
         var closed = false
         /// When the last client went away: its reconnection may ask for what was published since.
         var lastClientLeft: ContinuousClock.Instant?
@@ -70,7 +79,10 @@ public final class EventHub: Sendable {
         let (id, missed, gap, closed): (Int, [StreamEvent], Bool, Bool) = state.withLock { state in
             let id = state.nextClient
             state.nextClient += 1
-            if !state.closed { state.clients[id] = Client(continuation: continuation) }
+            if !state.closed {
+                state.clients[id] = Client(continuation: continuation)
+                state.connections += 1
+            }
             guard let lastEventID else { return (id, [], false, state.closed) }
             let missed = state.recent.filter { ($0.id ?? .min) > lastEventID }
             // Resumable if the kept events reach back to the one the client saw last.
@@ -147,4 +159,6 @@ public final class EventHub: Sendable {
     }
     /// Clients dropped for being too slow, since start.
     public var droppedClients: Int { state.withLock { $0.dropped } }
+    /// Clients that connected, since start.
+    public var connections: Int { state.withLock { $0.connections } }
 }

@@ -53,7 +53,8 @@ public struct WindowEventSource: Service {
             let closed = closer.advance(newestReading: newestReading(), now: view.clock())
             if !closed.isEmpty && view.events.isWatched() {
                 do {
-                    try publishClosed(minutes: closed)
+                    // Store reads and JSON encoding off the shared task threads (`BlockingWork`).
+                    try await BlockingWork.run { [self] in try publishClosed(minutes: closed) }
                 } catch {
                     logger.error("cannot read closed windows for the event stream", metadata: ["error": "\(error)"])
                 }

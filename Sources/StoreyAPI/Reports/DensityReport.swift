@@ -53,7 +53,8 @@ public struct DensityReportLine: Sendable, Equatable, Codable {
     public var peakOccupancy: Double?
     /// Share of measured minutes with presence, 0…1.
     public var presenceShare: Double?
-    /// Mean occupancy over design capacity, 0…1.
+    /// Mean occupancy in working time over design capacity, 0…1 (minutes outside the scope's working
+    /// hours, on holidays and with no data do not count).
     public var utilisation: Double?
     public var energyIntensity: Double?
     public var occupancyDensity: Double?
@@ -71,6 +72,10 @@ public struct DensityReportLine: Sendable, Equatable, Codable {
     public var outputPerKWh: Double?
     /// Readings behind each quantity (zero energy with no readings is missing data).
     public var readings: [String: Int]
+    /// Scheduled working hours in the period (the scope's shifts, less holidays, plus make-up days).
+    public var workingHours: Double?
+    /// Share of measured working minutes with presence, 0…1: the occupied share of scheduled working time.
+    public var occupiedShare: Double?
 }
 
 extension DensityReportLine {
@@ -78,8 +83,10 @@ extension DensityReportLine {
     ///
     /// Counters add up; gauges merge their level sums and minutes, so means are over the minutes that
     /// had data. Areas and capacity are means over the days because leases start and end mid-period.
+    /// Utilisation comes from `working` (occupancy in working time) when given, else from every minute.
     public static func make(
-        scope: Scope, topology: Topology, period: ReportPeriod, dayRows: [(Quantity, FigureValues)]
+        scope: Scope, topology: Topology, period: ReportPeriod, dayRows: [(Quantity, FigureValues)],
+        working: WorkingTimeLevels? = nil, workingHours: Double? = nil
     ) -> DensityReportLine {
         var merged: [Quantity: FigureValues] = [:]
         for (quantity, values) in dayRows { merged[quantity, default: FigureValues()].merge(values) }
@@ -101,11 +108,12 @@ extension DensityReportLine {
             from: period.from.description, to: period.to.description, days: days.count, leasedArea: area, capacity: capacity,
             energy: figures.energy, water: figures.water, gas: figures.gas, output: figures.output,
             meanOccupancy: figures.meanOccupancy, peakOccupancy: figures.peakOccupancy, presenceShare: figures.presenceShare,
-            utilisation: capacity > 0 ? figures.meanOccupancy.map { $0 / capacity } : nil,
+            utilisation: capacity > 0 ? (working.map { $0.occupancy.meanLevel } ?? figures.meanOccupancy).map { $0 / capacity } : nil,
             energyIntensity: figures.energyIntensity, occupancyDensity: figures.occupancyDensity, outputDensity: figures.outputDensity,
             landAreaMu: landMu, energyPerMu: figures.energyPerMu, outputPerMu: figures.outputPerMu,
             outputPerKWh: scope.kind == .building && figures.energy > 0 ? figures.output / figures.energy : nil,
-            readings: Dictionary(uniqueKeysWithValues: figures.readings.map { ($0.key.rawValue, $0.value) }))
+            readings: Dictionary(uniqueKeysWithValues: figures.readings.map { ($0.key.rawValue, $0.value) }),
+            workingHours: workingHours, occupiedShare: working?.presence.meanLevel)
         if scope.kind == .tenant {
             let targets = topology.tenants[scope.index].targets
             line.outputTarget = targets.outputPerSquareMetrePerMonth.map { $0 * period.months }
@@ -150,6 +158,7 @@ extension DensityReportLine {
         "scope", "id", "name", "building", "from", "to", "days", "leasedArea", "capacity", "energy", "water", "gas", "output",
         "meanOccupancy", "peakOccupancy", "presenceShare", "utilisation", "energyIntensity", "occupancyDensity", "outputDensity",
         "outputTarget", "outputGap", "energyTarget", "energyGap", "landAreaMu", "energyPerMu", "outputPerMu", "outputPerKWh",
+        "workingHours", "occupiedShare",
     ]
 
     var csvFields: [String] {
@@ -162,6 +171,7 @@ extension DensityReportLine {
             number(gas), number(output), number(meanOccupancy), number(peakOccupancy), number(presenceShare), number(utilisation),
             number(energyIntensity), number(occupancyDensity), number(outputDensity), number(outputTarget), number(outputGap),
             number(energyTarget), number(energyGap), number(landAreaMu), number(energyPerMu), number(outputPerMu), number(outputPerKWh),
+            number(workingHours), number(occupiedShare),
         ]
     }
 }

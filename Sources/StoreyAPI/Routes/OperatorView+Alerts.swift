@@ -188,7 +188,7 @@ extension OperatorView {
             try self.desk().expireSilence(id: id)
             return Response(status: .noContent)
         }
-        for path in ["alerts", "alerts/history", "silences"] { knownPaths.declare("/api/v1/" + path, path == "silences" ? [.get, .post] : [.get]) }
+        for path in ["alerts", "alerts/history", "silences"] { knownPaths.declare("/api/v1/" + path, path == "silences" ? [.get, .head, .post] : [.get, .head]) }
     }
 
     /// `from` and `to` (RFC 3339 or Unix seconds) in milliseconds.

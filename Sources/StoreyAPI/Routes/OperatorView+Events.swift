@@ -17,23 +17,26 @@ extension OperatorView {
                 }
                 lastEventID = id
             }
+            let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
+            // HEAD (answered from this GET handler) must not hold a client slot for a stream nobody reads.
+            guard request.method != .head else { return Response(status: .ok, headers: headers) }
             let subscription = self.events.subscribe(lastEventID: lastEventID)
             let status = try Self.statusEvent(self.status())
             let body = ResponseBody { writer in
-                var opening = "retry: 3000\n\n"
-                if subscription.gap { opening += StreamEvent(name: "gap", data: "{\"reason\":\"events after the last one seen are no longer kept\"}").wireFormat }
-                for event in subscription.missed { opening += event.wireFormat }
-                opening += status.wireFormat
-                try await writer.write(ByteBuffer(string: opening))
+                var opening = ByteBuffer(string: "retry: 3000\n\n")
+                if subscription.gap {
+                    opening.writeImmutableBuffer(StreamEvent(name: "gap", data: "{\"reason\":\"events after the last one seen are no longer kept\"}").wire)
+                }
+                for event in subscription.missed { opening.writeImmutableBuffer(event.wire) }
+                opening.writeImmutableBuffer(status.wire)
+                try await writer.write(opening)
+                // The bytes each event was encoded to once, shared by every client.
                 for await event in subscription.events {
-                    try await writer.write(ByteBuffer(string: event.wireFormat))
+                    try await writer.write(event.wire)
                 }
                 try await writer.finish(nil)
             }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
-                body: body)
+            return Response(status: .ok, headers: headers, body: body)
         }
     }
 

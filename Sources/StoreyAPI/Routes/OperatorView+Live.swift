@@ -15,6 +15,8 @@ extension OperatorView {
         var id: String
         var windows: WindowStartsJSON
         var figures: WindowSetJSON
+        /// The building's usual power density for this hour of the week, kW/m² (absent until known).
+        var baselinePowerDensity: Double?
         var floors: [LiveScopeJSON]
         var spaces: [LiveScopeJSON]
         var tenants: [LiveScopeJSON]
@@ -40,6 +42,8 @@ extension OperatorView {
         /// For a space: the tenant leasing it now.
         var tenant: String?
         var figures: WindowSetJSON
+        /// The scope's usual power density for this hour of the week, kW/m² (absent until known).
+        var baselinePowerDensity: Double?
     }
 
     struct PointActivityJSON: Codable {
@@ -53,8 +57,10 @@ extension OperatorView {
             let building = request.uri.queryParameters["building"].map(String.init)
             // A control room's screens all ask for the same building every few seconds: answer them from
             // one computation a second, so their number does not cost intake anything.
-            let body = try self.liveCache.value(for: building ?? "", maximumAge: .seconds(1)) {
-                try JSONOutput.encoder.encode(try self.liveJSON(building: building))
+            let body = try await BlockingWork.run {
+                try self.liveCache.value(for: building ?? "", maximumAge: .seconds(1)) {
+                    try JSONOutput.encoder.encode(try self.liveJSON(building: building))
+                }
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
@@ -99,19 +105,25 @@ extension OperatorView {
             let points = topology.points.indices.filter { topology.points[$0].buildingIndex == index }
             let lastTimes = try store.lastReadingTimes(pointIDs: points.map { topology.points[$0].id })
             let windowStarts = starts[index]!
+            let baselines = try baselinePowerDensities(building: index, hourStart: windowStarts[.hour]!, snapshot: snapshot)
             result.append(LiveBuildingJSON(
                 id: topology.buildings[index].id,
                 windows: WindowStartsJSON(
                     minute: Timestamps.format(seconds: windowStarts[.minute]!), hour: Timestamps.format(seconds: windowStarts[.hour]!),
                     day: Timestamps.format(seconds: windowStarts[.day]!), month: Timestamps.format(seconds: windowStarts[.month]!)),
                 figures: set(Scope(.building, index), building: index),
-                floors: floors.map { LiveScopeJSON(id: topology.floors[$0].id, tenant: nil, figures: set(Scope(.floor, $0), building: index)) },
+                baselinePowerDensity: baselines[Scope(.building, index)],
+                floors: floors.map {
+                    LiveScopeJSON(id: topology.floors[$0].id, tenant: nil, figures: set(Scope(.floor, $0), building: index), baselinePowerDensity: baselines[Scope(.floor, $0)])
+                },
                 spaces: spaces.map { space in
                     LiveScopeJSON(
                         id: topology.spaces[space].id, tenant: snapshot.tenantOfSpace(space, at: now).map { topology.tenants[$0].id },
-                        figures: set(Scope(.space, space), building: index))
+                        figures: set(Scope(.space, space), building: index), baselinePowerDensity: baselines[Scope(.space, space)])
                 },
-                tenants: tenants.map { LiveScopeJSON(id: topology.tenants[$0].id, tenant: nil, figures: set(Scope(.tenant, $0), building: index)) },
+                tenants: tenants.map {
+                    LiveScopeJSON(id: topology.tenants[$0].id, tenant: nil, figures: set(Scope(.tenant, $0), building: index), baselinePowerDensity: baselines[Scope(.tenant, $0)])
+                },
                 points: points.map { point in
                     let id = topology.points[point].id
                     return PointActivityJSON(id: id, quantity: topology.points[point].quantity.rawValue, lastReading: lastTimes[id].map { Timestamps.format(milliseconds: $0) })

@@ -15,10 +15,10 @@ extension OperatorView {
 
     func addReportRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
         api.get("reports/tenants") { request, _ -> Response in
-            try self.reportResponse(request, kind: .tenant)
+            try await BlockingWork.run { try self.reportResponse(request, kind: .tenant) }
         }
         api.get("reports/buildings") { request, _ -> Response in
-            try self.reportResponse(request, kind: .building)
+            try await BlockingWork.run { try self.reportResponse(request, kind: .building) }
         }
     }
 
@@ -46,6 +46,7 @@ extension OperatorView {
     func report(kind: ScopeKind, month: String?, from: String?, to: String?, building: String?, tenant: String?) throws -> ReportJSON {
         let snapshot = self.snapshot
         let topology = snapshot.topology
+        let workingTimes = self.workingTimes
         let period = try Self.period(month: month, from: from, to: to)
         var buildingIndex: Int?
         if let building {
@@ -76,9 +77,36 @@ extension OperatorView {
             let rows = try store.figures(
                 scope: scope.kind, id: topology.scopeID(scope), resolution: .day,
                 from: zone.startOfDay(period.from), to: zone.startOfDay(period.to.adding(days: 1)))
-            lines.append(DensityReportLine.make(scope: scope, topology: topology, period: period, dayRows: rows.map { ($0.quantity, $0.values) }))
+            let start = zone.startOfDay(period.from)
+            let end = zone.startOfDay(period.to.adding(days: 1))
+            var working: WorkingTimeLevels?
+            if let workingTime = workingTimes.workingTime(of: scope, in: topology) {
+                working = try workingTimeLevels(of: scope, workingTime: workingTime, from: start, to: end, topology: topology)
+            }
+            lines.append(DensityReportLine.make(
+                scope: scope, topology: topology, period: period, dayRows: rows.map { ($0.quantity, $0.values) },
+                working: working, workingHours: working?.scheduledHours(from: start, to: end)))
         }
         return ReportJSON(from: period.from.description, to: period.to.description, months: period.months, lines: lines)
+    }
+
+    /// Occupancy and presence of `scope` in its working time from `start` to `end` (seconds): hour rows
+    /// for hours wholly worked, minute rows for the hours a shift starts or ends in.
+    func workingTimeLevels(of scope: Scope, workingTime: WorkingTime, from start: Int64, to end: Int64, topology: Topology) throws -> WorkingTimeLevels {
+        var levels = WorkingTimeLevels(workingTime: workingTime)
+        let id = topology.scopeID(scope)
+        for quantity in [Quantity.occupancy, .presence] {
+            let hours = try store.figures(scope: scope.kind, id: id, resolution: .hour, quantity: quantity, from: start, to: end)
+            guard !hours.isEmpty else { continue }
+            levels.addHours(hours.map { ($0.windowStart, $0.values) }, of: quantity)
+            let partly = levels.partlyWorkedHours(hours.map(\.windowStart))
+            // A few hours a working day (a shift's first and last): their minutes, not the whole period's.
+            for hour in partly.sorted() {
+                let minutes = try store.figures(scope: scope.kind, id: id, resolution: .minute, quantity: quantity, from: hour, to: hour + 3600)
+                levels.addMinutes(minutes.map { ($0.windowStart, $0.values) }, of: quantity, partlyWorkedHours: partly)
+            }
+        }
+        return levels
     }
 
     /// The longest period a report covers: ten years of days.

@@ -35,7 +35,8 @@ extension OperatorView {
     func addSeriesRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
         api.get("series") { request, _ -> Response in
             let query = SeriesQuery(request.uri.queryParameters)
-            return try JSONOutput.response(try self.seriesJSON(query))
+            let body = try await BlockingWork.run { try JSONOutput.encoder.encode(try self.seriesJSON(query)) }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 

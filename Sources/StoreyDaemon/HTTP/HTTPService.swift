@@ -22,7 +22,8 @@ enum HTTPService {
     static func application(
         address: HostPort, access: HTTPAccessConfiguration, metrics: StoreyMetrics, health: HealthProbe, view: OperatorView, logger: Logger
     ) throws -> some ApplicationProtocol {
-        let router = Router(context: OperatorRequestContext.self)
+        // HEAD is answered like GET, without the body (monitors and proxies probe with it).
+        let router = Router(context: OperatorRequestContext.self, options: .autoGenerateHeadEndpoints)
         view.addMiddleware(to: router)
         router.get("healthz") { _, _ in
             "ok\n"
@@ -36,14 +37,16 @@ enum HTTPService {
                 headers: [.contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
+        let eventStream = EventStreamMetrics(registry: metrics.registry)
         router.get("metrics") { _, _ -> Response in
-            Response(
+            eventStream.update(from: view.events)
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         view.addRoutes(to: router)
-        for path in ["/healthz", "/readyz", "/metrics"] { view.knownPaths.declare(path, [.get]) }
+        for path in ["/healthz", "/readyz", "/metrics"] { view.knownPaths.declare(path, [.get, .head]) }
         var server = HTTPServerBuilder.http1()
         if let tls = access.tls {
             server = try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls))

@@ -15,6 +15,12 @@
   const words = {
     en: {
       title: "Storey", colourBy: "Colour by", modeUtilisation: "Utilisation (occupancy / capacity)",
+      modeBaseline: "Power density vs its usual for this hour", legendIdle: "idle (0% of its usual)",
+      legendHalf: "half its usual", legendUsual: "its usual level or busier", legendNoBaseline: "no data or no baseline yet",
+      legendBuildingBasis: "dashed: no history of its own yet, compared with the building's usual density",
+      legendBaselineNote: "Usual: the median of this hour of the week over the last 4 weeks.", legendTitle: "Colours:",
+      vsTarget: "of target so far this month", vsCapacity: "of design capacity", vsOwnBaseline: "of its usual for this hour",
+      vsBuildingBaseline: "of the building's usual density for this hour", comparison: "Colour",
       modeOutput: "Output density vs target", modeEnergy: "Energy intensity vs target", switchLanguage: "中文",
       tokenNeeded: "This view needs a read token:", useToken: "Use token", tower: "Tower, floor by floor",
       tenants: "Tenants", colTenant: "Tenant", colArea: "Leased m²", colEnergyIntensity: "kWh/m² (month)",
@@ -36,6 +42,12 @@
     },
     zh: {
       title: "Storey 楼宇", colourBy: "着色依据", modeUtilisation: "使用率（在岗人数 / 设计容量）",
+      modeBaseline: "功率密度对比本时段常态", legendIdle: "闲置（常态的 0%）",
+      legendHalf: "常态的一半", legendUsual: "达到或高于常态", legendNoBaseline: "无数据或尚无基线",
+      legendBuildingBasis: "虚线：尚无自身历史，与全楼常态密度比较",
+      legendBaselineNote: "常态：过去 4 周同一周内时段的中位数。", legendTitle: "颜色：",
+      vsTarget: "本月迄今目标的", vsCapacity: "设计容量的", vsOwnBaseline: "本时段自身常态的",
+      vsBuildingBaseline: "本时段全楼常态密度的", comparison: "着色",
       modeOutput: "产出密度对比目标", modeEnergy: "能耗强度对比目标", switchLanguage: "English",
       tokenNeeded: "查看需要只读令牌：", useToken: "使用令牌", tower: "楼栋剖面（逐层）",
       tenants: "租户", colTenant: "租户", colArea: "租赁面积 m²", colEnergyIntensity: "单位面积能耗 kWh/m²（本月）",
@@ -140,25 +152,38 @@
     return "hsl(" + hue + ", 62%, " + (42 + (1 - s) * 6) + "%)";
   }
 
-  // How well a space is used, 0…1, by the chosen colour mode; null when there is no data or no target.
-  function spaceShare(space, liveSpace, tenant) {
+  // How a space compares with what is expected of it, by the chosen colour mode: { share, basis }.
+  // share is 0…1 (1 = at or above what is expected), null when there is no data or nothing to compare
+  // with; basis says with what: "own" or "building" baseline, "capacity", "target".
+  function spaceComparison(space, liveSpace, tenant, live) {
     const mode = document.getElementById("colour-mode").value;
     const figures = liveSpace && liveSpace.figures;
+    const none = { share: null, basis: "" };
+    if (mode === "baseline") {
+      // Power density this hour against the space's own usual density for this hour of the week, or,
+      // until it has history of its own, against the building's.
+      const hour = figures && figures.hour;
+      if (!hour || hour.meanPower === undefined || hour.meanPower === null || !hour.leasedArea) return none;
+      const own = liveSpace.baselinePowerDensity;
+      const usual = own || (live && live.baselinePowerDensity);
+      if (!usual) return none;
+      return { share: (hour.meanPower / hour.leasedArea) / usual, basis: own ? "own" : "building" };
+    }
     if (mode === "utilisation") {
       const hour = figures && figures.hour;
-      if (!hour || hour.meanOccupancy === undefined || hour.meanOccupancy === null || !space.capacity) return null;
-      return hour.meanOccupancy / space.capacity;
+      if (!hour || hour.meanOccupancy === undefined || hour.meanOccupancy === null || !space.capacity) return none;
+      return { share: hour.meanOccupancy / space.capacity, basis: "capacity" };
     }
     const month = figures && figures.month;
     const targets = tenant && tenant.targets;
-    if (!month || !targets) return null;
+    if (!month || !targets) return none;
     if (mode === "output") {
-      if (!targets.outputPerM2Month || month.outputDensity === undefined) return null;
-      return month.outputDensity / (targets.outputPerM2Month * monthElapsed());
+      if (!targets.outputPerM2Month || month.outputDensity === undefined) return none;
+      return { share: month.outputDensity / (targets.outputPerM2Month * monthElapsed()), basis: "target" };
     }
-    if (!targets.energyPerM2Month || month.energyIntensity === undefined) return null;
+    if (!targets.energyPerM2Month || month.energyIntensity === undefined) return none;
     // Energy: using the budget is use; far below it is underuse.
-    return month.energyIntensity / (targets.energyPerM2Month * monthElapsed());
+    return { share: month.energyIntensity / (targets.energyPerM2Month * monthElapsed()), basis: "target" };
   }
 
   // ---- the tower ----
@@ -197,15 +222,19 @@
         const liveSpace = liveSpaces.get(space.id);
         const tenantId = (liveSpace && liveSpace.tenant) || space.tenant;
         const tenant = tenantId ? tenants.get(tenantId) : null;
-        const share = tenant ? spaceShare(space, liveSpace, tenant) : null;
+        const comparison = tenant ? spaceComparison(space, liveSpace, tenant, live) : { share: null, basis: "" };
+        const share = comparison.share;
         const rect = svg("rect", {
           x: x + 1, y: y + 1, width: Math.max(spaceWidth - 2, 1), height: rowHeight - 2,
-          class: "space" + (tenant ? "" : " vacant") + (state.selected === space.id ? " selected" : ""),
-          fill: tenant ? (share === null ? "#b8c2cc" : shareColour(share)) : "#ffffff",
+          class: "space" + (tenant ? "" : " vacant") + (state.selected === space.id ? " selected" : "") +
+            (share !== null && comparison.basis === "building" ? " basis-building" : ""),
+          fill: tenant ? (share === null ? noDataColour : shareColour(share)) : "#ffffff",
           "data-space": space.id, "data-tenant": tenant ? tenant.id : "", "data-share": share === null ? "" : share.toFixed(3),
+          "data-basis": share === null ? "" : comparison.basis,
           tabindex: 0,
         }, group);
-        svg("title", {}, rect).textContent = (tenant ? tenant.name : t("vacant")) + " · " + space.id + " · " + number(space.area, 0) + " m²";
+        svg("title", {}, rect).textContent = (tenant ? tenant.name : t("vacant")) + " · " + space.id + " · " + number(space.area, 0) + " m²" +
+          (share === null ? "" : " · " + number(share * 100, 0) + "% " + t(basisWords[comparison.basis]));
         const select = () => { state.selected = space.id; drawTower(); showDetail(floor, space, tenant, liveSpace); };
         rect.addEventListener("mouseenter", select);
         rect.addEventListener("click", select);
@@ -221,18 +250,38 @@
     drawLegend();
   }
 
+  const noDataColour = "#b8c2cc";
+  const basisWords = { own: "vsOwnBaseline", building: "vsBuildingBaseline", capacity: "vsCapacity", target: "vsTarget" };
+
+  // What the colours mean in the chosen mode, in the chosen language.
   function drawLegend() {
     const legend = document.getElementById("legend");
     legend.textContent = "";
-    const entries = [[shareColour(0), t("legendLow")], [shareColour(0.5), "50%"], [shareColour(1), t("legendHigh") + " 100%"], ["#b8c2cc", t("noData")], ["#ffffff", t("vacant")]];
+    const baseline = document.getElementById("colour-mode").value === "baseline";
+    legend.dataset.mode = document.getElementById("colour-mode").value;
+    const title = document.createElement("strong");
+    title.textContent = t("legendTitle");
+    legend.appendChild(title);
+    const entries = baseline
+      ? [[shareColour(0), t("legendIdle")], [shareColour(0.5), t("legendHalf")], [shareColour(1), t("legendUsual")],
+         [noDataColour, t("legendNoBaseline")], ["#ffffff", t("vacant")], ["dashed", t("legendBuildingBasis")]]
+      : [[shareColour(0), t("legendLow")], [shareColour(0.5), "50%"], [shareColour(1), t("legendHigh") + " 100%"], [noDataColour, t("noData")], ["#ffffff", t("vacant")]];
     for (const [colour, text] of entries) {
       const item = document.createElement("span");
+      item.setAttribute("role", "listitem");
+      item.className = "legend-entry";
       const swatch = document.createElement("span");
-      swatch.className = "swatch";
-      swatch.style.background = colour;
+      swatch.className = "swatch" + (colour === "dashed" ? " dashed" : "");
+      if (colour !== "dashed") swatch.style.background = colour;
       item.appendChild(swatch);
       item.appendChild(document.createTextNode(text));
       legend.appendChild(item);
+    }
+    if (baseline) {
+      const note = document.createElement("span");
+      note.className = "legend-note";
+      note.textContent = t("legendBaselineNote");
+      legend.appendChild(note);
     }
   }
 
@@ -252,6 +301,8 @@
       [t("energyIntensityMonth"), figures.month ? number(figures.month.energyIntensity, 3) + " kWh/m²" : "—"],
       [t("outputDensityMonth"), figures.month ? number(figures.month.outputDensity, 3) : "—"],
     ];
+    const comparison = tenant ? spaceComparison(space, liveSpace, tenant, liveBuilding()) : { share: null, basis: "" };
+    rows.push([t("comparison"), comparison.share === null ? "—" : number(comparison.share * 100, 0) + "% " + t(basisWords[comparison.basis])]);
     const list = document.getElementById("detail-figures");
     list.textContent = "";
     for (const [term, value] of rows) {
