@@ -111,7 +111,7 @@ import Testing
                 #expect(line["meanOccupancy"] as? Double == 27.0 / 5)
                 #expect(line["utilisation"] as? Double == 10.0 / 20)
                 // 21 weekdays in November 2026, 9 hours each.
-                #expect(line["workingHours"] as? Double == 21 * 9)
+                #expect(line["workingHours"] as? Double == 21.0 * 9)
                 #expect(line["occupiedShare"] == nil)  // alpha has no presence sensor
             }
         }
@@ -143,7 +143,8 @@ import Testing
         levels.addHours([(eight, level(100, minutes: 60)), (eight + 3600, level(5, minutes: 60)), (eight + 7200, level(100, minutes: 60))], of: .occupancy)
         levels.addMinutes([(eight + 10 * 60, level(100)), (eight + 40 * 60, level(65)), (eight + 3600 + 60, level(100))], of: .occupancy, partlyWorkedHours: [eight])
         #expect(levels.occupancy.levelMinutes == 61)
-        #expect(levels.occupancy.meanLevel == (5 * 60 + 65) / 61)
+        let expected: Double = (5 * 60 + 65) / 61
+        #expect(levels.occupancy.meanLevel == expected)
         #expect(levels.scheduledHours(from: eight, to: eight + 86_400) == 1.5)
     }
 }
