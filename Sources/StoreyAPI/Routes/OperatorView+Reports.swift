@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import StoreyCore
+import StoreyStore
 
 /// `GET /api/v1/reports/tenants` and `/api/v1/reports/buildings`: density figures for a month
 /// (`month=2026-11`) or any period of whole local days (`from=2026-11-01&to=2026-11-15`), as JSON or
@@ -71,6 +72,18 @@ extension OperatorView {
         }
         if let buildingIndex { scopes = scopes.filter { topology.buildingIndex(of: $0) == buildingIndex } }
 
+        // Occupancy and presence by hour of every scope of this kind in one indexed query (one per scope was
+        // too slow for a tower of tenants), kept by scope id; each scope takes its own period from them.
+        var hourRows: [String: [StoredFigure]] = [:]
+        if !scopes.isEmpty {
+            let zones = scopes.map { snapshot.timeZone(of: $0) }
+            let from = zones.map { $0.startOfDay(period.from) }.min()!
+            let to = zones.map { $0.startOfDay(period.to.adding(days: 1)) }.max()!
+            for row in try store.figures(kind: kind, resolution: .hour, from: from, to: to) where row.quantity == .occupancy || row.quantity == .presence {
+                hourRows[row.scopeID, default: []].append(row)
+            }
+        }
+
         var lines: [DensityReportLine] = []
         for scope in scopes {
             let zone = snapshot.timeZone(of: scope)
@@ -81,7 +94,8 @@ extension OperatorView {
             let end = zone.startOfDay(period.to.adding(days: 1))
             var working: WorkingTimeLevels?
             if let workingTime = workingTimes.workingTime(of: scope, in: topology) {
-                working = try workingTimeLevels(of: scope, workingTime: workingTime, from: start, to: end, topology: topology)
+                let hours = (hourRows[topology.scopeID(scope)] ?? []).filter { $0.windowStart >= start && $0.windowStart < end }
+                working = try workingTimeLevels(of: scope, workingTime: workingTime, hourRows: hours, topology: topology)
             }
             lines.append(DensityReportLine.make(
                 scope: scope, topology: topology, period: period, dayRows: rows.map { ($0.quantity, $0.values) },
@@ -90,17 +104,17 @@ extension OperatorView {
         return ReportJSON(from: period.from.description, to: period.to.description, months: period.months, lines: lines)
     }
 
-    /// Occupancy and presence of `scope` in its working time from `start` to `end` (seconds): hour rows
-    /// for hours wholly worked, minute rows for the hours a shift starts or ends in.
-    func workingTimeLevels(of scope: Scope, workingTime: WorkingTime, from start: Int64, to end: Int64, topology: Topology) throws -> WorkingTimeLevels {
+    /// Occupancy and presence of `scope` in its working time, from its hour rows (`hourRows`, the period's)
+    /// for hours wholly worked, and minute rows for the hours a shift starts or ends in.
+    func workingTimeLevels(of scope: Scope, workingTime: WorkingTime, hourRows: [StoredFigure], topology: Topology) throws -> WorkingTimeLevels {
         var levels = WorkingTimeLevels(workingTime: workingTime)
         let id = topology.scopeID(scope)
         for quantity in [Quantity.occupancy, .presence] {
-            let hours = try store.figures(scope: scope.kind, id: id, resolution: .hour, quantity: quantity, from: start, to: end)
+            let hours = hourRows.filter { $0.quantity == quantity }
             guard !hours.isEmpty else { continue }
             levels.addHours(hours.map { ($0.windowStart, $0.values) }, of: quantity)
             let partly = levels.partlyWorkedHours(hours.map(\.windowStart))
-            // A few hours a working day (a shift's first and last): their minutes, not the whole period's.
+            // A few hours a working day (a shift's first and last, where there was data): their minutes only.
             for hour in partly.sorted() {
                 let minutes = try store.figures(scope: scope.kind, id: id, resolution: .minute, quantity: quantity, from: hour, to: hour + 3600)
                 levels.addMinutes(minutes.map { ($0.windowStart, $0.values) }, of: quantity, partlyWorkedHours: partly)
