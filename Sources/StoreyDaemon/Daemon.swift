@@ -41,7 +41,7 @@ public struct Daemon: Sendable {
         pipeline.onStored { monitor.stored($0) }
         let health = HealthProbe(
             brokerConnected: { intake.status.state == .subscribed },
-            storeWritable: { (try? store.readingCount()) != nil })
+            storeWritable: { (try? store.probe()) != nil })
         let view = OperatorView(
             store: store, topology: configuration.topology, workingTimes: configuration.workingTimes,
             access: AccessPolicy(
