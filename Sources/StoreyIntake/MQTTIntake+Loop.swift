@@ -22,8 +22,9 @@ final class IntakeLoop: MosquittoEvents {
     private var stopping = false
     private var refusedThisAttempt = false
     private var lastLibraryError: String?
-    /// Messages handed off since the last liveness probe, and when that was sent.
+    /// When a failed journal write was last logged (once per 10 s at most).
     private var lastJournalError = ContinuousClock.now - .seconds(3600)
+    /// Messages handed off since the last liveness probe, and when that was sent.
     private var receivedSinceProbe = 0
     private var lastProbe = ContinuousClock.now
 

@@ -51,10 +51,10 @@ public final class ReadingStore: @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Intake touches the open windows' rows over and over: keep them in SQLite's cache and map the
             // file, instead of a pread(2) per page (measured: a third of intake time went to syscalls).
-            // Only the writer: each reader connection (API, rules, event stream) would hold its own 64 MiB.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
             if !db.configuration.readonly {
+                // Only the writer: each reader connection (API, rules, event stream) would hold its own 64 MiB.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
                 // Intake rewrites the same hot pages (each scope's open windows, each point's newest readings)
                 // commit after commit; checkpointing every 64 MiB of log instead of SQLite's 4 MiB copies each
                 // such page back to the file once per many commits (drain 27,000/s → 39,000/s, benchmarks/README.md).
