@@ -37,7 +37,8 @@ public struct Daemon: Sendable {
         let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
         let monitor = try UnderuseMonitor(
             configuration: configuration, store: store, logger: logger, metrics: metrics, caughtUp: Self.caughtUp(intake, pipeline),
-            connected: { intake.status.state == .subscribed })
+            connected: { intake.status.state == .subscribed },
+            intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
         pipeline.onStored { monitor.stored($0) }
         let health = HealthProbe(
             brokerConnected: { intake.status.state == .subscribed },
@@ -257,7 +258,8 @@ struct Housekeeping: Service {
                 defer { releaseFreedMemory() }
                 let cutoff = Int64((Date().timeIntervalSince1970 - retentionDays * 86400) * 1000)
                 do {
-                    let removed = try store.pruneReadings(before: cutoff)
+                    // Off the shared task threads: a day's readings take seconds to delete.
+                    let removed = try await BlockingWork.shared.run { [store] in try store.pruneReadings(before: cutoff) }
                     if removed > 0 { logger.info("pruned raw readings past retention", metadata: ["removed": "\(removed)"]) }
                 } catch {
                     logger.error("cannot prune raw readings", metadata: ["error": "\(error)"])

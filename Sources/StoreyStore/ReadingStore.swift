@@ -44,7 +44,14 @@ public final class ReadingStore: @unchecked Sendable {
     /// The pool, for the stores that share this database (alerts, outbox).
     var database: DatabasePool { writer }
 
-    public init(path: String, topology: Topology) throws {
+    /// When a point was last seen is stamped with this clock (milliseconds since the epoch).
+    private let now: @Sendable () -> Int64
+
+    public init(
+        path: String, topology: Topology,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) throws {
+        self.now = now
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync survives a killed process; only a power cut may lose the last commits.
@@ -173,11 +180,11 @@ public final class ReadingStore: @unchecked Sendable {
                 }
                 result.counterEvents = aggregator.takeCounterEvents()
                 if result.stored > 0 {
-                    let now = Int64(Date().timeIntervalSince1970 * 1000)
+                    let seen = now()
                     lock.withLock {
                         for reading in readings {
                             if lastReading[reading.point].map({ $0 < reading.time }) ?? true { lastReading[reading.point] = reading.time }
-                            lastSeen[reading.point] = now
+                            lastSeen[reading.point] = seen
                         }
                     }
                 }

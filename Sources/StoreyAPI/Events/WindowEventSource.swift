@@ -54,7 +54,7 @@ public struct WindowEventSource: Service {
             if !closed.isEmpty && view.events.isWatched() {
                 do {
                     // Store reads and JSON encoding off the shared task threads (`BlockingWork`).
-                    try await BlockingWork.run { [self] in try publishClosed(minutes: closed) }
+                    try await BlockingWork.shared.run { [self] in try publishClosed(minutes: closed) }
                 } catch {
                     logger.error("cannot read closed windows for the event stream", metadata: ["error": "\(error)"])
                 }

@@ -98,57 +98,68 @@ extension OperatorView {
                 state = parsed
             }
             let (from, to) = try Self.period(query)
-            let found = try alerts.alerts(
-                state: state, building: query["building"].map(String.init), floor: query["floor"].map(String.init),
-                tenant: query["tenant"].map(String.init), rule: query["rule"].map(String.init))
-            let inPeriod = found.filter { entry in
-                (from.map { entry.updatedAt >= $0 } ?? true) && (to.map { (entry.alert.episodeStart ?? entry.updatedAt) < $0 } ?? true)
+            let (building, floor, tenant, rule) = (query["building"].map(String.init), query["floor"].map(String.init),
+                query["tenant"].map(String.init), query["rule"].map(String.init))
+            return try await BlockingWork.shared.run { [state] in
+                let found = try alerts.alerts(state: state, building: building, floor: floor, tenant: tenant, rule: rule)
+                let inPeriod = found.filter { entry in
+                    (from.map { entry.updatedAt >= $0 } ?? true) && (to.map { (entry.alert.episodeStart ?? entry.updatedAt) < $0 } ?? true)
+                }
+                return try JSONOutput.response(["alerts": inPeriod.map { Self.json($0.alert, updatedAt: $0.updatedAt) }])
             }
-            return try JSONOutput.response(["alerts": inPeriod.map { Self.json($0.alert, updatedAt: $0.updatedAt) }])
         }
         api.get("alerts/history") { request, _ -> Response in
             let query = request.uri.queryParameters
             let (from, to) = try Self.period(query)
-            let records = try alerts.transitions(TransitionFilter(
+            let filter = TransitionFilter(
                 fingerprint: query["fingerprint"].map(String.init), building: query["building"].map(String.init),
                 floor: query["floor"].map(String.init), tenant: query["tenant"].map(String.init), rule: query["rule"].map(String.init),
-                from: from, to: to, limit: 10_000))
-            return try JSONOutput.response(["transitions": records.map(AlertTransitionJSON.init)])
+                from: from, to: to, limit: 10_000)
+            return try await BlockingWork.shared.run {
+                try JSONOutput.response(["transitions": try alerts.transitions(filter).map(AlertTransitionJSON.init)])
+            }
         }
         api.get("alerts/:fingerprint") { _, context -> Response in
             let fingerprint = try context.parameters.require("fingerprint")
-            guard let entry = try alerts.alerts(fingerprint: fingerprint).first else {
-                throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+            return try await BlockingWork.shared.run {
+                guard let entry = try alerts.alerts(fingerprint: fingerprint).first else {
+                    throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+                }
+                let history = try alerts.transitions(TransitionFilter(fingerprint: fingerprint, limit: 10_000))
+                return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt, history: history))
             }
-            let history = try alerts.transitions(TransitionFilter(fingerprint: fingerprint, limit: 10_000))
-            return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt, history: history))
         }
         api.post("alerts/:fingerprint/acknowledgement") { request, context -> Response in
             let fingerprint = try context.parameters.require("fingerprint")
             let body = try await Self.decode(AcknowledgeBody.self, from: request, context: context)
             let desk = try self.desk()
-            guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
-                throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+            return try await BlockingWork.shared.run {
+                guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
+                    throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+                }
+                guard try desk.acknowledge(fingerprint, by: body.by ?? "operator", comment: body.comment ?? "") else {
+                    throw Problem(.conflict, type: Problem.base + "not-firing", title: "Only a firing alert can be acknowledged",
+                        detail: "alert \(fingerprint) is not firing")
+                }
+                let entry = try alerts.alerts(fingerprint: fingerprint).first!
+                return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
             }
-            guard try desk.acknowledge(fingerprint, by: body.by ?? "operator", comment: body.comment ?? "") else {
-                throw Problem(.conflict, type: Problem.base + "not-firing", title: "Only a firing alert can be acknowledged",
-                    detail: "alert \(fingerprint) is not firing")
-            }
-            let entry = try alerts.alerts(fingerprint: fingerprint).first!
-            return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
         }
         api.delete("alerts/:fingerprint/acknowledgement") { request, context -> Response in
             let fingerprint = try context.parameters.require("fingerprint")
             let desk = try self.desk()
-            guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
-                throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+            let by = request.uri.queryParameters["by"].map(String.init) ?? "operator"
+            return try await BlockingWork.shared.run {
+                guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
+                    throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
+                }
+                guard try desk.unacknowledge(fingerprint, by: by) else {
+                    throw Problem(.conflict, type: Problem.base + "not-acknowledged", title: "The alert is not acknowledged",
+                        detail: "alert \(fingerprint) is not a firing, acknowledged alert")
+                }
+                let entry = try alerts.alerts(fingerprint: fingerprint).first!
+                return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
             }
-            guard try desk.unacknowledge(fingerprint, by: request.uri.queryParameters["by"].map(String.init) ?? "operator") else {
-                throw Problem(.conflict, type: Problem.base + "not-acknowledged", title: "The alert is not acknowledged",
-                    detail: "alert \(fingerprint) is not a firing, acknowledged alert")
-            }
-            let entry = try alerts.alerts(fingerprint: fingerprint).first!
-            return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
         }
         api.get("silences") { request, _ -> Response in
             let now = self.clock() * 1000
@@ -157,7 +168,7 @@ extension OperatorView {
                 throw Problem.badParameter("expired", "\"\(expired!)\" is not true or false")
             }
             let all = expired == "true"
-            let silences = try alerts.loadSilences().filter { all || $0.end > now }
+            let silences = try await BlockingWork.shared.run { try alerts.loadSilences().filter { all || $0.end > now } }
             return try JSONOutput.response(["silences": silences.map {
                 SilenceJSON(id: $0.id, matchers: $0.matchers, startsAt: Self.iso($0.start), endsAt: Self.iso($0.end),
                     createdBy: $0.creator, comment: $0.comment, active: $0.isActive(at: now))
@@ -173,7 +184,8 @@ extension OperatorView {
             let silence = Silence(
                 id: UUID().uuidString.lowercased(), matchers: body.matchers, start: start, end: end, creator: body.createdBy,
                 comment: body.comment ?? "")
-            try self.desk().addSilence(silence)
+            let desk = try self.desk()
+            try await BlockingWork.shared.run { try desk.addSilence(silence) }
             var answer = body
             answer.id = silence.id
             answer.startsAt = Self.iso(start)
@@ -182,11 +194,14 @@ extension OperatorView {
         }
         api.delete("silences/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard try alerts.loadSilences().contains(where: { $0.id == id }) else {
-                throw Problem.notFound("no silence \(id)", parameter: "id")
+            let desk = try self.desk()
+            return try await BlockingWork.shared.run {
+                guard try alerts.loadSilences().contains(where: { $0.id == id }) else {
+                    throw Problem.notFound("no silence \(id)", parameter: "id")
+                }
+                try desk.expireSilence(id: id)
+                return Response(status: .noContent)
             }
-            try self.desk().expireSilence(id: id)
-            return Response(status: .noContent)
         }
         for path in ["alerts", "alerts/history", "silences"] { knownPaths.declare("/api/v1/" + path, path == "silences" ? [.get, .head, .post] : [.get, .head]) }
     }

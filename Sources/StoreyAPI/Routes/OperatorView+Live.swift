@@ -57,7 +57,7 @@ extension OperatorView {
             let building = request.uri.queryParameters["building"].map(String.init)
             // A control room's screens all ask for the same building every few seconds: answer them from
             // one computation a second, so their number does not cost intake anything.
-            let body = try await BlockingWork.run {
+            let body = try await BlockingWork.shared.run {
                 try self.liveCache.value(for: building ?? "", maximumAge: .seconds(1)) {
                     try JSONOutput.encoder.encode(try self.liveJSON(building: building))
                 }

@@ -16,10 +16,10 @@ extension OperatorView {
 
     func addReportRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
         api.get("reports/tenants") { request, _ -> Response in
-            try await BlockingWork.run { try self.reportResponse(request, kind: .tenant) }
+            try await BlockingWork.shared.run { try self.reportResponse(request, kind: .tenant) }
         }
         api.get("reports/buildings") { request, _ -> Response in
-            try await BlockingWork.run { try self.reportResponse(request, kind: .building) }
+            try await BlockingWork.shared.run { try self.reportResponse(request, kind: .building) }
         }
     }
 

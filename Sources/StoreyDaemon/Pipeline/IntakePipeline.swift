@@ -24,6 +24,14 @@ public final class IntakePipeline: Service, Sendable {
     private let busySince = Mutex<ContinuousClock.Instant?>(nil)
     /// Told of every stored batch, on the storing task: keep it short (rule evaluation only notes windows).
     private let observers = Mutex<[@Sendable (IngestResult) -> Void]>([])
+    /// Binding and storing are synchronous (SQLite): they run on a thread of their own (`BlockingWork`).
+    private let writer = BlockingWork(label: "storey.intake.writer")
+    /// The writer's working memory, reused batch after batch; touched only on `writer`.
+    private final class Workspace: @unchecked Sendable {
+        var scratch: [DecodedValue] = []
+        var receipts = ReceiptTimes()
+    }
+    private let workspace = Workspace()
     /// The time (ms) of the newest reading stored so far, for the event stream's window closing.
     private let newestStored = Atomic<Int64>(.min)
 
@@ -81,76 +89,26 @@ public final class IntakePipeline: Service, Sendable {
     }
 
     private func drain() async throws {
-        var scratch: [DecodedValue] = []
-        var receipts = ReceiptTimes()
         // Received before the last stop and not stored then (the process was killed): first.
         if let unstored = intake.journal?.takeUnstored() {
             logger.notice("storing messages received before the last stop", metadata: ["messages": "\(unstored.count)"])
-            try await store(unstored, scratch: &scratch, receipts: &receipts)
+            try await store(unstored)
         }
         while let batch = await intake.nextBatch() {
             metrics.messagesReceived.increment(by: Int64(batch.count))
             busySince.withLock { $0 = .now }
             defer { busySince.withLock { $0 = nil } }
-            try await store(batch, scratch: &scratch, receipts: &receipts)
-            receipts.forget(before: Int64(Date().timeIntervalSince1970 * 1000) - 1000)
+            try await store(batch)
         }
     }
 
     /// Stores one batch, retrying while storage fails (disk full, locked): the batch stays in hand and
     /// no more is read, so nothing received is dropped.
-    private func store(_ batch: MQTTBatch, scratch: inout [DecodedValue], receipts: inout ReceiptTimes) async throws {
-        let binder = self.binder.withLock { $0 }
+    private func store(_ batch: MQTTBatch) async throws {
         var delay = Duration.milliseconds(100)
         while true {
-            var rejections: [RejectionReason] = []
-            var newest = Int64.min
-            var refusedTopics: [(RejectionReason, String)] = []
             do {
-                // A retry binds afresh: receipt times given in a failed attempt are given again.
-                var attemptReceipts = receipts
-                let journal = batch.journalPosition.map { (generation: $0.generation, position: $0.offset) }
-                let result = try store.ingest(journal: journal) { topology in
-                    var readings: [Reading] = []
-                    readings.reserveCapacity(batch.count)
-                    for index in 0..<batch.count {
-                        let before = rejections.count
-                        let topic = batch.topic(index)
-                        batch.withPayload(index) { payload in
-                            binder.bind(
-                                topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), topology: topology,
-                                scratch: &scratch, readings: &readings, rejections: &rejections, receipts: &attemptReceipts)
-                        }
-                        if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
-                    }
-                    for reading in readings where reading.time > newest { newest = reading.time }
-                    return readings
-                }
-                receipts = attemptReceipts
-                if let position = batch.journalPosition { intake.journal?.markStored(position) }
-                for observer in observers.withLock({ $0 }) { observer(result) }
-                if newest > newestStored.load(ordering: .relaxed) { newestStored.store(newest, ordering: .relaxed) }
-                metrics.readingsAccepted.increment(by: Int64(result.stored))
-                metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
-                metrics.batches.increment()
-                for (event, count) in result.counterEvents {
-                    switch event {
-                    case .rollover: metrics.counterEvent("rollover", count: count)
-                    case .reset: metrics.counterEvent("reset", count: count)
-                    case .jump: metrics.counterEvent("jump", count: count)
-                    case .increase: break
-                    }
-                }
-                for reason in rejections { metrics.rejected(reason) }
-                // One line per reason per interval, naming the latest topic and how many were not logged.
-                for (reason, topic) in refusedTopics {
-                    refusals.record(reason.rawValue) { suppressed in
-                        logger.warning("reading refused", metadata: [
-                            "reason": "\(reason.rawValue)", "topic": "\(topic)",
-                            "suppressed": "\(suppressed)",
-                        ])
-                    }
-                }
+                try await writer.run { try self.storeOnce(batch) }
                 return
             } catch {
                 metrics.storeErrors.increment()
@@ -161,6 +119,60 @@ public final class IntakePipeline: Service, Sendable {
                 }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// One attempt: binds the batch's messages to readings and stores them with their figures, in one
+    /// transaction. Runs on `writer` only, the one user of `workspace`.
+    private func storeOnce(_ batch: MQTTBatch) throws {
+        let binder = self.binder.withLock { $0 }
+        var rejections: [RejectionReason] = []
+        var newest = Int64.min
+        var refusedTopics: [(RejectionReason, String)] = []
+        // A retry binds afresh: receipt times given in a failed attempt are given again.
+        var attemptReceipts = workspace.receipts
+        let journal = batch.journalPosition.map { (generation: $0.generation, position: $0.offset) }
+        let result = try store.ingest(journal: journal) { topology in
+            var readings: [Reading] = []
+            readings.reserveCapacity(batch.count)
+            for index in 0..<batch.count {
+                let before = rejections.count
+                let topic = batch.topic(index)
+                batch.withPayload(index) { payload in
+                    binder.bind(
+                        topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), topology: topology,
+                        scratch: &workspace.scratch, readings: &readings, rejections: &rejections, receipts: &attemptReceipts)
+                }
+                if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
+            }
+            for reading in readings where reading.time > newest { newest = reading.time }
+            return readings
+        }
+        workspace.receipts = attemptReceipts
+        workspace.receipts.forget(before: Int64(Date().timeIntervalSince1970 * 1000) - 1000)
+        if let position = batch.journalPosition { intake.journal?.markStored(position) }
+        for observer in observers.withLock({ $0 }) { observer(result) }
+        if newest > newestStored.load(ordering: .relaxed) { newestStored.store(newest, ordering: .relaxed) }
+        metrics.readingsAccepted.increment(by: Int64(result.stored))
+        metrics.readingsDuplicate.increment(by: Int64(result.duplicates))
+        metrics.batches.increment()
+        for (event, count) in result.counterEvents {
+            switch event {
+            case .rollover: metrics.counterEvent("rollover", count: count)
+            case .reset: metrics.counterEvent("reset", count: count)
+            case .jump: metrics.counterEvent("jump", count: count)
+            case .increase: break
+            }
+        }
+        for reason in rejections { metrics.rejected(reason) }
+        // One line per reason per interval, naming the latest topic and how many were not logged.
+        for (reason, topic) in refusedTopics {
+            refusals.record(reason.rawValue) { suppressed in
+                logger.warning("reading refused", metadata: [
+                    "reason": "\(reason.rawValue)", "topic": "\(topic)",
+                    "suppressed": "\(suppressed)",
+                ])
             }
         }
     }

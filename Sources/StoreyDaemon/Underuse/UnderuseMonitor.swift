@@ -15,7 +15,9 @@ import Synchronization
 /// after that — a broker queue delivered after an outage — is judged again once it is quiet; an alert
 /// counts each span once, so judging again only adds what was not yet seen. Silent points are checked
 /// every tick. Nothing is judged before intake has caught up after start, so readings queued during
-/// downtime are in the figures before the windows they belong to are judged.
+/// downtime are in the figures before the windows they belong to are judged. A tick during which intake
+/// held readings but stored none (the disk or the writer stalled) is not a quiet tick and does not check
+/// silence: what is waiting may be exactly the readings that would change the verdict.
 public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let store: ReadingStore
     private let alerts: AlertStore
@@ -23,12 +25,17 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let now: @Sendable () -> Int64
     private let caughtUp: @Sendable () -> Bool
     private let connected: @Sendable () -> Bool
+    private let intakeIdle: @Sendable () -> Bool
+    /// Batches stored since the last tick.
+    private let storedBatches = Mutex(0)
     private let state: Mutex<State>
     /// Windows that received readings since the last tick, noted on the storing task.
     private let touched = Mutex<Set<BuildingWindow>>([])
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
     private let transitionObservers = Mutex<[@Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void]>([])
     private let metrics: UnderuseMetrics?
+    /// Ticks read figures and commit alerts (SQLite): on a thread of their own (`BlockingWork`).
+    private let judging = BlockingWork(label: "storey.underuse")
 
     struct State: Sendable {
         var configuration: Configuration
@@ -46,7 +53,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     public init(
         configuration: Configuration, store: ReadingStore, logger: Logger, metrics: StoreyMetrics? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
-        caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool
+        caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
+        intakeIdle: @escaping @Sendable () -> Bool = { true }
     ) throws {
         self.store = store
         self.alerts = AlertStore(store)
@@ -54,6 +62,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         self.now = now
         self.caughtUp = caughtUp
         self.connected = connected
+        self.intakeIdle = intakeIdle
         self.metrics = metrics.map { UnderuseMetrics(registry: $0.registry) }
         var evaluator = Self.evaluator(for: configuration)
         let orphans = evaluator.restore(try alerts.loadAlerts())
@@ -85,6 +94,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
 
     /// Called by the intake pipeline after each stored batch.
     public func stored(_ result: IngestResult) {
+        storedBatches.withLock { $0 += 1 }
         guard !result.windows.isEmpty else { return }
         touched.withLock { $0.formUnion(result.windows) }
     }
@@ -127,7 +137,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         let interval = state.withLock { $0.configuration.alerting.evaluateEvery }
         while !Task.isShuttingDownGracefully {
             do {
-                try tick()
+                try await judging.run { try self.tick() }
             } catch {
                 logger.error("cannot judge underuse this tick; will retry", metadata: ["error": "\(error)"])
             }
@@ -209,8 +219,19 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             let changedClosed = changed.filter { window in
                 window.building < state.configuration.topology.buildings.count && state.judge.windowEnd(window) * 1000 + grace <= time
             }
-            var due = state.settling.subtracting(changedClosed)
-            state.settling = changedClosed
+            // Intake stalled: readings are waiting, none were stored. Settling windows stay settling.
+            let progressed = storedBatches.withLock { count in
+                defer { count = 0 }
+                return count > 0
+            }
+            let stalled = !progressed && !intakeIdle()
+            var due: Set<BuildingWindow> = []
+            if stalled {
+                state.settling.formUnion(changedClosed)
+            } else {
+                due = state.settling.subtracting(changedClosed)
+                state.settling = changedClosed
+            }
             // Windows that closed by the clock, since the progress saved.
             var progress: [String: Int64] = [:]
             for building in state.configuration.topology.buildings.indices {
@@ -234,7 +255,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             for window in due.sorted(by: { ($0.start, $0.resolution.order) < ($1.start, $1.resolution.order) }) {
                 actions += try state.judge.judge(window, evaluator: &state.evaluator, source: source, now: time)
             }
-            actions += checkSilentPoints(state: &state, now: time)
+            if !stalled { actions += checkSilentPoints(state: &state, now: time) }
             actions += state.evaluator.tick(now: time)
 
             let changedAlerts = Self.changed(before, state.evaluator.alerts)
