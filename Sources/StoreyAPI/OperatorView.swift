@@ -34,6 +34,10 @@ public final class OperatorView: Sendable {
     private let workingTimesState: Mutex<WorkingTimeTable>
     /// Live-state answers of the last second, by building.
     let liveCache = ShortLivedCache()
+    /// Series answers of the last second, by query.
+    let seriesCache = ShortLivedCache()
+    /// The topology document of this half hour.
+    let topologyCache = ShortLivedCache()
     /// Where acknowledgements and silences go (the daemon's underuse monitor); nil: alerts are read-only.
     let alertDesk = Mutex<(any AlertDesk)?>(nil)
 
@@ -71,7 +75,7 @@ public final class OperatorView: Sendable {
     public func apply(topology: Topology, workingTimes: WorkingTimeTable? = nil, tokens: TokenTable?, openHealth: Bool) {
         snapshotState.withLock { $0 = TopologySnapshot(topology) }
         if let workingTimes { workingTimesState.withLock { $0 = workingTimes } }
-        liveCache.removeAll()
+        for cache in [liveCache, seriesCache, topologyCache] { cache.removeAll() }
         access.replace(tokens: tokens, openHealth: openHealth)
     }
 
@@ -119,10 +123,20 @@ public struct TokenListError: Error, CustomStringConvertible {
 final class ShortLivedCache: Sendable {
     private let entries = Mutex<[String: (made: ContinuousClock.Instant, value: Data)]>([:])
 
+    /// Kept at most: beyond, answers past their age go first, then all (keys may come from any query).
+    private let capacity = 256
+
     func value(for key: String, maximumAge: Duration, make: () throws -> Data) throws -> Data {
         if let entry = entries.withLock({ $0[key] }), ContinuousClock.now - entry.made < maximumAge { return entry.value }
         let value = try make()
-        entries.withLock { $0[key] = (.now, value) }
+        entries.withLock { entries in
+            if entries.count >= capacity {
+                let now = ContinuousClock.now
+                entries = entries.filter { now - $0.value.made < maximumAge }
+                if entries.count >= capacity { entries.removeAll() }
+            }
+            entries[key] = (.now, value)
+        }
         return value
     }
 

@@ -35,7 +35,12 @@ extension OperatorView {
     func addSeriesRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
         api.get("series") { request, _ -> Response in
             let query = SeriesQuery(request.uri.queryParameters)
-            let body = try await BlockingWork.run { try JSONOutput.encoder.encode(try self.seriesJSON(query)) }
+            // Dashboards on a wall ask for the same series every few seconds: one computation a second
+            // serves them all (a window still open moves on by the minute at most).
+            let key = [query.scope, query.resolution, query.from, query.to, query.figure].map { $0 ?? "" }.joined(separator: "\u{1F}")
+            let body = try await BlockingWork.shared.run {
+                try self.seriesCache.value(for: key, maximumAge: .seconds(1)) { try JSONOutput.encoder.encode(try self.seriesJSON(query)) }
+            }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
