@@ -120,24 +120,57 @@ public struct TokenListError: Error, CustomStringConvertible {
 }
 
 /// Answers kept for a moment: computed by the first request, shared by those within `maximumAge`.
+///
+/// With `servingStaleFor`, an answer past its age is still given for that long while one background
+/// refresh makes the next: no request waits for a recomputation (under full intake a recomputation takes
+/// tens of milliseconds, and would otherwise be some request's latency every second).
 final class ShortLivedCache: Sendable {
-    private let entries = Mutex<[String: (made: ContinuousClock.Instant, value: Data)]>([:])
-
+    private struct Entry {
+        var made: ContinuousClock.Instant
+        var value: Data
+        var refreshing = false
+    }
+    private let entries = Mutex<[String: Entry]>([:])
     /// Kept at most: beyond, answers past their age go first, then all (keys may come from any query).
     private let capacity = 256
 
-    func value(for key: String, maximumAge: Duration, make: () throws -> Data) throws -> Data {
-        if let entry = entries.withLock({ $0[key] }), ContinuousClock.now - entry.made < maximumAge { return entry.value }
-        let value = try make()
-        entries.withLock { entries in
-            if entries.count >= capacity {
-                let now = ContinuousClock.now
-                entries = entries.filter { now - $0.value.made < maximumAge }
-                if entries.count >= capacity { entries.removeAll() }
-            }
-            entries[key] = (.now, value)
+    func value(
+        for key: String, maximumAge: Duration, servingStaleFor stale: Duration = .zero,
+        make: @escaping @Sendable () throws -> Data
+    ) throws -> Data {
+        enum Plan { case cached(Data), refresh(Data), compute }
+        let now = ContinuousClock.now
+        let plan = entries.withLock { entries -> Plan in
+            guard let entry = entries[key] else { return .compute }
+            let age = now - entry.made
+            if age < maximumAge { return .cached(entry.value) }
+            guard age < maximumAge + stale else { return .compute }
+            if entry.refreshing { return .cached(entry.value) }
+            entries[key]?.refreshing = true
+            return .refresh(entry.value)
         }
-        return value
+        switch plan {
+        case .cached(let value):
+            return value
+        case .refresh(let value):
+            Task {
+                let fresh = try? await BlockingWork.shared.run(make)
+                self.entries.withLock { entries in
+                    if let fresh { entries[key] = Entry(made: .now, value: fresh) } else { entries[key]?.refreshing = false }
+                }
+            }
+            return value
+        case .compute:
+            let value = try make()
+            entries.withLock { entries in
+                if entries.count >= capacity {
+                    entries = entries.filter { now - $0.value.made < maximumAge + stale }
+                    if entries.count >= capacity { entries.removeAll() }
+                }
+                entries[key] = Entry(made: .now, value: value)
+            }
+            return value
+        }
     }
 
     func removeAll() { entries.withLock { $0.removeAll() } }
