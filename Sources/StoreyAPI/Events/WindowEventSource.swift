@@ -9,7 +9,8 @@ import StoreyStore
 /// It runs beside intake, not in it: intake only records the time of the newest reading it stored (one
 /// atomic store per batch); this service reads that, and reads the closed windows' figures through the
 /// store's reader connections. So neither the store queries nor slow clients can slow intake.
-public struct WindowEventSource: Service {
+public struct WindowEventSource: Service, CustomStringConvertible {
+    public var description: String { "WindowEventSource" }
     let view: OperatorView
     let newestReading: @Sendable () -> Int64?
     let logger: Logger
