@@ -47,6 +47,8 @@ struct DeliveryDaemonFaultTests {
         try await appendToOutbox(database: daemon.databasePath, scopes: 0..<count)
         try await daemon.waitUntil("the circuit open") { try await daemon.metric("storey_delivery_circuit_open{receiver=\"hook-0\"}") == 1 }
         try await Task.sleep(for: .seconds(5.5))
+        // The count first: a trial may start between the two reads, never be counted before it is made.
+        let failures = try await daemon.metric("storey_delivery_failures_total{receiver=\"hook-0\",reason=\"http_5xx\"}")
         let requests = failing.requests()
         let times = requests.compactMap { $0["at"] as? Double }.sorted()
         // A first round (up to the receiver's 4 at once) until 3 have failed; after that only trials,
@@ -55,8 +57,7 @@ struct DeliveryDaemonFaultTests {
         let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
         #expect(gaps.filter { $0 >= 1.5 }.count >= 2, "no request for the open time, twice: gaps \(gaps)")
         #expect(try await daemon.metric("storey_delivery_dead_letters") == 0, "a held message spends no attempts")
-        let failures = try await daemon.metric("storey_delivery_failures_total{receiver=\"hook-0\",reason=\"http_5xx\"}")
-        #expect(Int(failures) == requests.count)
+        #expect((0...1).contains(requests.count - Int(failures)), "\(requests.count) requests, \(Int(failures)) failures counted")
 
         // The endpoint comes back on the same port: the next trial closes the circuit and everything goes,
         // each message with the webhook-id it was first tried with.
