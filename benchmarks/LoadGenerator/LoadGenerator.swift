@@ -29,6 +29,9 @@ struct LoadGenerator: AsyncParsableCommand {
     @Flag(help: "Stamp each reading with the time it is published (milliseconds), as live meters do, instead of one interval apart per round.")
     var live = false
 
+    @Option(help: "Readings a second at most, evenly paced (0: as fast as the broker takes them). A steady rate for soaks.")
+    var rate = 0
+
     func run() async throws {
         let lines = try String(contentsOfFile: topics, encoding: .utf8).split(separator: "\n")
         let list = lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
@@ -42,6 +45,11 @@ struct LoadGenerator: AsyncParsableCommand {
         // Live: the newest time given to each point, so that two readings of a point never share a millisecond.
         var lastStamp = [Int64](repeating: 0, count: list.count)
         for index in 0..<count {
+            if rate > 0 && index % 100 == 0 {
+                // Ahead of the pace: wait until this reading is due.
+                let due = Double(index) / Double(rate) - Date().timeIntervalSince(start)
+                if due > 0 { try await Task.sleep(for: .milliseconds(Int(due * 1000))) }
+            }
             let point = index % list.count
             let round = index / list.count
             let stamp: String
