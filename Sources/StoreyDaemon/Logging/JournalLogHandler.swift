@@ -20,15 +20,38 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        var line = "<\(Self.priority(event.level))>\(event.message)"
-        if !merged.isEmpty {
-            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        }
-        line += "\n"
+        let line = Self.line(level: event.level, message: "\(event.message)", metadata: merged)
         // One write(2) per line, so lines from several threads never interleave.
         line.utf8CString.withUnsafeBufferPointer { buffer in
             _ = Foundation.write(STDERR_FILENO, buffer.baseAddress, buffer.count - 1)
         }
+    }
+
+    /// The journal line: priority, message, metadata sorted by key, a newline. Control characters in
+    /// any of them are escaped: a topic or a value from outside with "\n<2>…" in it must not forge a line
+    /// of its own, at a priority of its choosing.
+    public static func line(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
+        var line = "<\(priority(level))>\(escaped(message))"
+        if !metadata.isEmpty {
+            line += " " + metadata.sorted { $0.key < $1.key }.map { "\(escaped($0.key))=\(escaped("\($0.value)"))" }.joined(separator: " ")
+        }
+        return line + "\n"
+    }
+
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.properties.generalCategory == .control:
+                result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     static func priority(_ level: Logger.Level) -> Int {
