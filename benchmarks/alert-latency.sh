@@ -12,33 +12,14 @@
 #
 #   benchmarks/alert-latency.sh [SAMPLES] [BACKGROUND_RATE]   (defaults: 40 samples, 1,000 readings/s)
 #   KEEP=1 keeps the working folder (logs, database) for a look afterwards.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 samples="${1:-40}"; rate="${2:-1000}"; points=4000   # 1,000 spaces, 100 tenants
-work="$(mktemp -d /tmp/storey-latency.XXXXXX)"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-mqtt=$(port); http=$(port); hook=$(port)
 secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 scripts/install-dependencies
-for product in storeyd storey storey-loadgen; do swift build -c release --product "$product" >/dev/null 2>&1; done
-bin="$(swift build -c release --show-bin-path)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ -n "${KEEP:-}" ]] || rm -rf "$work"; }
-trap cleanup EXIT
-
-python3 benchmarks/make-topology.py "$points" >"$work/topology.yaml"
+bench_setup storey-latency storeyd storey storey-loadgen
+hook=$(bench_port)
 echo "$secret" >"$work/whsec"
-cat >"$work/storey.yaml" <<CONF
-mqtt:
-  url: mqtt://127.0.0.1:$mqtt
-  client_id: storeyd-latency
-  qos: 1
-database: $work/storey.db
-http:
-  address: 127.0.0.1:$http
-topology: topology.yaml
-alerting:
+rules="alerting:
   evaluate_every: 1s
 rules:
   - name: energy-low
@@ -50,21 +31,18 @@ rules:
 delivery:
   receivers:
     - name: hook
-      webhook: { url: "http://127.0.0.1:$hook/", secret_files: [$work/whsec] }
+      webhook: { url: \"http://127.0.0.1:$hook/\", secret_files: [$work/whsec] }
   route:
     receiver: hook
-    group_by: ["..."]
+    group_by: [\"...\"]
     group_wait: 0s
-    group_interval: 0s
-CONF
-"$bin/storey" topics --config "$work/storey.yaml" >"$work/topics.tsv"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n' "$mqtt" >"$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
+    group_interval: 0s"
+bench_broker 'max_queued_messages 0'
+bench_tower "$points" "$rules"
 touch "$work/hook.jsonl"
 python3 Tests/StoreyTestSupport/Servers/webhook_receiver.py --port "$hook" --log "$work/hook.jsonl" --secret "$secret" >"$work/hook.log" 2>&1 & pids+=($!)
 until (exec 3<>/dev/tcp/127.0.0.1/$hook) 2>/dev/null; do sleep 0.1; done
-"$bin/storeyd" --config "$work/storey.yaml" 2>"$work/storeyd.log" & pids+=($!)
-until curl -sf "127.0.0.1:$http/readyz" >/dev/null; do sleep 0.1; done
+bench_storeyd
 # The floor: a C client on the energy readings, printing each arrival's time.
 mosquitto_sub -p "$mqtt" -t 'bench/+/+/+/+' -q 1 -F '%U %t' >"$work/sub.txt" & pids+=($!)
 "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count $((rate * 3600)) --qos 1 --live --rate "$rate" \

@@ -5,30 +5,12 @@
 # `storey check` on the same configuration: reading and validating it, which start-up and reload both do.
 #
 #   benchmarks/startup.sh [POINTS] [RUNS]      (defaults: 100,000 points, 3 runs of each)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 points="${1:-100000}"; runs="${2:-3}"
-work="$(mktemp -d /tmp/storey-startup.XXXXXX)"
-port=$((20000 + RANDOM % 20000)); http=$((40000 + RANDOM % 20000))
-for product in storeyd storey; do swift build -c release --product "$product" >/dev/null 2>&1; done
-bin="$(swift build -c release --show-bin-path)"
-python3 benchmarks/make-topology.py "$points" >"$work/topology.yaml"
+bench_setup storey-startup storeyd storey
+bench_broker
+bench_tower "$points"
 python3 benchmarks/make-topology.py "$((points + 1))" >"$work/topology-plus-one.yaml"
-cat >"$work/storey.yaml" <<CONF
-mqtt:
-  url: mqtt://127.0.0.1:$port
-  client_id: storeyd-startup-bench
-database: $work/storey.db
-http:
-  address: 127.0.0.1:$http
-topology: topology.yaml
-CONF
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$port" "$(id -un)" >"$work/mosquitto.conf"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
 
 # The notify socket: prints "<monotonic seconds> <first line>" for each message storeyd sends.
 cat >"$work/notify.py" <<'PY'
@@ -41,14 +23,13 @@ while True:
 PY
 python3 "$work/notify.py" "$work/notify.sock" >"$work/notify.log" & pids+=($!)
 while [[ ! -S "$work/notify.sock" ]]; do sleep 0.01; done
-now() { python3 -c 'import time; print(f"{time.monotonic():.4f}")'; }
 # Waits for the Nth line of the notify log matching $1; prints its time.
 wait_for() { local n=$2; until [[ $(grep -c " $1" "$work/notify.log") -ge $n ]]; do sleep 0.005; done; grep " $1" "$work/notify.log" | sed -n "${n}p" | cut -d' ' -f1; }
 readies=0; reloads=0
 # Starts storeyd; sets $storeyd and $elapsed (seconds to READY=1). Not in a subshell: it keeps count.
 start_once() {
   local t0 ready
-  t0=$(now)
+  t0=$(bench_now)
   NOTIFY_SOCKET="$work/notify.sock" "$bin/storeyd" --config "$work/storey.yaml" 2>>"$work/storeyd.log" & storeyd=$!
   readies=$((readies + 1))
   ready=$(wait_for READY=1 "$readies")
@@ -58,7 +39,7 @@ stop_once() { kill "$storeyd"; wait "$storeyd" || true; }
 
 check=(); cold=(); warm=(); reload=(); rss=()
 for run in $(seq "$runs"); do
-  t0=$(now); "$bin/storey" check --config "$work/storey.yaml" >/dev/null; t1=$(now)
+  t0=$(bench_now); "$bin/storey" check --config "$work/storey.yaml" >/dev/null; t1=$(bench_now)
   check+=("$(python3 -c "print(f'{$t1 - $t0:.2f}')")")
   cp "$work/topology.yaml" "$work/topology.current"
   rm -f "$work"/storey.db*
@@ -67,7 +48,7 @@ for run in $(seq "$runs"); do
   rss+=("$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$storeyd/status)")
   # Reload: one point more (then back, so every run starts from the same file).
   cp "$work/topology-plus-one.yaml" "$work/topology.yaml"
-  t0=$(now); kill -HUP "$storeyd"; reloads=$((reloads + 1)); readies=$((readies + 1))
+  t0=$(bench_now); kill -HUP "$storeyd"; reloads=$((reloads + 1)); readies=$((readies + 1))
   wait_for RELOADING=1 "$reloads" >/dev/null
   ready=$(wait_for READY=1 "$readies")
   reload+=("$(python3 -c "print(f'{$ready - $t0:.2f}')")")
