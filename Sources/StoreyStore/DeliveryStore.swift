@@ -386,6 +386,21 @@ public final class DeliveryStore: Sendable {
         }
     }
 
+    /// Undelivered messages that have failed at least once, totalled by receiver, state and the reason of
+    /// their last failure: where an operator looks first when the queue grows.
+    public func failureTotals() async throws -> [(receiver: String, state: DeliveryState, reason: String, messages: Int)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT receiver, state, last_reason, COUNT(*) FROM delivery_message
+                WHERE state IN ('pending', 'dead') AND last_reason IS NOT NULL
+                GROUP BY receiver, state, last_reason ORDER BY receiver, state, COUNT(*) DESC
+                """).compactMap { row in
+                guard let state = DeliveryState(rawValue: row[1]) else { return nil }
+                return (receiver: row[0], state: state, reason: row[2], messages: row[3])
+            }
+        }
+    }
+
     public func statistics() async throws -> DeliveryQueueStatistics {
         try await pool.read { db in
             let cursor = try Self.cursor(db)

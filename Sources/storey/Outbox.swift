@@ -10,7 +10,8 @@ struct Outbox: AsyncParsableCommand {
         abstract: "Show alert delivery (pending messages, dead letters) or replay dead letters.",
         discussion: """
             list: one line per message — ID, STATE, RECEIVER, RECIPIENT, ATTEMPTS, AGE, REASON, OUTBOX IDS, LAST ERROR \
-            (tab-separated), and a summary of the queue on stderr.
+            (tab-separated), and on stderr a summary of the queue with the failed messages totalled by receiver, \
+            state and last reason.
             replay ID…: send dead letters again from their first attempt; a running storeyd picks them up at its \
             next poll. Replaying a message of a receiver disabled by HTTP 410 enables the receiver again.
             """)
@@ -68,11 +69,16 @@ struct Outbox: AsyncParsableCommand {
         print(out, terminator: "")
         let statistics = try await store.statistics()
         let oldest = statistics.oldestUndeliveredAt.map { Self.age(now - $0) } ?? "-"
-        FileHandle.standardError.write(Data("""
+        var summary = """
             outbox: \(statistics.unrouted) not routed, \(statistics.waiting) waiting for their group or a mute, \
             \(statistics.pending) messages pending, \(statistics.dead) dead letters; oldest undelivered: \(oldest)
 
-            """.utf8))
+            """
+        // Failures by receiver and last reason: which endpoint is in trouble, and how.
+        for total in try await store.failureTotals() {
+            summary += "  \(total.receiver): \(total.messages) \(total.state.rawValue) after \(total.reason)\n"
+        }
+        FileHandle.standardError.write(Data(summary.utf8))
     }
 
     static func age(_ milliseconds: Int64) -> String {

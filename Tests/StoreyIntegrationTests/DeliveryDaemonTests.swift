@@ -174,6 +174,8 @@ struct DeliveryDaemonTests {
         let line = try #require(list.output.split(separator: "\n").dropFirst().first)
         let fields = line.split(separator: "\t").map(String.init)
         #expect(fields[1] == "dead" && fields[2] == "hook-0" && fields[6] == "http_4xx")
+        // The summary totals failures by receiver and reason.
+        #expect(list.errorOutput.contains("1 dead letters") && list.errorOutput.contains("hook-0: 1 dead after http_4xx"), "\(list.errorOutput)")
         let replay = try await runCommand(storey, ["outbox", "--config", daemon.configFile, "--database", daemon.databasePath, "replay", fields[0]])
         #expect(replay.status == 0)
         _ = try await hooks[0].waitForAccepted(1)
