@@ -166,6 +166,10 @@ struct DeliveryEngineTests {
         #expect(Set(requests.compactMap { $0["id"] as? String }).count == 1, "the resend carries the same webhook-id")
         #expect(requests.filter { $0["duplicate"] as? Bool == true }.count == 1, "the receiver drops it as a duplicate")
         #expect(hook.accepted().count == 1)
+        // The receiver logs a request as it answers; the outcome is committed once storeyd has the answer.
+        try await harness.waitUntil("the message recorded as delivered") {
+            (try? await harness.store.messages(state: .delivered, limit: 1).first) != nil
+        }
         let delivered = try #require(try await harness.store.messages(state: .delivered, limit: 1).first)
         #expect(delivered.attempts == 2)
         await harness.stop()
