@@ -42,7 +42,7 @@ public struct Daemon: Sendable {
         pipeline.onStored { monitor.stored($0) }
         let health = HealthProbe(
             brokerConnected: { intake.status.state == .subscribed },
-            storeWritable: { (try? store.probe()) != nil })
+            storeWritable: { !pipeline.isStoreFailing && (try? store.probe()) != nil })
         let view = OperatorView(
             store: store, topology: configuration.topology, workingTimes: configuration.workingTimes,
             access: AccessPolicy(

@@ -20,8 +20,12 @@ public final class IntakePipeline: Service, Sendable {
     private let logger: Logger
     private let binder: Mutex<ReadingBinder>
     private let refusals = RateLimitedLog(interval: 10)
-    /// Progress for the watchdog: when the current store write began (nil while waiting for messages).
+    /// When storing the batch in hand began, retries included (nil while waiting for messages).
     private let busySince = Mutex<ContinuousClock.Instant?>(nil)
+    /// Progress for the watchdog: when the current attempt to write began (nil between attempts).
+    /// Waiting to retry a failed batch is not a hung write: the watchdog keeps being pinged, since a
+    /// restart would not make room on a full disk.
+    private let writingSince = Mutex<ContinuousClock.Instant?>(nil)
     /// Told of every stored batch, on the storing task: keep it short (rule evaluation only notes windows).
     private let observers = Mutex<[@Sendable (IngestResult) -> Void]>([])
     /// Binding and storing are synchronous (SQLite): they run on a thread of their own (`BlockingWork`).
@@ -32,6 +36,9 @@ public final class IntakePipeline: Service, Sendable {
         var receipts = ReceiptTimes()
     }
     private let workspace = Workspace()
+    /// The last attempt to store a batch failed (disk full, database locked): `/readyz` reports the
+    /// store not writable until one succeeds. (A read probe alone would not notice a full disk.)
+    private let storeFailing = Atomic<Bool>(false)
     /// The time (ms) of the newest reading stored so far, for the event stream's window closing.
     private let newestStored = Atomic<Int64>(.min)
 
@@ -60,6 +67,9 @@ public final class IntakePipeline: Service, Sendable {
         binder.withLock { $0 = Self.binder(for: configuration) }
     }
 
+    /// Whether the last attempt to store a batch failed.
+    public var isStoreFailing: Bool { storeFailing.load(ordering: .relaxed) }
+
     /// Not storing a batch at this moment.
     public var isIdle: Bool { busySince.withLock { $0 == nil } }
 
@@ -70,7 +80,7 @@ public final class IntakePipeline: Service, Sendable {
 
     /// True unless a store write has been running for longer than `limit`: the watchdog's question.
     public func isMakingProgress(within limit: Duration) -> Bool {
-        guard let since = busySince.withLock({ $0 }) else { return true }
+        guard let since = writingSince.withLock({ $0 }) else { return true }
         return ContinuousClock.now - since < limit
     }
 
@@ -108,9 +118,13 @@ public final class IntakePipeline: Service, Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
+                writingSince.withLock { $0 = .now }
+                defer { writingSince.withLock { $0 = nil } }
                 try await writer.run { try self.storeOnce(batch) }
+                storeFailing.store(false, ordering: .relaxed)
                 return
             } catch {
+                storeFailing.store(true, ordering: .relaxed)
                 metrics.storeErrors.increment()
                 refusals.record("store") { suppressed in
                     logger.error("cannot store readings; holding the batch and retrying", metadata: [
