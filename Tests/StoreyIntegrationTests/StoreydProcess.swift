@@ -72,11 +72,12 @@ final class StoreydProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("storeyd")
     }
 
-    init(topology: String, brokerURL: String, mqttSection: String = "", directory: URL? = nil) throws {
+    /// `databaseDirectory` puts the database (and its intake journal) elsewhere than the configuration and log.
+    init(topology: String, brokerURL: String, mqttSection: String = "", directory: URL? = nil, databaseDirectory: URL? = nil) throws {
         self.directory = try directory ?? makeTemporaryDirectory(prefix: "storeyd")
         self.brokerURL = brokerURL
         configFile = self.directory.appendingPathComponent("storey.yaml").path
-        databasePath = self.directory.appendingPathComponent("storey.db").path
+        databasePath = (databaseDirectory ?? self.directory).appendingPathComponent("storey.db").path
         logFile = self.directory.appendingPathComponent("storeyd-0.log").path
         httpPort = freePort()
         notify = try NotifySocket(directory: self.directory)

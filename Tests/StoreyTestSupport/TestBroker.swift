@@ -9,6 +9,17 @@ import Glibc
 public struct TestBrokerOptions: Sendable {
     /// Keep sessions and queued messages across restarts (saved on a clean stop, in the broker's folder).
     public var persistence = false
+    /// When mosquitto saves its in-memory database besides at a clean stop (`autosave_interval`,
+    /// `autosave_on_changes`): nil keeps its default, every 1800 s. It never saves per message, so
+    /// `kill -9` loses whatever changed since the last save.
+    public var autosave: Autosave?
+    public enum Autosave: Sendable {
+        /// `autosave_interval SECONDS`.
+        case everySeconds(Int)
+        /// `autosave_on_changes true`, `autosave_interval CHANGES`: after that many new queued messages,
+        /// retained messages and subscription changes.
+        case afterChanges(Int)
+    }
     /// Messages queued per offline client; nil keeps the broker default (1000), 0 means no limit.
     public var maxQueuedMessages: Int?
     /// Queue QoS 0 messages for offline persistent sessions too.
@@ -25,9 +36,10 @@ public struct TestBrokerOptions: Sendable {
     public init(
         persistence: Bool = false, maxQueuedMessages: Int? = nil, queueQoS0Messages: Bool = false,
         certificates: TestCertificates? = nil, requireClientCertificate: Bool = false,
-        users: [String: String] = [:], extraConfiguration: [String] = []
+        users: [String: String] = [:], extraConfiguration: [String] = [], autosave: Autosave? = nil
     ) {
         self.persistence = persistence
+        self.autosave = autosave
         self.maxQueuedMessages = maxQueuedMessages
         self.queueQoS0Messages = queueQoS0Messages
         self.certificates = certificates
@@ -81,6 +93,11 @@ public final class TestBroker: Sendable {
             // Run as ourselves: as root, mosquitto would switch to the `mosquitto` user and lose our temp files.
             lines.append("user \(String(cString: user))")
         }
+        switch options.autosave {
+        case .everySeconds(let seconds)?: lines += ["autosave_interval \(seconds)", "autosave_on_changes false"]
+        case .afterChanges(let changes)?: lines += ["autosave_interval \(changes)", "autosave_on_changes true"]
+        case nil: break
+        }
         if let maxQueued = options.maxQueuedMessages { lines.append("max_queued_messages \(maxQueued)") }
         if options.queueQoS0Messages { lines.append("queue_qos0_messages true") }
         if options.users.isEmpty {
@@ -110,7 +127,9 @@ public final class TestBroker: Sendable {
         try (lines.joined(separator: "\n") + "\n").write(toFile: configurationFile, atomically: true, encoding: .utf8)
     }
 
-    private func start() async throws {
+    /// Starts the broker again after `kill9()` or `stop()`, on the same ports with the same folder (and
+    /// so with whatever its persistence file held).
+    public func start() async throws {
         let executable = try locateExecutable("mosquitto", package: "mosquitto")
         let process = try ChildProcess(executable.path, ["-c", configurationFile], outputFile: directory.appendingPathComponent("stdout.log").path)
         self.process.withLock { $0 = process }
