@@ -42,6 +42,8 @@ let package = Package(
         ),
         // glibc's malloc.h (malloc_trim), which the Glibc module does not export.
         .systemLibrary(name: "CMalloc"),
+        // fallocate(2), for the intake journal's reserved space.
+        .systemLibrary(name: "CFileSpace"),
         // The domain: topology, readings, payload decoding, counters, windows, aggregation. No I/O.
         .target(name: "StoreyCore"),
         // YAML configuration → topology and daemon settings, with errors that name file, line and field.
@@ -63,7 +65,7 @@ let package = Package(
         // MQTT intake over libmosquitto: connection state machine, own poll() loop, batched hand-off.
         .target(
             name: "StoreyIntake",
-            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMosquitto", "CFileSpace", .product(name: "Logging", package: "swift-log")]
         ),
         // Storage on SQLite (GRDB): raw readings, window figures, migrations.
         .target(

@@ -1,3 +1,4 @@
+import CFileSpace
 import Foundation
 import Synchronization
 
@@ -24,6 +25,12 @@ public struct JournalPosition: Sendable, Equatable {
 /// the file is stored and it has grown past `restartAbove`, the loop empties it and starts a new
 /// generation.
 ///
+/// The journal keeps `reserve` bytes of disk allocated beyond its end (`fallocate`, the file's size
+/// unchanged). When the disk fills up, storage fails and intake stops reading once its hand-off buffer
+/// is full; the messages it took in up to then still go on file in the reserved space, so they
+/// survive the process being killed or restarted before space returns. (Without it, every journal
+/// write failed with ENOSPC too, and up to `max_buffered_messages` acknowledged messages lived only in memory.)
+///
 /// Layout: an 8-byte magic and the generation (Int64, little-endian), then per message: body length
 /// (UInt32), QoS (UInt8), retain (UInt8), receipt time in ms (Int64), topic length (UInt16), topic, payload.
 public final class IntakeJournal: Sendable {
@@ -33,7 +40,11 @@ public final class IntakeJournal: Sendable {
 
     public let path: String
     let restartAbove: Int64
+    /// Disk space kept allocated beyond the end; topped up once less than half of it is left.
+    let reserve: Int64
     private let descriptor: Int32
+    /// Where the allocated space ends (nil: allocation is not possible here, do not try again).
+    private let reservedEnd = Mutex<Int64?>(0)
     /// The network loop's side: generation and size of the file as written.
     private let written: Mutex<JournalPosition>
     /// Storage's side: the position stored up to.
@@ -43,9 +54,10 @@ public final class IntakeJournal: Sendable {
 
     /// Opens (or creates) the journal and reads what storage has not got yet: everything after
     /// `storedUpTo`, the position storage last recorded (nil for a new database).
-    public init(path: String, storedUpTo: JournalPosition?, restartAbove: Int64 = 16 << 20) throws {
+    public init(path: String, storedUpTo: JournalPosition?, restartAbove: Int64 = 16 << 20, reserve: Int64 = 8 << 20) throws {
         self.path = path
         self.restartAbove = restartAbove
+        self.reserve = reserve
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw MQTTError.journal("cannot open \(path): \(String(cString: strerror(errno)))") }
         descriptor = fd
@@ -59,8 +71,10 @@ public final class IntakeJournal: Sendable {
             }
             try Self.writeHeader(fd, generation: generation, path: path)
         }
-        written = Mutex(JournalPosition(generation: generation, offset: max(end, Self.headerSize)))
+        let offset = max(end, Self.headerSize)
+        written = Mutex(JournalPosition(generation: generation, offset: offset))
         leftOver = Mutex(batch)
+        reserveAhead(of: offset)
     }
 
     deinit { close(descriptor) }
@@ -103,6 +117,8 @@ public final class IntakeJournal: Sendable {
                 guard ftruncate(descriptor, off_t(Self.headerSize)) == 0 else { throw Self.failure("truncate", path) }
                 try Self.writeHeader(descriptor, generation: position.generation + 1, path: path)
                 position = JournalPosition(generation: position.generation + 1, offset: Self.headerSize)
+                // Truncating gave the reserved space back.
+                reservedEnd.withLock { if $0 != nil { $0 = 0 } }
             }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(records.count * (Self.recordHeaderSize + 96))
@@ -124,11 +140,27 @@ public final class IntakeJournal: Sendable {
                     // Leave no torn record behind: the next message starts where this one should have.
                     let error = Self.failure("write", path)
                     _ = ftruncate(descriptor, off_t(position.offset))
+                    reservedEnd.withLock { if $0 != nil { $0 = 0 } }
                     throw error
                 }
                 done += count
             }
             position.offset += Int64(bytes.count)
+            reserveAhead(of: position.offset)
+        }
+    }
+
+    /// Keeps at least half of `reserve` allocated beyond `offset`. Failing costs only the reserve: on a
+    /// full disk it is tried again at the next write; where the file system cannot (EOPNOTSUPP), never.
+    private func reserveAhead(of offset: Int64) {
+        guard reserve > 0 else { return }
+        reservedEnd.withLock { end in
+            guard let allocated = end, allocated - offset < reserve / 2 else { return }
+            if fallocate(descriptor, STOREY_FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(reserve)) == 0 {
+                end = max(allocated, offset + reserve)
+            } else if errno == EOPNOTSUPP || errno == ENOSYS {
+                end = nil
+            }
         }
     }
 

@@ -80,4 +80,18 @@ struct IntakeJournalTests {
         #expect(journal.takeUnstored() == nil)
         #expect(try journal.append(batch(["1"])).generation == 5)
     }
+
+    /// Space for what intake takes in while the disk is full: allocated ahead, the file's size unchanged
+    /// (so a restart reads only whole records).
+    @Test func diskSpaceIsReservedBeyondTheEndWithoutGrowingTheFile() throws {
+        let path = try makeTemporaryDirectory().appendingPathComponent("journal").path
+        let reserve: Int64 = 1 << 20
+        let journal = try IntakeJournal(path: path, storedUpTo: nil, reserve: reserve)
+        let end = try journal.append(batch(["1", "2", "3"]))
+        var status = stat()
+        #expect(stat(path, &status) == 0)
+        #expect(Int64(status.st_size) == end.offset)
+        #expect(Int64(status.st_blocks) * 512 >= end.offset + reserve / 2)
+        #expect(payloads(try IntakeJournal(path: path, storedUpTo: nil).takeUnstored()) == ["1", "2", "3"])
+    }
 }
