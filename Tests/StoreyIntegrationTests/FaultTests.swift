@@ -36,7 +36,9 @@ struct FaultTests {
         let port = broker.port
         let publishing = Task { try await publishAtLeastOnce(Array(readings.dropLast()), port: port, pace: .milliseconds(50)) }
         for _ in 0..<5 {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1000...2000)))
+            // Each kill cuts a live connection: storeyd subscribed again (its backoff may outlast the gap).
+            try await daemon.waitUntilReady(timeout: .seconds(30))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 500...1500)))
             broker.kill9()
             try await Task.sleep(for: .milliseconds(Int.random(in: 200...600)))
             try await broker.start()
