@@ -157,22 +157,26 @@ final class StoreydProcess: @unchecked Sendable {
         try await waitUntil("storeyd ready", timeout: timeout) { try await self.httpStatus("/readyz") == 200 }
     }
 
+    /// How long a request may take before the test gives up: these tests check what storeyd answers, not
+    /// how fast; on a CI machine running dozens of daemons and containers at once a few seconds happen.
+    static let httpTimeout = Duration.seconds(20)
+
     func httpStatus(_ path: String) async throws -> Int {
         let result = try await runCommand(
             URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"],
-            timeout: .seconds(5))
+            timeout: Self.httpTimeout)
         return Int(result.output) ?? 0
     }
 
     func httpBody(_ path: String) async throws -> String {
-        try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "http://127.0.0.1:\(httpPort)\(path)"], timeout: .seconds(5)).output
+        try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "http://127.0.0.1:\(httpPort)\(path)"], timeout: Self.httpTimeout).output
     }
 
     /// Any method, an optional JSON body: (status, body).
     func http(_ method: String, _ path: String, json: String? = nil) async throws -> (status: Int, body: String) {
         var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"]
         if let json { arguments += ["-H", "Content-Type: application/json", "--data-binary", json] }
-        let output = try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), arguments, timeout: .seconds(5)).output
+        let output = try await runCommand(URL(fileURLWithPath: "/usr/bin/curl"), arguments, timeout: Self.httpTimeout).output
         guard let newline = output.lastIndex(of: "\n") else { return (Int(output) ?? 0, "") }
         return (Int(output[output.index(after: newline)...]) ?? 0, String(output[..<newline]))
     }

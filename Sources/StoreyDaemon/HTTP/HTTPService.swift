@@ -6,6 +6,7 @@ import NIOSSL
 import Logging
 import StoreyAPI
 import StoreyConfig
+import StoreyCore
 
 /// What the health endpoints ask of the rest of the daemon.
 public struct HealthProbe: Sendable {
@@ -30,7 +31,8 @@ enum HTTPService {
         }
         router.get("readyz") { _, _ -> Response in
             let broker = health.brokerConnected()
-            let store = health.storeWritable()
+            // A read of the database: off the shared task threads, like every other.
+            let store = (try? await BlockingWork.shared.run { health.storeWritable() }) ?? false
             let body = "broker: \(broker ? "connected" : "not connected")\nstore: \(store ? "writable" : "not writable")\n"
             return Response(
                 status: broker && store ? .ok : .serviceUnavailable,
