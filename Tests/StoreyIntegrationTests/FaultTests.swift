@@ -39,9 +39,13 @@ struct FaultTests {
             // Each kill cuts a live connection: storeyd subscribed again (its backoff may outlast the gap).
             try await daemon.waitUntilReady(timeout: .seconds(30))
             try await Task.sleep(for: .milliseconds(Int.random(in: 500...1500)))
+            let connections = tap.connectionCount
             broker.kill9()
             try await Task.sleep(for: .milliseconds(Int.random(in: 200...600)))
             try await broker.start()
+            // A new connection through the tap before the next kill: /readyz alone may still say
+            // subscribed before storeyd has noticed the cut (CI once saw 2 reconnects for 5 kills).
+            try await daemon.waitUntil("storeyd connected again", timeout: .seconds(30)) { tap.connectionCount > connections }
         }
         let interruptedChunks = try await publishing.value
         try await publishReadings([readings.last!], port: port)
