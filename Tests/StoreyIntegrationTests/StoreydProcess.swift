@@ -85,6 +85,13 @@ final class StoreydProcess: @unchecked Sendable {
     }
 
     func writeConfiguration(topology: String, mqttSection: String = "") throws {
+        _ = try Self.writeConfiguration(in: directory, topology: topology, mqttSection: mqttSection)
+    }
+
+    /// Writes `storey.yaml` (a placeholder broker, which the command line overrides, and `mqttSection`)
+    /// and `topology.yaml` into `directory`; returns the main file's path. Also for tests that load the
+    /// configuration in-process instead of running storeyd.
+    static func writeConfiguration(in directory: URL, topology: String, mqttSection: String = "") throws -> String {
         let main = """
             mqtt:
               url: mqtt://127.0.0.1:1
@@ -93,8 +100,10 @@ final class StoreydProcess: @unchecked Sendable {
             \(mqttSection)
             topology: topology.yaml
             """
-        try main.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let file = directory.appendingPathComponent("storey.yaml").path
+        try main.write(toFile: file, atomically: true, encoding: .utf8)
         try topology.write(toFile: directory.appendingPathComponent("topology.yaml").path, atomically: true, encoding: .utf8)
+        return file
     }
 
     /// Breaks or mends the topology file only (the main file keeps its client id).

@@ -30,10 +30,7 @@ import Testing
 
         init(topology: String, rules: String, now: Int64) throws {
             let directory = try makeTemporaryDirectory(prefix: "storey-stall")
-            let main = directory.appendingPathComponent("storey.yaml").path
-            try "mqtt:\n  url: mqtt://127.0.0.1:1\n\(rules)\ntopology: topology.yaml\n"
-                .write(toFile: main, atomically: true, encoding: .utf8)
-            try topology.write(toFile: directory.appendingPathComponent("topology.yaml").path, atomically: true, encoding: .utf8)
+            let main = try StoreydProcess.writeConfiguration(in: directory, topology: topology, mqttSection: rules)
             let configuration = try ConfigurationLoader.load(file: main)
             let controls = Controls(now: now)
             self.controls = controls
@@ -57,25 +54,6 @@ import Testing
         var recorded: [String] { controls.transitions.withLock { $0 } }
     }
 
-    static let topology = """
-        topic_prefix: storey
-        buildings:
-          - id: u
-            time_zone: Asia/Shanghai
-            land_area: 6666.7
-            floors:
-              - level: 1
-                area: 1000
-                spaces:
-                  - id: busy-space
-                    area: 500
-                    points:
-                      - { id: b-kwh, quantity: energy, expected_interval: 1s }
-        tenants:
-          - id: busy
-            leases: [{ space: busy-space, start: 2020-01-01 }]
-        """
-
     @Test func aStalledWriterIsNotSilenceNorAQuietWindow() throws {
         let rules = """
             alerting:
@@ -94,12 +72,13 @@ import Testing
                 condition: { silent_intervals: 5 }
             """
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let rig = try Rig(topology: Self.topology, rules: rules, now: now)
+        // UnderuseTests' tower: the ghost's meter (point 1) reports every second on 400 m² of space.
+        let rig = try Rig(topology: UnderuseTests.topology, rules: rules, now: now)
         // An hour of two days ago arrives late. Its first 40 minutes say little was used (0.01 kWh a
-        // minute on 500 m²); the rest, still waiting behind a stalled writer, says the floor was busy
-        // (30 kWh in 20 minutes: 0.06 kWh/m², above the rule's 0.05).
+        // minute on 400 m²); the rest, still waiting behind a stalled writer, says the space was busy
+        // (30 kWh in 20 minutes: 0.075 kWh/m², above the rule's 0.05).
         let hourStart = (now / 3_600_000 - 48) * 3_600_000
-        func minute(_ m: Int, value: Double) -> Reading { Reading(point: 0, time: hourStart + Int64(m) * 60_000, value: value) }
+        func minute(_ m: Int, value: Double) -> Reading { Reading(point: 1, time: hourStart + Int64(m) * 60_000, value: value) }
         try rig.tick(at: now)
         try rig.store((0..<40).map { minute($0, value: 100 + Double($0) * 0.01) })
         try rig.tick(at: now + 1_000)   // the window changed: it settles one quiet tick later…
@@ -114,11 +93,11 @@ import Testing
         rig.stall(false)
         try rig.tick(at: now + 13_000)
         try rig.tick(at: now + 14_000)
-        #expect(!rig.recorded.contains { $0.hasPrefix("busy:") }, "a busy hour judged underused: \(rig.recorded)")
-        #expect(!rig.recorded.contains { $0.hasPrefix("b-kwh:") }, "a point stored a second ago called silent: \(rig.recorded)")
+        #expect(!rig.recorded.contains { $0.hasPrefix("ghost:") }, "a busy hour judged underused: \(rig.recorded)")
+        #expect(!rig.recorded.contains { $0.hasPrefix("g-kwh:") }, "a point stored a second ago called silent: \(rig.recorded)")
 
         // And silence is still seen when it is real: nothing arrives, intake idle, 5 intervals pass.
         try rig.tick(at: now + 25_000)
-        #expect(rig.recorded.contains("b-kwh:inactive>firing"), "\(rig.recorded)")
+        #expect(rig.recorded.contains("g-kwh:inactive>firing"), "\(rig.recorded)")
     }
 }
