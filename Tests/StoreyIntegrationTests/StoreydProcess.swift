@@ -161,9 +161,22 @@ final class StoreydProcess: @unchecked Sendable {
         process = nil
     }
 
-    /// Waits until `/readyz` answers 200: subscribed and storing.
-    func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
-        try await waitUntil("storeyd ready", timeout: timeout) { try await self.httpStatus("/readyz") == 200 }
+    /// Waits until `/readyz` answers 200: subscribed and storing. The default wait is long because a
+    /// whole-suite CI run starts dozens of debug-built daemons, brokers and containers at once on two
+    /// cores; these tests check what storeyd does once ready, not how fast it gets there
+    /// (benchmarks/startup.sh measures that). A timeout says what `/readyz` last answered and when.
+    func waitUntilReady(timeout: Duration = .seconds(90)) async throws {
+        let started = ContinuousClock.now
+        var lastAnswer = "no answer yet"
+        do {
+            try await waitUntil("storeyd ready", timeout: timeout) {
+                let status = try await self.httpStatus("/readyz")
+                lastAnswer = "\(status == 0 ? "no connection" : "HTTP \(status)") after \(ContinuousClock.now - started)"
+                return status == 200
+            }
+        } catch let error as TestSupportError {
+            throw TestSupportError("\(error.description)\n/readyz last answered: \(lastAnswer)")
+        }
     }
 
     /// How long a request may take before the test gives up: these tests check what storeyd answers, not
