@@ -35,6 +35,9 @@ public final class MQTTIntake: Sendable {
         logger[metadataKey: "mqtt.client_id"] = "\(settings.clientID)"
         logger[metadataKey: "mqtt.broker"] = "\(settings.host):\(settings.port)"
         self.logger = logger
+        for subscription in settings.subscriptions where subscription.qos != subscription.subscribedQoS {
+            logger.notice("QoS \(subscription.qos) asked for, subscribing with QoS \(subscription.subscribedQoS): libmosquitto's QoS 2 receiving loses messages across reconnects; each reading is stored once by its point and time", metadata: ["topic": "\(subscription.topicFilter)"])
+        }
     }
 
     /// Runs the network loop on its own thread until `stop()` is called or the calling task is cancelled.

@@ -247,7 +247,7 @@ final class Mosquitto: @unchecked Sendable {
     /// Sends SUBSCRIBE; returns the message id its SUBACK will carry.
     func subscribe(_ subscription: MQTTSubscription) throws -> Int32 {
         var mid: Int32 = 0
-        let rc = mosquitto_subscribe_v5(handle, &mid, subscription.topicFilter, Int32(subscription.qos), 0, nil)
+        let rc = mosquitto_subscribe_v5(handle, &mid, subscription.topicFilter, Int32(subscription.subscribedQoS), 0, nil)
         if rc != MOSQ_ERR_SUCCESS.rawValue {
             throw MQTTError.library(operation: "subscribing to '\(subscription.topicFilter)'", reason: MosquittoLibrary.describe(rc))
         }

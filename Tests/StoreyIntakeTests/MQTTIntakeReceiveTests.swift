@@ -20,7 +20,8 @@ struct MQTTIntakeReceiveTests {
         let received = try await running.collect(50)
 
         #expect(received.map(\.payload) == lines)
-        #expect(received.allSatisfy { $0.topic == "\(topic)/meter-1" && $0.qos == qos })
+        // QoS 2 is subscribed as QoS 1 (MQTTSubscription.subscribedQoS says why).
+        #expect(received.allSatisfy { $0.topic == "\(topic)/meter-1" && $0.qos == min(qos, 1) })
         #expect(running.intake.status.messagesReceived == 50)
         #expect(running.intake.status.lastMessageAt != nil)
         try await running.stop()
@@ -38,7 +39,7 @@ struct MQTTIntakeReceiveTests {
         let received = try await running.collect(300)
 
         #expect(received.map(\.payload) == (0..<300).map { "\($0)" })
-        #expect(received.allSatisfy { $0.qos == qos })
+        #expect(received.allSatisfy { $0.qos == min(qos, 1) })
         try await running.stop()
     }
 

@@ -60,6 +60,14 @@ public final class MQTTTap: Sendable {
     /// Client connections relayed to the broker so far.
     public var connectionCount: Int { state.withLock { $0.connections } }
 
+    /// Closes every relayed connection at once, mid-packet if it comes to that, as a dropped link
+    /// would; new connections are still relayed.
+    public func cut() {
+        state.withLock { state in
+            for descriptor in state.open { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
     /// Stops listening and closes every relayed connection.
     public func stop() {
         // Under the lock, so that no descriptor is closed (and its number reused) meanwhile.
