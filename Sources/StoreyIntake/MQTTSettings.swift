@@ -25,7 +25,8 @@ public struct MQTTSubscription: Sendable, Hashable {
     /// fails at its first message with a protocol error (a reconnect loop that receives nothing:
     /// `MQTTIntakeCutTests`); under 3.1.1 the stale copy is the one handed over when the broker reuses
     /// its packet id, in place of the new message, which is lost. QoS 1 has neither fault, and Storey
-    /// keeps a reading once by its point and time, so QoS 1 is exactly once as stored.
+    /// keeps a reading once by its point and time, so QoS 1 is exactly once as stored for readings that
+    /// carry their time (a bare number is stamped on receipt: one sent again after a cut counts twice).
     public var subscribedQoS: Int { min(qos, 1) }
 }
 
