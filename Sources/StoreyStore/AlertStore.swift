@@ -211,6 +211,13 @@ public final class AlertStore: Sendable {
         of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64
     ) throws -> [Int] {
         try database.read { db in
+            if resolution == .minute {
+                // Points have no minute rows (ReadingStore+PointMinutes.swift): count their readings.
+                let count = try db.cachedStatement(sql: """
+                    SELECT COUNT(*) FROM reading WHERE point = (SELECT id FROM point WHERE key = ?) AND time >= ? AND time < ?
+                    """)
+                return try points.map { try Int.fetchOne(count, arguments: [$0.id, windowStart * 1000, (windowStart + 60) * 1000]) ?? 0 }
+            }
             let ids = try scopeIDs.ids(for: points.map { (ScopeKind.point, $0.id) }, db: db)
             let select = try db.cachedStatement(
                 sql: "SELECT readings FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")

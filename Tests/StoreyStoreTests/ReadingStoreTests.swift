@@ -59,6 +59,51 @@ import Testing
         #expect(people.count == 1)
         #expect(people.first?.values.meanLevel == 20)  // (10 + 20 + 30) / 3 within the one minute
         #expect(people.first?.values.sampleCount == 3)
+        // The space above moved with the point's mean: its minute level is 20 too, not 15 + 30.
+        let space = try store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
+        #expect(space.map(\.values.meanLevel) == [20])
+    }
+
+    /// A point's minutes are not stored but made from its readings (ReadingStore+PointMinutes.swift): the
+    /// same figures as the aggregator's, and the scopes above still move with them when readings come out
+    /// of order, after a restart.
+    @Test func pointMinutesAreMadeFromReadingsAndScopesAboveFollowThem() throws {
+        let path = temporaryDatabase()
+        do {
+            let store = try ReadingStore(path: path, topology: topology)
+            try store.ingest([
+                Reading(point: 1, time: at(0) + 10_000, value: 10), Reading(point: 1, time: at(0) + 40_000, value: 20),
+                Reading(point: 1, time: at(1) + 5_000, value: 30),
+                Reading(point: 0, time: at(0) + 10_000, value: 100), Reading(point: 0, time: at(0) + 40_000, value: 103),
+                Reading(point: 0, time: at(1) + 10_000, value: 110),
+            ])
+            #expect(try store.readingCount() == 6)
+            let rows = try store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM figure WHERE scope_kind = 'point' AND resolution = 'minute'")
+            }
+            #expect(rows == 0, "no point minute rows are stored")
+        }
+        // A new process; late readings for the first minute.
+        let store = try ReadingStore(path: path, topology: topology)
+        try store.ingest([Reading(point: 1, time: at(0) + 50_000, value: 60), Reading(point: 0, time: at(0) + 55_000, value: 105)])
+        try store.ingest([Reading(point: 1, time: at(0) + 20_000, value: 30)])
+
+        let people = try store.figures(scope: .point, id: "people", resolution: .minute)
+        #expect(people.map(\.windowStart) == [at(0) / 1000, at(1) / 1000])
+        #expect(people.map(\.values.sampleCount) == [4, 1])
+        #expect(people.map(\.values.sampleMax) == [60, 30])
+        #expect(people.map(\.values.meanLevel) == [30, 30])  // (10 + 20 + 60 + 30) / 4
+        let space = try store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
+        #expect(space.map(\.values.meanLevel) == [30, 30])
+
+        // 100 anchors; 103 (+3) and the late 105 (+2) in the first minute, 110 (+5) in the second.
+        let energy = try store.figures(scope: .point, id: "kwh", resolution: .minute)
+        #expect(energy.map(\.values.amount) == [5, 5])
+        #expect(energy.map(\.values.readings) == [3, 1])
+        let tenant = try store.figures(scope: .tenant, id: "alpha", resolution: .minute, quantity: .energy)
+        #expect(tenant.map(\.values.amount) == [5, 5])
+        // Only the period asked for (seconds, start inclusive).
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .minute, from: at(1) / 1000).map(\.values.amount) == [5])
     }
 
     @Test func outOfOrderCounterReadingsSplitTheIntervalCorrectly() throws {
@@ -95,9 +140,11 @@ import Testing
         let people = try store.figures(scope: .point, id: "people", resolution: .minute)
         #expect(people.first?.values.meanLevel == 15)
         #expect(people.first?.values.sampleMax == 20)
-        // New readings add to the migrated rows.
+        // A point's minutes with readings are made from them now (an older version's row for such a minute
+        // held the same readings); the migrated row serves the minutes whose readings are gone.
         try store.ingest([Reading(point: 1, time: at(0) + 10_000, value: 30)])
-        #expect(try store.figures(scope: .point, id: "people", resolution: .minute).first?.values.sampleCount == 3)
+        #expect(try store.figures(scope: .point, id: "people", resolution: .minute).first?.values.sampleCount == 1)
+        #expect(try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy).map(\.values.amount) == [12.5])
     }
 
     @Test func reloadedTopologyKeepsStoredFigures() throws {

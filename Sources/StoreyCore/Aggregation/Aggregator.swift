@@ -7,6 +7,17 @@ public protocol FigureHistory {
     func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)?
     /// The stored counter readings of `point` just before and just after `time` (exclusive).
     func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?)
+    /// For a store that keeps no minute rows of points (the SQLite store: at a reading a minute they were
+    /// the raw readings written twice): the stored readings of `point` with `from ≤ time < to`, the one at
+    /// `excluding` left out (it is the reading being added, stored just before). Nil: ask the rows.
+    func pointReadings(point: Int, from: Int64, to: Int64, excluding: Int64) -> [Double]?
+    /// Such a store's newest stored reading time of `point` other than `excluding`; `.some(nil)` if none.
+    func newestPointReading(point: Int, excluding: Int64) -> Int64??
+}
+
+extension FigureHistory {
+    public func pointReadings(point: Int, from: Int64, to: Int64, excluding: Int64) -> [Double]? { nil }
+    public func newestPointReading(point: Int, excluding: Int64) -> Int64?? { nil }
 }
 
 /// Turns accepted readings into figure contributions per point, space, tenant, floor and building, in
@@ -132,9 +143,9 @@ public struct Aggregator {
         // The point's own minute: its mean moves, and every scope above moves by the same amount.
         let pointKey = FigureKey(scope: scopes[0], quantity: quantity, resolution: .minute, windowStart: starts.minute)
         if pointMinute[reading.point] == nil {
-            pointMinute[reading.point] = newestMinute(scope: scopes[0], quantity: quantity, history: history)
+            pointMinute[reading.point] = newestPointMinute(reading, point: point, history: history)
         }
-        var minute = minuteState(for: pointKey, cached: pointMinute[reading.point], history: history)
+        var minute = pointMinuteState(for: pointKey, reading: reading, history: history)
         let oldMean = minute.sampleCount > 0 ? minute.sampleSum / Double(minute.sampleCount) : 0
         minute.sampleSum += reading.value
         minute.sampleCount += 1
@@ -178,6 +189,40 @@ public struct Aggregator {
             values.readings = 1
             pending[key, default: PendingMinute(starts: starts)].values.merge(values)
         }
+    }
+
+    /// The newest minute of a point before `reading` came, becoming its cache entry: from the rows, or
+    /// from the readings of a store that keeps no point minute rows.
+    private mutating func newestPointMinute(_ reading: Reading, point: Point, history: some FigureHistory) -> MinuteState {
+        guard let newest = history.newestPointReading(point: reading.point, excluding: reading.time) else {
+            return newestMinute(scope: Scope(.point, reading.point), quantity: point.quantity, history: history)
+        }
+        guard let newest else { return MinuteState(start: .min) }
+        let start = aligners[point.buildingIndex].windows(at: newest).minute
+        return minuteFromReadings(reading, point: point, start: start, history: history) ?? MinuteState(start: .min)
+    }
+
+    /// The state of the reading's minute for its point (see `minuteState`).
+    private mutating func pointMinuteState(for key: FigureKey, reading: Reading, history: some FigureHistory) -> MinuteState {
+        if let cached = pointMinute[reading.point] {
+            if cached.start == key.windowStart { return cached }
+            if cached.start < key.windowStart { return MinuteState(start: key.windowStart) }
+        }
+        // An older minute. Its stored readings, this batch's before this one included, are its state
+        // (so the pending contributions are not added again).
+        let point = topology.points[reading.point]
+        return minuteFromReadings(reading, point: point, start: key.windowStart, history: history)
+            ?? storedMinuteState(for: key, history: history)
+    }
+
+    /// A point's minute rebuilt from its stored readings, for stores that keep no point minute rows.
+    private func minuteFromReadings(_ reading: Reading, point: Point, start: Int64, history: some FigureHistory) -> MinuteState? {
+        guard let values = history.pointReadings(point: reading.point, from: start * 1000, to: (start + 60) * 1000, excluding: reading.time) else {
+            return nil
+        }
+        guard !values.isEmpty else { return MinuteState(start: start) }
+        let sum = values.reduce(0, +)
+        return MinuteState(start: start, sampleSum: sum, sampleCount: values.count, level: sum / Double(values.count), hasData: true)
     }
 
     /// The newest minute storage holds for a scope, becoming its cache entry (an empty one at the
