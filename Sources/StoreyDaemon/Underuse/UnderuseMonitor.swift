@@ -26,11 +26,16 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let caughtUp: @Sendable () -> Bool
     private let connected: @Sendable () -> Bool
     private let intakeIdle: @Sendable () -> Bool
-    /// Batches stored since the last tick.
-    private let storedBatches = Mutex(0)
     private let state: Mutex<State>
-    /// Windows that received readings since the last tick, noted on the storing task.
-    private let touched = Mutex<Set<BuildingWindow>>([])
+    /// What intake stored since the last tick, noted on the storing task.
+    private let sinceLastTick = Mutex(IntakeProgress())
+
+    struct IntakeProgress {
+        /// Batches stored.
+        var batches = 0
+        /// Windows that received readings.
+        var touched: Set<BuildingWindow> = []
+    }
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
     private let transitionObservers = Mutex<[@Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void]>([])
     private let metrics: UnderuseMetrics?
@@ -94,9 +99,10 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
 
     /// Called by the intake pipeline after each stored batch.
     public func stored(_ result: IngestResult) {
-        storedBatches.withLock { $0 += 1 }
-        guard !result.windows.isEmpty else { return }
-        touched.withLock { $0.formUnion(result.windows) }
+        sinceLastTick.withLock { progress in
+            progress.batches += 1
+            progress.touched.formUnion(result.windows)
+        }
     }
 
     /// Calls `observer` after outbox rows were committed (delivery wakes up).
@@ -211,20 +217,17 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             let grace = Int64(state.configuration.alerting.lateReadingsGrace * 1000)
 
             // Windows that received readings: judged one quiet tick later, oldest first.
-            let changed = touched.withLock { touched in
-                defer { touched.removeAll() }
-                return touched
+            let intake = sinceLastTick.withLock { progress in
+                defer { progress = IntakeProgress() }
+                return progress
             }
+            let changed = intake.touched
             // (Windows still open are the clock's to judge.)
             let changedClosed = changed.filter { window in
                 window.building < state.configuration.topology.buildings.count && state.judge.windowEnd(window) * 1000 + grace <= time
             }
             // Intake stalled: readings are waiting, none were stored. Settling windows stay settling.
-            let progressed = storedBatches.withLock { count in
-                defer { count = 0 }
-                return count > 0
-            }
-            let stalled = !progressed && !intakeIdle()
+            let stalled = intake.batches == 0 && !intakeIdle()
             var due: Set<BuildingWindow> = []
             if stalled {
                 state.settling.formUnion(changedClosed)
