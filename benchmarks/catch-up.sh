@@ -59,7 +59,7 @@ stored=$(sqlite3 "$work/storey.db" 'SELECT count(*) FROM reading')
 
 # The reference on its own backlog of the same readings.
 p0=$(now)
-paho --session --count "$count" --database "$work/paho.db" >"$work/paho.out"
+paho --session --idle 120 --count "$count" --database "$work/paho.db" >"$work/paho.out"
 p_stored=$(paho_field "$work/paho.out" stored); p1=$(paho_field "$work/paho.out" connected); p2=$(paho_field "$work/paho.out" last)
 p_rows=$(sqlite3 "$work/paho.db" 'SELECT count(*) FROM readings')
 
@@ -69,6 +69,6 @@ out="benchmarks/last-run-catch-up.txt"
   echo "command: STAMP_INTERVAL=$interval benchmarks/catch-up.sh $count $points"
   echo "queued: $(cat "$work/loadgen.txt") while storeyd was stopped (SIGTERM: $stopped); broker RSS ${broker_rss} MB holding both sessions' backlogs"
   echo "storeyd:      from start $(seconds "$t0" "$t2") s, from connected $(seconds "$t1" "$t2") s ($(rate "$count" "$t1" "$t2")/s; connected $(seconds "$t0" "$t1") s after start); stored $stored of $count (reading table); peak RSS ${rss} MB; CPU ${cpu} s"
-  echo "paho+SQLite:  from start $(seconds "$p0" "$p2") s, from connected $(seconds "$p1" "$p2") s ($(rate "$p_stored" "$p1" "$p2")/s; connected $(seconds "$p0" "$p1") s after start); stored $p_rows of $count (readings table); peak RSS $(paho_field "$work/paho.out" peak_rss_mb) MB; CPU $(paho_field "$work/paho.out" cpu_s) s (reading the topology included)"
+  echo "paho+SQLite:  from start $(seconds "$p0" "$p2") s, from connected $(seconds "$p1" "$p2") s ($(rate "$p_stored" "$p1" "$p2")/s; connected $(seconds "$p0" "$p1") s after start); stored $p_rows of $count (readings table); peak RSS $(paho_field "$work/paho.out" peak_rss_mb) MB; CPU $(paho_field "$work/paho.out" cpu_s) s ($(paho_field "$work/paho.out" cpu_before_connected_s) s of it before connecting: reading the topology); longest wait between two messages $(paho_field "$work/paho.out" longest_gap_s) s"
   echo "storeyd / paho+SQLite, rate from connected: $(python3 -c "print(f'{($count/($t2-$t1))/($p_stored/($p2-$p1)):.2f}')"); from start: $(python3 -c "print(f'{($p2-$p0)/($t2-$t0):.2f}')")× as fast"
 } | tee "$out"

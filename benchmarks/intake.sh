@@ -93,12 +93,12 @@ for qos in 0 1; do
   rss=$(peak_rss_mb "$storeyd")
   stop_storeyd
   # The paho consumer's clock, too, starts when it is connected (after reading the topology).
-  paho --qos "$qos" --client-id paho-drain --session --count "$count" >"$work/paho-drain.out"
+  paho --qos "$qos" --client-id paho-drain --session --idle 120 --count "$count" >"$work/paho-drain.out"
   rm -f "$work/paho.db"*
-  paho --qos "$qos" --client-id paho-drain-sqlite --session --count "$count" --database "$work/paho.db" >"$work/paho-drain-sqlite.out"
+  paho --qos "$qos" --client-id paho-drain-sqlite --session --idle 120 --count "$count" --database "$work/paho.db" >"$work/paho-drain-sqlite.out"
   p_got=$(paho_field "$work/paho-drain.out" received); p_t0=$(paho_field "$work/paho-drain.out" connected); p_t1=$(paho_field "$work/paho-drain.out" last)
   s_got=$(paho_field "$work/paho-drain-sqlite.out" stored); s_t0=$(paho_field "$work/paho-drain-sqlite.out" connected); s_t1=$(paho_field "$work/paho-drain-sqlite.out" last)
-  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  paho $(rate "$p_got" "$p_t0" "$p_t1")/s (aggregated $p_got, peak RSS $(paho_field "$work/paho-drain.out" peak_rss_mb) MB)  paho+SQLite $(rate "$s_got" "$s_t0" "$s_t1")/s (stored $s_got, peak RSS $(paho_field "$work/paho-drain-sqlite.out" peak_rss_mb) MB)  storeyd/mosquitto_sub $(over "$got" "$t1" "$t_storey" "$count" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t1" "$t_storey" "$p_got" "$p_t0" "$p_t1")  storeyd/paho+SQLite $(over "$got" "$t1" "$t_storey" "$s_got" "$s_t0" "$s_t1")  storeyd RSS ${ready_rss} MB when connected, peak ${rss} MB")
+  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  paho $(rate "$p_got" "$p_t0" "$p_t1")/s (aggregated $p_got, peak RSS $(paho_field "$work/paho-drain.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain.out" cpu_s) s)  paho+SQLite $(rate "$s_got" "$s_t0" "$s_t1")/s (stored $s_got, peak RSS $(paho_field "$work/paho-drain-sqlite.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain-sqlite.out" cpu_s) s, longest wait $(paho_field "$work/paho-drain-sqlite.out" longest_gap_s) s)  storeyd/mosquitto_sub $(over "$got" "$t1" "$t_storey" "$count" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t1" "$t_storey" "$p_got" "$p_t0" "$p_t1")  storeyd/paho+SQLite $(over "$got" "$t1" "$t_storey" "$s_got" "$s_t0" "$s_t1")  storeyd RSS ${ready_rss} MB when connected, peak ${rss} MB")
   for id in bench-sub paho-drain paho-drain-sqlite; do  # end the sessions
     mosquitto_sub -p "$mqtt" -V mqttv5 -c -i "$id" -x 0 -t 'bench/#' -E
   done

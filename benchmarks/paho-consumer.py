@@ -5,7 +5,8 @@ paho-mqtt (MQTT 5) subscribed to the tower's topics; each message's JSON payload
 decoded, its topic mapped to a point and, through the point's space and that space's lease, to a tenant;
 per tenant, quantity and minute the sum, count, minimum and maximum kept (the figures Storey keeps per
 tenant). With --database, every reading and the tenant minutes it touched are also written to SQLite
-in batches (WAL, synchronous NORMAL, as Storey's store), so that "storing" is compared fairly.
+in batches of 10,000 (WAL, synchronous NORMAL, as Storey's store) by a writer thread, so that "storing"
+is compared fairly.
 
   paho-consumer.py --topology T.yaml --port P --qos Q --client-id ID [--session] [--count N] [--database DB]
   paho-consumer.py --topology T.yaml --port P --qos Q --client-id ID --subscribe-only   # make the session, leave
@@ -14,14 +15,16 @@ Prints a line when it is connected, when subscribed and when done, with times as
 bash's $EPOCHREALTIME, which the benchmark scripts read without starting a process):
   connected TIME
   subscribed TIME
-  done received=N stored=N last=TIME connected=TIME tenant_minutes=N rejected=N peak_rss_mb=N cpu_s=N
+  done received=N stored=N last=TIME connected=TIME tenant_minutes=N rejected=N peak_rss_mb=N cpu_s=N longest_gap_s=N cpu_before_connected_s=N
 """
 import argparse
 import datetime
 import json
+import queue
 import resource
 import sqlite3
 import sys
+import threading
 import time
 
 import paho.mqtt.client as mqtt
@@ -69,25 +72,14 @@ class Consumer:
         self.stored = 0
         self.rejected = 0
         self.last = None
+        self.longest_gap = 0.0  # the longest wait between two messages: a stall shows here
         # (tenant, quantity, minute) -> [sum, count, min, max]
         self.tenant_minutes = {}
-        self.database = None
+        self.database = SQLiteWriter(database) if database else None
         self.batch = batch
         self.pending_readings = []
         self.pending_minutes = set()
         self.flushed_at = time.time()
-        if database:
-            self.database = sqlite3.connect(database)
-            self.database.execute("PRAGMA journal_mode = WAL")
-            self.database.execute("PRAGMA synchronous = NORMAL")
-            self.database.execute(
-                "CREATE TABLE IF NOT EXISTS readings (point TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL,"
-                " PRIMARY KEY (point, time)) WITHOUT ROWID")
-            self.database.execute(
-                "CREATE TABLE IF NOT EXISTS tenant_minutes (tenant TEXT NOT NULL, quantity TEXT NOT NULL,"
-                " minute INTEGER NOT NULL, sum REAL, count INTEGER, min REAL, max REAL,"
-                " PRIMARY KEY (tenant, quantity, minute)) WITHOUT ROWID")
-            self.database.commit()
 
     def on_message(self, client, userdata, message):
         self.received += 1
@@ -126,22 +118,69 @@ class Consumer:
                 self.pending_readings.append((point_id, millis, value))
                 if len(self.pending_readings) >= self.batch:
                     self.flush()
-        self.last = time.time()
+        now = time.time()
+        if self.last is not None and now - self.last > self.longest_gap:
+            self.longest_gap = now - self.last
+        self.last = now
 
     def flush(self):
-        """Writes the batch's readings and the current figures of the tenant minutes it touched, in one transaction."""
+        """Hands the batch's readings and the current figures of the tenant minutes it touched to the writer."""
         if self.database is None or not (self.pending_readings or self.pending_minutes):
             return
-        with self.database:
-            self.database.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", self.pending_readings)
-            self.database.executemany(
-                "INSERT OR REPLACE INTO tenant_minutes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [key + tuple(self.tenant_minutes[key]) for key in self.pending_minutes])
-        self.stored += len(self.pending_readings)
-        self.pending_readings.clear()
-        self.pending_minutes.clear()
+        self.database.write(self.pending_readings, [key + tuple(self.tenant_minutes[key]) for key in self.pending_minutes])
+        self.pending_readings = []
+        self.pending_minutes = set()
         self.flushed_at = time.time()
-        self.last = self.flushed_at
+
+    def finish(self):
+        """Stores what is pending and waits until the writer has committed everything."""
+        self.flush()
+        if self.database is not None:
+            self.database.close()
+            self.stored = self.database.stored
+            self.last = time.time()
+
+
+class SQLiteWriter:
+    """Writes batches on a thread of its own, one transaction each, so the network loop is never held up
+    by the disk (as paho's documentation asks of callbacks; SQLite releases the GIL while it works)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.stored = 0
+        self.batches = queue.Queue(maxsize=8)  # bounded: a slow disk slows intake instead of filling memory
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.ready = threading.Event()
+        self.thread.start()
+        self.ready.wait()
+
+    def run(self):
+        database = sqlite3.connect(self.path)
+        database.execute("PRAGMA journal_mode = WAL")
+        database.execute("PRAGMA synchronous = NORMAL")
+        database.execute(
+            "CREATE TABLE IF NOT EXISTS readings (point TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL,"
+            " PRIMARY KEY (point, time)) WITHOUT ROWID")
+        database.execute(
+            "CREATE TABLE IF NOT EXISTS tenant_minutes (tenant TEXT NOT NULL, quantity TEXT NOT NULL,"
+            " minute INTEGER NOT NULL, sum REAL, count INTEGER, min REAL, max REAL,"
+            " PRIMARY KEY (tenant, quantity, minute)) WITHOUT ROWID")
+        database.commit()
+        self.ready.set()
+        while (batch := self.batches.get()) is not None:
+            readings, minutes = batch
+            with database:
+                database.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", readings)
+                database.executemany("INSERT OR REPLACE INTO tenant_minutes VALUES (?, ?, ?, ?, ?, ?, ?)", minutes)
+            self.stored += len(readings)
+        database.close()
+
+    def write(self, readings, minutes):
+        self.batches.put((readings, minutes))
+
+    def close(self):
+        self.batches.put(None)
+        self.thread.join()
 
 
 def main():
@@ -163,11 +202,14 @@ def main():
     consumer = Consumer(points, arguments.database, arguments.batch)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=arguments.client_id, protocol=mqtt.MQTTv5)
     connected = []
+    cpu_at_connect = []  # CPU seconds spent before the broker answered: reading the topology, mostly
 
     def on_connect(client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             sys.exit(f"paho-consumer: connection refused: {reason_code}")
         connected.append(time.time())
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_at_connect.append(usage.ru_utime + usage.ru_stime)
         print(f"connected {connected[0]:.4f}", flush=True)
         client.subscribe(f"{prefix}/#", qos=arguments.qos)
 
@@ -195,14 +237,15 @@ def main():
             break
         if connected and now - (consumer.last or connected[0]) > arguments.idle:
             break
-    consumer.flush()
+    consumer.finish()
     last = consumer.last or time.time()
     client.disconnect()
     client.loop(timeout=0.5)  # sends the last acknowledgements and the DISCONNECT
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"done received={consumer.received} stored={consumer.stored} last={last:.4f} "
           f"connected={connected[0] if connected else 0:.4f} tenant_minutes={len(consumer.tenant_minutes)} "
-          f"rejected={consumer.rejected} peak_rss_mb={usage.ru_maxrss / 1024:.0f} cpu_s={usage.ru_utime + usage.ru_stime:.1f}", flush=True)
+          f"rejected={consumer.rejected} peak_rss_mb={usage.ru_maxrss / 1024:.0f} cpu_s={usage.ru_utime + usage.ru_stime:.1f} longest_gap_s={consumer.longest_gap:.1f} "
+          f"cpu_before_connected_s={cpu_at_connect[0] if cpu_at_connect else 0:.1f}", flush=True)
 
 
 if __name__ == "__main__":
