@@ -1,141 +1,111 @@
 #!/usr/bin/env bash
-# End-to-end intake benchmark: storeyd (decode, aggregate, store everything in SQLite) against
-# mosquitto_sub (the C client's ceiling, decoding nothing) on the same stream, in the same run.
+# End-to-end intake benchmark: storeyd (decode, aggregate, store everything in SQLite) against two
+# references on the same stream, in the same run: mosquitto_sub (the C client's ceiling, decoding nothing)
+# and a Python consumer on paho-mqtt (paho-consumer.py: decoding and per-tenant aggregation, what an
+# operator would otherwise write; in a drain also with every reading stored in SQLite).
 #
 #   benchmarks/intake.sh [COUNT] [POINTS]      (defaults: 1,000,000 readings over 100,000 points)
 #   STAMP_INTERVAL=10 benchmarks/intake.sh …     seconds between one point's readings (default 60: every
 #                                                reading opens a minute row of its own, the worst case)
 #
 # For QoS 0 and 1, two ways:
-#   live  — both consumers subscribed while storey-loadgen publishes (publisher, broker and consumers share
-#           the two cores, so the publisher limits everyone);
-#   drain — COUNT readings queued in each consumer's persistent session while it was away, then drained:
-#           this isolates the consumer.
-# Prints a table (also written to benchmarks/last-run-INTERVALs.txt) with rates and storeyd's peak resident memory.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+#   live  — mosquitto_sub, storeyd and the paho consumer (aggregating only) subscribed while storey-loadgen
+#           publishes (publisher, broker and consumers share the two cores, so the publisher limits everyone);
+#   drain — COUNT readings queued in each consumer's persistent session while it was away, then drained
+#           one consumer at a time: this isolates the consumer. The paho consumer drains twice, aggregating
+#           only and aggregating and storing in SQLite, each from a session of its own.
+# Prints a table (also written to benchmarks/last-run-INTERVALs.txt) with rates, storeyd's rate over each
+# reference's, and peak resident memory.
+source "$(dirname "$0")/lib.sh"
 count="${1:-1000000}"
 points="${2:-100000}"
 interval="${STAMP_INTERVAL:-60}"
-work="$(mktemp -d /tmp/storey-bench.XXXXXX)"
-port=$((20000 + RANDOM % 20000))
-http=$((40000 + RANDOM % 20000))
+started_load="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 scripts/install-dependencies
-swift build -c release --product storeyd >/dev/null
-swift build -c release --product storey >/dev/null
-swift build -c release --product storey-loadgen >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+bench_python_package paho.mqtt paho-mqtt==2.2.0
+bench_python_package yaml PyYAML==6.0.3
+bench_setup storey-bench storeyd storey storey-loadgen
+bench_broker 'max_queued_messages 0' 'max_queued_bytes 0' 'queue_qos0_messages true' 'max_inflight_messages 1000' 'persistence false'
+bench_tower "$points"
 
-python3 benchmarks/make-topology.py "$points" >"$work/topology.yaml"
-cat >"$work/storey.yaml" <<CONF
-mqtt:
-  url: mqtt://127.0.0.1:$port
-  client_id: storeyd-bench
-  qos: 1
-  receive_maximum: 1000
-database: $work/storey.db
-http:
-  address: 127.0.0.1:$http
-topology: topology.yaml
-CONF
-"$bin/storey" topics --config "$work/storey.yaml" >"$work/topics.tsv"
-cat >"$work/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-user $(id -un)
-max_queued_messages 0
-max_queued_bytes 0
-queue_qos0_messages true
-max_inflight_messages 1000
-persistence false
-CONF
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-broker=$!
-pids+=($broker)
-sleep 0.5
-
-now() { date +%s.%N; }
-accepted() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_readings_accepted_total /{print $2}'; }
-start_storeyd() {
-  rm -f "$work"/storey.db*
-  "$bin/storeyd" --config "$work/storey.yaml" 2>>"$work/storeyd.log" &
-  storeyd=$!
-  pids+=($storeyd)
-  until curl -sf "127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
-}
+now() { echo "$EPOCHREALTIME"; }
+micros() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+accepted() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_readings_accepted_total /{printf "%d", $2}'; }
+start_storeyd() { rm -f "$work"/storey.db*; bench_storeyd; }
 stop_storeyd() { kill "$storeyd"; wait "$storeyd" || true; }
-wait_accepted() {  # until storeyd has stored $1 readings, or none more for 15 s; prints "TIME COUNT"
-  local last=-1 seen changed
-  changed=$(now)
+# Polls "$@" every 50 ms until it prints $count, or nothing new for 15 s; prints "TIME COUNT" (when it last changed).
+wait_for_count() {
+  local last=-1 seen changed changed_us
+  changed=$(now); changed_us=$(micros)
   while true; do
-    seen=$(accepted)
-    if [[ "$seen" != "$last" ]]; then last=$seen; changed=$(now); fi
-    [[ "$seen" == "$1" ]] && break
-    python3 -c "import sys; sys.exit(0 if $(now) - $changed > 15 else 1)" && break
+    seen=$("$@")
+    if [[ "$seen" != "$last" ]]; then last=$seen; changed=$(now); changed_us=$(micros); fi
+    [[ "$seen" -ge "$count" ]] && break
+    (($(micros) - changed_us > 15000000)) && break
     sleep 0.05
   done
   echo "$changed $last"
 }
-wait_lines() {  # until file $1 has $2 lines, or none more for 15 s; prints "TIME COUNT"
-  local last=-1 seen changed
-  changed=$(now)
-  while true; do
-    seen=$(wc -l <"$1")
-    if [[ "$seen" != "$last" ]]; then last=$seen; changed=$(now); fi
-    [[ "$seen" -ge "$2" ]] && break
-    python3 -c "import sys; sys.exit(0 if $(now) - $changed > 15 else 1)" && break
-    sleep 0.05
-  done
-  echo "$changed $last"
-}
+lines() { wc -l <"$1"; }
 peak_rss_mb() { awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
-rate() { python3 -c "print(f'{$1/($3-$2):,.0f}')"; }
-ratio() { python3 -c "print(f'{($2/($4-$3))/($1/($6-$5)):.2f}')"; }  # storeyd rate / mosquitto_sub rate
+rate() { python3 -c "print(f'{$1/($3-$2):,.0f}')"; }        # COUNT START END
+over() { python3 -c "print(f'{($1/($3-$2))/($4/($6-$5)):.2f}')"; }  # rate 1 over rate 2: COUNT START END COUNT START END
+# The paho consumer's "done" line, field $2 (received, stored, last, connected, peak_rss_mb).
+paho_field() { sed -n 's/.* '"$2"'=\([^ ]*\).*/\1/p' "$1"; }
+paho() { python3 benchmarks/paho-consumer.py --topology "$work/topology.yaml" --port "$mqtt" "$@"; }
 results=()
 
 for qos in 0 1; do
-  # Live
+  # Live: the three consumers subscribed, then the generator publishes.
   start_storeyd
+  paho --qos "$qos" --client-id "paho-live" --count "$count" >"$work/paho-live.out" & paho_pid=$!; pids+=($paho_pid)
+  until grep -q '^subscribed' "$work/paho-live.out"; do sleep 0.05; done
+  mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -t 'bench/#' -C "$count" >"$work/sub.out" & sub=$!; pids+=($sub)
+  sleep 0.2
   t0=$(now)
-  mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -t 'bench/#' -C "$count" >"$work/sub.out" &
-  sub=$!
-  pids+=($sub)
-  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" --interval "$interval" >"$work/loadgen.txt"
-  read -r t_sub sub_got <<<"$(wait_lines "$work/sub.out" "$count")"
+  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count "$count" --qos "$qos" --interval "$interval" >"$work/loadgen.txt"
+  read -r t_sub sub_got <<<"$(wait_for_count lines "$work/sub.out")"
   kill "$sub" 2>/dev/null || true
-  read -r t_storey got <<<"$(wait_accepted "$count")"
+  read -r t_storey got <<<"$(wait_for_count accepted)"
+  wait "$paho_pid" || true
+  paho_got=$(paho_field "$work/paho-live.out" received); t_paho=$(paho_field "$work/paho-live.out" last)
   rss=$(peak_rss_mb "$storeyd")
-  results+=("live  qos$qos  mosquitto_sub $(rate "$sub_got" "$t0" "$t_sub")/s (received $sub_got)  storeyd $(rate "$got" "$t0" "$t_storey")/s (stored $got of $count)  ratio $(ratio "$sub_got" "$got" "$t0" "$t_storey" "$t0" "$t_sub")  storeyd peak RSS ${rss} MB  ($(cat "$work/loadgen.txt"))")
+  results+=("live  qos$qos  mosquitto_sub $(rate "$sub_got" "$t0" "$t_sub")/s (received $sub_got)  storeyd $(rate "$got" "$t0" "$t_storey")/s (stored $got of $count)  paho $(rate "$paho_got" "$t0" "$t_paho")/s (aggregated $paho_got, peak RSS $(paho_field "$work/paho-live.out" peak_rss_mb) MB)  storeyd/mosquitto_sub $(over "$got" "$t0" "$t_storey" "$sub_got" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t0" "$t_storey" "$paho_got" "$t0" "$t_paho")  storeyd peak RSS ${rss} MB  ($(cat "$work/loadgen.txt"))")
   stop_storeyd
 
-  # Drain: make both persistent sessions, go away, queue COUNT readings, come back one at a time.
+  # Drain: make every persistent session, go away, queue COUNT readings, come back one at a time.
   start_storeyd; stop_storeyd
-  mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -E
-  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$port" --count "$count" --qos "$qos" --interval "$interval" >/dev/null
+  mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -E
+  paho --qos "$qos" --client-id paho-drain --subscribe-only >/dev/null
+  paho --qos "$qos" --client-id paho-drain-sqlite --subscribe-only >/dev/null
+  "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count "$count" --qos "$qos" --interval "$interval" >/dev/null
   t0=$(now)
-  mosquitto_sub -p "$port" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -C "$count" >/dev/null
+  mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -C "$count" >/dev/null
   t_sub=$(now)
-  "$bin/storeyd" --config "$work/storey.yaml" 2>"$work/storeyd-drain-qos$qos.log" &  # same database: its session
-  storeyd=$!; pids+=($storeyd)
+  "$bin/storeyd" --config "$work/storey.yaml" 2>"$work/storeyd-drain-qos$qos.log" & storeyd=$!; pids+=($storeyd)  # same database: its session
   # The clock starts when storeyd is connected: with 100,000 points its HTTP listener may answer only
   # after the backlog is stored, and the end is then the first /metrics answer (an upper bound).
-  until grep -q "MQTT connected" "$work/storeyd-drain-qos$qos.log"; do sleep 0.005; done
+  until grep -qs "MQTT connected" "$work/storeyd-drain-qos$qos.log"; do sleep 0.005; done
   t1=$(now)
   ready_rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$storeyd/status")
-  read -r t_storey got <<<"$(wait_accepted "$count")"
+  read -r t_storey got <<<"$(wait_for_count accepted)"
   rss=$(peak_rss_mb "$storeyd")
-  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  ratio $(ratio "$count" "$got" "$t1" "$t_storey" "$t0" "$t_sub")  storeyd RSS ${ready_rss} MB when started, peak ${rss} MB")
   stop_storeyd
-  mosquitto_sub -p "$port" -V mqttv5 -c -i bench-sub -x 0 -t 'bench/#' -E  # end the session
+  # The paho consumer's clock, too, starts when it is connected (after reading the topology).
+  paho --qos "$qos" --client-id paho-drain --session --idle 120 --count "$count" >"$work/paho-drain.out"
+  rm -f "$work/paho.db"*
+  paho --qos "$qos" --client-id paho-drain-sqlite --session --idle 120 --count "$count" --database "$work/paho.db" >"$work/paho-drain-sqlite.out"
+  p_got=$(paho_field "$work/paho-drain.out" received); p_t0=$(paho_field "$work/paho-drain.out" connected); p_t1=$(paho_field "$work/paho-drain.out" last)
+  s_got=$(paho_field "$work/paho-drain-sqlite.out" stored); s_t0=$(paho_field "$work/paho-drain-sqlite.out" connected); s_t1=$(paho_field "$work/paho-drain-sqlite.out" last)
+  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  paho $(rate "$p_got" "$p_t0" "$p_t1")/s (aggregated $p_got, peak RSS $(paho_field "$work/paho-drain.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain.out" cpu_s) s)  paho+SQLite $(rate "$s_got" "$s_t0" "$s_t1")/s (stored $s_got, peak RSS $(paho_field "$work/paho-drain-sqlite.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain-sqlite.out" cpu_s) s, longest wait $(paho_field "$work/paho-drain-sqlite.out" longest_gap_s) s)  storeyd/mosquitto_sub $(over "$got" "$t1" "$t_storey" "$count" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t1" "$t_storey" "$p_got" "$p_t0" "$p_t1")  storeyd/paho+SQLite $(over "$got" "$t1" "$t_storey" "$s_got" "$s_t0" "$s_t1")  storeyd RSS ${ready_rss} MB when connected, peak ${rss} MB")
+  for id in bench-sub paho-drain paho-drain-sqlite; do  # end the sessions
+    mosquitto_sub -p "$mqtt" -V mqttv5 -c -i "$id" -x 0 -t 'bench/#' -E
+  done
 done
 
 {
-  echo "intake benchmark: $count readings over $points points, one per point every $interval s of data time, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "intake benchmark: $count readings over $points points, one per point every $interval s of data time, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $started_load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  echo "command: STAMP_INTERVAL=$interval benchmarks/intake.sh $count $points"
   printf '%s\n' "${results[@]}"
 } | tee "benchmarks/last-run-${interval}s.txt"

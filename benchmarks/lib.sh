@@ -5,6 +5,7 @@
 #   bench_setup storey-startup storeyd storey        # folder prefix, then the products to build
 #   bench_broker 'max_queued_messages 0'             # mosquitto on $mqtt (extra lines for its configuration)
 #   bench_tower 100000 "$rules"                      # $work/topology.yaml, storey.yaml (plus $rules), topics.tsv
+#   bench_python_package paho.mqtt paho-mqtt==2.2.0  # a reference's Python package, from PyPI if missing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -13,11 +14,15 @@ export PATH="/opt/swift/usr/bin:$PATH"
 bench_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Builds the products (release), sets $bin, $work (a new folder; KEEP=1 keeps it), $mqtt and $http (free
-# ports), and stops every pid in $pids when the script exits.
+# ports), and stops every pid in $pids when the script exits. BIN=FOLDER: binaries built beforehand, no build.
 bench_setup() {
   local prefix=$1; shift
-  for product in "$@"; do swift build -c release --product "$product" >/dev/null 2>&1; done
-  bin="$(swift build -c release --show-bin-path)"
+  if [[ -n "${BIN:-}" ]]; then
+    bin="$(cd "$BIN" && pwd)"
+  else
+    for product in "$@"; do swift build -c release --product "$product" >/dev/null 2>&1; done
+    bin="$(swift build -c release --show-bin-path)"
+  fi
   work="$(mktemp -d "/tmp/$prefix.XXXXXX")"
   mqtt=$(bench_port); http=$(bench_port)
   pids=()
@@ -59,6 +64,15 @@ CONF
 bench_storeyd() {
   "$bin/storeyd" --config "$work/storey.yaml" "$@" 2>>"$work/storeyd.log" & storeyd=$!; pids+=($storeyd)
   until curl -sf "127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
+}
+
+# A Python package from PyPI for the python3 on PATH, as scripts/install-dependencies installs its own,
+# unless MODULE imports already: bench_python_package MODULE SPEC (e.g. paho.mqtt paho-mqtt==2.2.0).
+bench_python_package() {
+  python3 -c "import $1" 2>/dev/null && return
+  echo "installing from PyPI: $2"
+  python3 -m pip install -q --disable-pip-version-check "$2" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$2"
 }
 
 # Seconds on the monotonic clock.
