@@ -22,19 +22,20 @@ struct NetworkCutTests {
         try daemon.start()
         try await daemon.waitUntilReady()
 
-        // 3,000 readings over about 20 s; the cut starts 3 s in and lasts 15 s, three keep-alives.
+        // 3,000 readings over about 20 s; the cut starts a second or two in and lasts 20 s, four keep-alives.
         let readings = counterReadings(3000)
         let port = broker.port
         let publishing = Task { try await publishAtLeastOnce(readings, port: port, pace: .milliseconds(130)) }
         let networkCut = try LoopbackCut(port: storeydPort)
         defer { networkCut.restore() }
         try await daemon.waitUntil("the stream under way", timeout: .seconds(30)) { try await daemon.metric("storey_readings_accepted_total") >= 200 }
-        let cutDuration = Duration.seconds(15)
+        let cutDuration = Duration.seconds(20)
         let cutAt = ContinuousClock.now
         try await networkCut.cut()
         let storedAtCut = Int(try await daemon.query("SELECT COUNT(*) FROM reading"))!
 
-        // storeyd finds out by itself, within two keep-alives and a little.
+        // storeyd finds out by itself: libmosquitto pings after a keep-alive without traffic and gives up after
+        // another without an answer (measured: 10–12 s; more allowed for a loaded machine).
         try await daemon.waitUntil("storeyd to notice the cut", timeout: cutDuration) { try await daemon.httpStatus("/readyz") == 503 }
         let noticedAfter = ContinuousClock.now - cutAt
         #expect(try await daemon.httpBody("/readyz").contains("broker: not connected"))
@@ -78,7 +79,7 @@ struct NetworkCutTests {
         // The cut was storeyd's alone: the publisher never lost its connection.
         #expect(interruptedChunks == 0)
         // Keep-alive found the cut (a silent drop closes nothing by itself); one reconnect came after it.
-        #expect(noticedAfter < .seconds(2 * keepAlive + 3))
+        #expect(noticedAfter < .seconds(3 * keepAlive))
         #expect(reconnects >= 1)
         #expect(storedAtCut < readings.count, "the stream ended before the cut")
     }
