@@ -154,6 +154,7 @@ let package = Package(
                 "StoreyCore", "StoreyConfig", "StoreyStore", "StoreyAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -29,14 +29,16 @@ public struct Daemon: Sendable {
         let metrics = StoreyMetrics()
         metrics.points.set(Double(configuration.topology.points.count))
 
-        let store = try ReadingStore(path: configuration.databasePath, topology: configuration.topology)
+        // One steadied wall clock for "when was a point last heard" and "what time is it now" (never back).
+        let clock = SteadyWallClock()
+        let store = try ReadingStore(path: configuration.databasePath, topology: configuration.topology, now: { clock.now() })
         let journal = try IntakeJournal(
             path: configuration.databasePath + "-intake-journal",
             storedUpTo: try store.intakeJournalPosition().map { JournalPosition(generation: $0.generation, offset: $0.position) })
         let intake = MQTTIntake(settings: try Self.mqttSettings(configuration), logger: logger, journal: journal)
-        let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger)
+        let pipeline = IntakePipeline(intake: intake, store: store, configuration: configuration, metrics: metrics, logger: logger, clock: clock)
         let monitor = try UnderuseMonitor(
-            configuration: configuration, store: store, logger: logger, metrics: metrics, caughtUp: Self.caughtUp(intake, pipeline),
+            configuration: configuration, store: store, logger: logger, metrics: metrics, now: { clock.now() }, caughtUp: Self.caughtUp(intake, pipeline),
             connected: { intake.status.state == .subscribed },
             intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
         pipeline.onStored { monitor.stored($0) }

@@ -14,8 +14,11 @@ public struct ReadingBinder: Sendable {
     ///
     /// A value without a timestamp takes `now`, the time of receipt; `receipts` keeps those times strictly
     /// increasing per point, so two bare numbers read in the same millisecond stay two readings.
+    /// Timestamps are refused beyond `futureTolerance` past `now` or past `latest`, the latest time the
+    /// receiving host has known (a `SteadyWallClock`): a reading valid before the host's clock stepped back
+    /// is still valid after.
     public func bind(
-        topic: String, payload: UnsafeRawBufferPointer, now: Int64, topology: Topology,
+        topic: String, payload: UnsafeRawBufferPointer, now: Int64, latest: Int64? = nil, topology: Topology,
         scratch: inout [DecodedValue], readings: inout [Reading], rejections: inout [RejectionReason],
         receipts: inout ReceiptTimes
     ) {
@@ -42,7 +45,7 @@ public struct ReadingBinder: Sendable {
                 rejections.append(.unknownTopic)
                 continue
             }
-            switch validate(decoded, point: topology.points[pointIndex], now: now) {
+            switch validate(decoded, point: topology.points[pointIndex], now: now, latest: latest) {
             case .success(let reading):
                 let time = decoded.time == nil ? receipts.next(for: pointIndex, at: reading.time) : reading.time
                 readings.append(Reading(point: pointIndex, time: time, value: reading.value))
@@ -52,7 +55,7 @@ public struct ReadingBinder: Sendable {
         }
     }
 
-    func validate(_ decoded: DecodedValue, point: Point, now: Int64) -> Result<(time: Int64, value: Double), RejectionReason> {
+    func validate(_ decoded: DecodedValue, point: Point, now: Int64, latest: Int64? = nil) -> Result<(time: Int64, value: Double), RejectionReason> {
         let quantity = point.quantity
         var value = decoded.value * quantity.scale(from: point.unit)
         if let unit = decoded.unit, unit != point.unit {
@@ -61,7 +64,7 @@ public struct ReadingBinder: Sendable {
         }
         guard value.isFinite else { return .failure(.notFinite) }
         let time = decoded.time ?? now
-        guard time <= now + futureTolerance else { return .failure(.futureTimestamp) }
+        guard time <= max(now, latest ?? now) + futureTolerance else { return .failure(.futureTimestamp) }
         switch quantity {
         case .presence:
             guard value == 0 || value == 1 else { return .failure(.outOfRange) }

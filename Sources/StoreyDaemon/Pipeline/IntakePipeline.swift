@@ -19,6 +19,8 @@ public final class IntakePipeline: Service, Sendable {
     private let metrics: StoreyMetrics
     private let logger: Logger
     private let binder: Mutex<ReadingBinder>
+    /// The latest time the host has known, for refusing future timestamps (see `ReadingBinder.bind`).
+    private let clock: SteadyWallClock
     private let refusals = RateLimitedLog(interval: 10)
     /// When storing the batch in hand began, retries included (nil while waiting for messages).
     private let busySince = Mutex<ContinuousClock.Instant?>(nil)
@@ -48,8 +50,12 @@ public final class IntakePipeline: Service, Sendable {
         return value == .min ? nil : value
     }
 
-    public init(intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger) {
+    public init(
+        intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger,
+        clock: SteadyWallClock = SteadyWallClock()
+    ) {
         self.intake = intake
+        self.clock = clock
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -147,6 +153,7 @@ public final class IntakePipeline: Service, Sendable {
         // A retry binds afresh: receipt times given in a failed attempt are given again.
         var attemptReceipts = workspace.receipts
         let journal = batch.journalPosition.map { (generation: $0.generation, position: $0.offset) }
+        let latest = clock.now()
         let result = try store.ingest(journal: journal) { topology in
             var readings: [Reading] = []
             readings.reserveCapacity(batch.count)
@@ -155,7 +162,7 @@ public final class IntakePipeline: Service, Sendable {
                 let topic = batch.topic(index)
                 batch.withPayload(index) { payload in
                     binder.bind(
-                        topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), topology: topology,
+                        topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), latest: latest, topology: topology,
                         scratch: &workspace.scratch, readings: &readings, rejections: &rejections, receipts: &attemptReceipts)
                 }
                 if rejections.count > before { refusedTopics.append((rejections[before], topic)) }

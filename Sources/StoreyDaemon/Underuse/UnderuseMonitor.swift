@@ -23,6 +23,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let alerts: AlertStore
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    private let monotonic: @Sendable () -> Int64
     private let caughtUp: @Sendable () -> Bool
     private let connected: @Sendable () -> Bool
     private let intakeIdle: @Sendable () -> Bool
@@ -53,18 +54,22 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         /// Since when intake has been connected without a break: silence is counted from then at the
         /// earliest, so a broker outage is not every point falling silent.
         var connectedSince: Int64?
+        /// The tick's time: `now()` never taken back, and its forward steps noticed.
+        var clock = SteadyTime()
     }
 
     public init(
         configuration: Configuration, store: ReadingStore, logger: Logger, metrics: StoreyMetrics? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
-        intakeIdle: @escaping @Sendable () -> Bool = { true }
+        intakeIdle: @escaping @Sendable () -> Bool = { true },
+        monotonic: @escaping @Sendable () -> Int64 = SteadyWallClock.systemMonotonic
     ) throws {
         self.store = store
         self.alerts = AlertStore(store)
         self.logger = logger
         self.now = now
+        self.monotonic = monotonic
         self.caughtUp = caughtUp
         self.connected = connected
         self.intakeIdle = intakeIdle
@@ -207,7 +212,14 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
                 let elapsed = (ContinuousClock.now - started).components
                 metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
             }
-            let time = now()
+            let clock = state.clock.read(wall: now(), monotonic: monotonic())
+            let time = clock.time
+            if let step = clock.forwardStep, state.connectedSince != nil {
+                // Every point's last reading is now hours "ago": silence is counted afresh from the step,
+                // as after a reconnection, and a point that really stopped is still found.
+                state.connectedSince = time
+                logger.notice("the host's clock stepped forward by \(step / 1000) s; point silence is counted from now")
+            }
             if !state.isCaughtUp {
                 guard caughtUp() else { return ([], 0, state.configuration.topology) }
                 state.isCaughtUp = true
