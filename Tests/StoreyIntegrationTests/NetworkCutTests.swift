@@ -39,7 +39,8 @@ struct NetworkCutTests {
         try await daemon.waitUntil("storeyd to notice the cut", timeout: cutDuration) { try await daemon.httpStatus("/readyz") == 503 }
         let noticedAfter = ContinuousClock.now - cutAt
         #expect(try await daemon.httpBody("/readyz").contains("broker: not connected"))
-        #expect(try await daemon.metric("storey_mqtt_connected") == 0)
+        // The gauge follows at housekeeping's next pass (every second), a moment after /readyz.
+        try await daemon.waitUntil("storey_mqtt_connected 0", timeout: .seconds(10)) { try await daemon.metric("storey_mqtt_connected") == 0 }
         #expect(daemon.log.contains("MQTT disconnected"))
         let storedDuringCut = Int(try await daemon.query("SELECT COUNT(*) FROM reading"))!
         try await Task.sleep(until: cutAt + cutDuration)
