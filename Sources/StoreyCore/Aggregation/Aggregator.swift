@@ -145,7 +145,7 @@ public struct Aggregator {
         if pointMinute[reading.point] == nil {
             pointMinute[reading.point] = newestPointMinute(reading, point: point, history: history)
         }
-        var minute = pointMinuteState(for: pointKey, reading: reading, history: history)
+        var minute = minuteState(for: pointKey, cached: pointMinute[reading.point], adding: reading, history: history)
         let oldMean = minute.sampleCount > 0 ? minute.sampleSum / Double(minute.sampleCount) : 0
         minute.sampleSum += reading.value
         minute.sampleCount += 1
@@ -202,19 +202,6 @@ public struct Aggregator {
         return minuteFromReadings(reading, point: point, start: start, history: history) ?? MinuteState(start: .min)
     }
 
-    /// The state of the reading's minute for its point (see `minuteState`).
-    private mutating func pointMinuteState(for key: FigureKey, reading: Reading, history: some FigureHistory) -> MinuteState {
-        if let cached = pointMinute[reading.point] {
-            if cached.start == key.windowStart { return cached }
-            if cached.start < key.windowStart { return MinuteState(start: key.windowStart) }
-        }
-        // An older minute. Its stored readings, this batch's before this one included, are its state
-        // (so the pending contributions are not added again).
-        let point = topology.points[reading.point]
-        return minuteFromReadings(reading, point: point, start: key.windowStart, history: history)
-            ?? storedMinuteState(for: key, history: history)
-    }
-
     /// A point's minute rebuilt from its stored readings, for stores that keep no point minute rows.
     private func minuteFromReadings(_ reading: Reading, point: Point, start: Int64, history: some FigureHistory) -> MinuteState? {
         guard let values = history.pointReadings(point: reading.point, from: start * 1000, to: (start + 60) * 1000, excluding: reading.time) else {
@@ -238,10 +225,16 @@ public struct Aggregator {
 
     /// The state of the reading's minute. The cache holds the newest minute with data, so a later minute
     /// is known to be empty without asking storage: in-order intake never waits on a lookup.
-    private func minuteState(for key: FigureKey, cached: MinuteState?, history: some FigureHistory) -> MinuteState {
+    /// For the point's own minute (`adding` the reading on its way in), an older minute is rebuilt from the
+    /// point's stored readings where storage keeps no point minute rows: those readings, this batch's
+    /// before this one included, are its state (so the pending contributions are not added again).
+    private func minuteState(for key: FigureKey, cached: MinuteState?, adding reading: Reading? = nil, history: some FigureHistory) -> MinuteState {
         if let cached {
             if cached.start == key.windowStart { return cached }
             if cached.start < key.windowStart { return MinuteState(start: key.windowStart) }
+        }
+        if let reading, let rebuilt = minuteFromReadings(reading, point: topology.points[reading.point], start: key.windowStart, history: history) {
+            return rebuilt
         }
         return storedMinuteState(for: key, history: history)
     }
