@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "StoreyAPITests",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyStore", "StoreyAPI",
+                "StoreyCore", "StoreyConfig", "StoreyStore", "StoreyAPI", "StoreyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),

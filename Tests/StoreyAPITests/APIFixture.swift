@@ -5,6 +5,7 @@ import HummingbirdTesting
 import StoreyAPI
 import StoreyCore
 import StoreyStore
+import StoreyTestSupport
 import Synchronization
 
 /// A real store (SQLite in a temporary file) with a small tower and readings in it, the operator's view
@@ -80,14 +81,12 @@ struct APIFixture {
 
     static func hex(_ token: String) -> String {
         // The digest a token list holds, as `printf %s TOKEN | sha256sum` prints it.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "printf %s \"$0\" | sha256sum | cut -d' ' -f1", token]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try! process.run()
-        process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Through ChildProcess, not Foundation's Process (whose run() crashed with many tests starting processes).
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("storey-sha256-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try! ChildProcess("/bin/sh", ["-c", "printf %s \"$0\" | sha256sum | cut -d' ' -f1", token], outputFile: output)
+        while process.isRunning { usleep(1_000) }
+        return ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The application as storeyd builds it: health and metrics stand-ins plus the operator's view.

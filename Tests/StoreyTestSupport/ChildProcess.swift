@@ -11,15 +11,22 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `executable` with stdin from /dev/null and stdout+stderr appended to `outputFile`, in
-    /// `environment` (the test process's own if nil).
-    public init(_ executable: String, _ arguments: [String], outputFile: String, environment: [String: String]? = nil) throws {
+    /// Starts `executable` with stdin from `inputFile` (/dev/null if nil), stdout appended to `outputFile`
+    /// and stderr to `errorFile` (with stdout if nil), in `environment` (the test process's own if nil).
+    public init(
+        _ executable: String, _ arguments: [String], outputFile: String, errorFile: String? = nil, inputFile: String? = nil,
+        environment: [String: String]? = nil
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, inputFile ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let errorFile {
+            posix_spawn_file_actions_addopen(&actions, 2, errorFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         // Keep the test process's sockets (intake connections, other brokers) out of the child.
         // (glibc ignores close actions for descriptors that are closed by the time of the spawn.)
         let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []

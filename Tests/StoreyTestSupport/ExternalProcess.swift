@@ -23,44 +23,32 @@ public func locateExecutable(_ name: String, package: String) throws -> URL {
 }
 
 /// Runs a command to completion (input from `input`, output collected through temp files so nothing blocks).
+/// Spawned through `ChildProcess`: Foundation's `Process.run()` crashed (SIGSEGV in a memcpy) when many
+/// tests started processes at once, in CI as in `StoreydProcess`.
 @discardableResult
 public func runCommand(_ executable: URL, _ arguments: [String], input: Data? = nil, timeout: Duration = .seconds(60)) async throws -> CommandResult {
     let directory = try makeTemporaryDirectory(prefix: "storey-cmd")
     defer { try? FileManager.default.removeItem(at: directory) }
     let outURL = directory.appendingPathComponent("out")
     let errURL = directory.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let outHandle = try FileHandle(forWritingTo: outURL)
-    let errHandle = try FileHandle(forWritingTo: errURL)
-    defer {
-        try? outHandle.close()
-        try? errHandle.close()
-    }
-    process.standardOutput = outHandle
-    process.standardError = errHandle
+    var inputFile: String?
     if let input {
         let inURL = directory.appendingPathComponent("in")
         try input.write(to: inURL)
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-    } else {
-        process.standardInput = FileHandle.nullDevice
+        inputFile = inURL.path
     }
-    try process.run()
+    let process = try ChildProcess(executable.path, arguments, outputFile: outURL.path, errorFile: errURL.path, inputFile: inputFile)
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now > deadline {
-            process.terminate()
+            process.stop()
             throw TestSupportError("\(executable.lastPathComponent) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         try await Task.sleep(for: .milliseconds(10))
     }
     let output = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
     let errorOutput = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-    return CommandResult(status: process.terminationStatus, output: output, errorOutput: errorOutput)
+    return CommandResult(status: process.terminationStatus ?? -1, output: output, errorOutput: errorOutput)
 }
 
 /// The mosquitto command-line clients, pointed at a test broker.
