@@ -16,9 +16,9 @@ import Testing
     @Test func historyIsKept400DaysUnlessConfigured() throws {
         let (defaults, errors, _) = rules.load(rules: rule)
         #expect(errors.isEmpty, "\(errors)")
-        #expect(defaults?.alerting.historyRetention == 400 * 86400)
+        #expect(defaults?.alerting.historyRetention == 400.0 * 86400)
         let (configured, _, _) = rules.load(rules: rule, alerting: "alerting:\n  history_retention: 90d\n")
-        #expect(configured?.alerting.historyRetention == 90 * 86400)
+        #expect(configured?.alerting.historyRetention == 90.0 * 86400)
     }
 
     @Test func aRetentionUnderADayOrNotADurationIsRefusedNamingLineAndField() {

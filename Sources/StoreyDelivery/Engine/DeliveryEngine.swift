@@ -184,10 +184,10 @@ public final class DeliveryEngine: Sendable {
     /// Due messages read but not started yet, per endpoint (`ReadyMessages`).
     private let ready = Mutex(ReadyMessages())
     /// Receivers disabled by a 410, and when that list was read.
-    private let disabled = Mutex<(reasons: [String: String], readAt: Int64)>(([:], .min))
+    private let disabled = Mutex<(reasons: [String: String], readAt: Int64)>(([:], 0))
     /// Endpoints with pending messages, beside the configured ones (a receiver or recipient may have left
     /// the configuration), and when they were read.
-    private let pendingEndpoints = Mutex<(endpoints: [DeliveryEndpoint], readAt: Int64)>(([], .min))
+    private let pendingEndpoints = Mutex<(endpoints: [DeliveryEndpoint], readAt: Int64)>(([], 0))
     /// Counts changes that can make messages due (outcomes committed, messages made, a reload): an
     /// endpoint with nothing ready is read again only after one, or after a quarter second.
     private let generation = Atomic<Int>(0)

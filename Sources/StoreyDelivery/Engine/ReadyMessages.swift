@@ -31,7 +31,7 @@ struct ReadyMessages: Sendable {
     private struct Queue: Sendable {
         /// Newest first, so the oldest is taken from the end.
         var messages: [ReadyMessage] = []
-        var readAt: Int64 = .min
+        var readAt: Int64 = 0
         var generation = -1
     }
 
