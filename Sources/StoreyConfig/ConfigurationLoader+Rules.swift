@@ -15,6 +15,8 @@ public struct AlertingConfiguration: Sendable, Equatable {
     public var coverage: Double = 0.8
     public var baselineWeeks = 4
     public var baselineMinimumWeeks = 2
+    /// Seconds alert history (transitions) is kept; an open alert's current episode is kept regardless.
+    public var historyRetention: Double = 400 * 86400
 
     public init() {}
 }
@@ -24,7 +26,7 @@ extension ConfigurationLoader {
     static func readAlerting(_ node: ConfigNode?) -> AlertingConfiguration {
         var alerting = AlertingConfiguration()
         guard let node, let section = node.mapping(allowed: [
-            "evaluate_every", "late_readings_grace", "flap_period", "repeat_interval", "coverage", "baseline",
+            "evaluate_every", "late_readings_grace", "flap_period", "repeat_interval", "coverage", "baseline", "history_retention",
         ]) else { return alerting }
         if let value = section["evaluate_every"]?.duration {
             if value >= 1 { alerting.evaluateEvery = value } else { section["evaluate_every"]!.fail("evaluate at most once a second") }
@@ -45,6 +47,9 @@ extension ConfigurationLoader {
             if alerting.baselineMinimumWeeks > alerting.baselineWeeks {
                 node.fail("minimum_weeks (\(alerting.baselineMinimumWeeks)) cannot exceed weeks (\(alerting.baselineWeeks))")
             }
+        }
+        if let node = section["history_retention"], let value = node.duration {
+            if value >= 86400 { alerting.historyRetention = value } else { node.fail("keep alert history at least 1d") }
         }
         return alerting
     }

@@ -63,7 +63,7 @@ public struct Daemon: Sendable {
         let windowEvents = WindowEventSource(view: view, newestReading: { pipeline.newestReading }, logger: logger)
         let housekeeping = Housekeeping(
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
-            retentionDays: configuration.rawRetentionDays, logger: logger)
+            retentionDays: configuration.rawRetentionDays, alertHistoryRetention: configuration.alerting.historyRetention, logger: logger)
         let delivery = try DeliveryService.make(configuration, metrics: metrics, logger: logger)
         if let delivery { monitor.onOutboxChanged { delivery.outboxChanged() } }
         let reloader = Reloader(
@@ -225,6 +225,8 @@ struct Housekeeping: Service, CustomStringConvertible {
     let metrics: StoreyMetrics
     let notifier: SystemdNotifier
     let retentionDays: Double
+    /// Seconds alert transitions are kept (`alerting.history_retention`).
+    let alertHistoryRetention: Double
     let logger: Logger
 
     func run() async throws {
@@ -271,6 +273,7 @@ struct Housekeeping: Service, CustomStringConvertible {
                 } catch {
                     logger.error("cannot prune raw readings", metadata: ["error": "\(error)"])
                 }
+                await pruneAlertHistory()
             }
             // A quarter second: well inside any watchdog period systemd allows (WatchdogSec= is whole seconds).
             try? await Task.sleep(for: .milliseconds(250))

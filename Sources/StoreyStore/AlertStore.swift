@@ -71,7 +71,7 @@ public struct AlertPlace: Sendable, Equatable {
 /// Alert state, history, silences and the outbox, in the same SQLite database as the figures they are
 /// judged from. A tick's changes are one transaction: state, history and outbox never disagree.
 public final class AlertStore: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
     private let scopeIDs = ScopeIDCache()
 
     public init(_ store: ReadingStore) {

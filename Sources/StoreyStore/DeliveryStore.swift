@@ -270,19 +270,45 @@ public final class DeliveryStore: Sendable {
 
     // MARK: Sending
 
-    /// Messages due now, each the oldest pending one of its channel (so an alert's notices stay in order),
-    /// oldest first.
-    public func dueMessages(now: Int64, limit: Int) async throws -> [DeliveryMessageRecord] {
+    /// Due messages of one receiver and recipient, each the oldest pending one of its channel (so an
+    /// alert's notices stay in order), oldest first, with the outbox rows each carries, in order: one read
+    /// for many sends, instead of one per message. Messages in `excluding` (in flight, or settled but not
+    /// committed yet: their rows are stale) are left out.
+    public func dueMessages(
+        receiver: String, recipient: String, now: Int64, limit: Int, excluding: Set<Int64> = []
+    ) async throws -> [(message: DeliveryMessageRecord, notifications: [OutboxEntry])] {
+        try await pool.read { db in
+            // Each channel's head from the pending index (one pass over the endpoint's pending messages).
+            var messages = try Row.fetchAll(db, sql: """
+                SELECT \(Self.messageColumns) FROM delivery_message m
+                WHERE m.id IN (
+                    SELECT MIN(id) FROM delivery_message INDEXED BY delivery_message_pending
+                    WHERE state = 'pending' AND receiver = ? AND recipient = ? GROUP BY group_key)
+                  AND m.next_attempt_at <= ?
+                ORDER BY m.id LIMIT ?
+                """, arguments: [receiver, recipient, now, limit + excluding.count]
+            ).map(Self.message).filter { !excluding.contains($0.id) }
+            messages = Array(messages.prefix(limit))
+            guard !messages.isEmpty else { return [] }
+            var carried: [Int64: [OutboxEntry]] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT i.message, o.id, o.created_at, o.fingerprint, o.kind, o.notification
+                FROM delivery_item i INDEXED BY delivery_item_by_message JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message IN (\(databaseQuestionMarks(count: messages.count))) ORDER BY i.message, o.id
+                """, arguments: StatementArguments(messages.map(\.id)))
+            while let row = try rows.next() {
+                carried[row[0], default: []].append(OutboxEntry(id: row[1], createdAt: row[2], fingerprint: row[3], kind: row[4], notification: row[5]))
+            }
+            return messages.map { ($0, carried[$0.id] ?? []) }
+        }
+    }
+
+    /// The receivers and recipients with pending messages (one may have left the configuration).
+    public func pendingEndpoints() async throws -> [(receiver: String, recipient: String)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT \(Self.messageColumns) FROM delivery_message m INDEXED BY delivery_message_due
-                WHERE m.state = 'pending' AND m.next_attempt_at <= ?
-                  AND NOT EXISTS (SELECT 1 FROM delivery_message e INDEXED BY delivery_message_pending
-                      WHERE e.state = 'pending' AND e.receiver = m.receiver AND e.recipient = m.recipient
-                        AND e.group_key = m.group_key AND e.id < m.id)
-                ORDER BY m.id LIMIT ?
-                """, arguments: [now, limit]
-            ).map(Self.message)
+                SELECT DISTINCT receiver, recipient FROM delivery_message INDEXED BY delivery_message_pending WHERE state = 'pending'
+                """).map { (receiver: $0[0], recipient: $0[1]) }
         }
     }
 
@@ -290,18 +316,6 @@ public final class DeliveryStore: Sendable {
     public func nextAttemptAt() async throws -> Int64? {
         try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM delivery_message WHERE state = 'pending'")
-        }
-    }
-
-    /// The outbox rows a message carries, in order.
-    public func notifications(ofMessage id: Int64) async throws -> [OutboxEntry] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT o.id, o.created_at, o.fingerprint, o.kind, o.notification
-                FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
-                WHERE i.message = ? ORDER BY o.id
-                """, arguments: [id]
-            ).map { OutboxEntry(id: $0[0], createdAt: $0[1], fingerprint: $0[2], kind: $0[3], notification: $0[4]) }
         }
     }
 

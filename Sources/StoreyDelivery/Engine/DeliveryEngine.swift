@@ -59,6 +59,8 @@ public final class DeliveryEngine: Sendable {
         senders.withLock { $0 = next }
         outboxDirty.store(true, ordering: .relaxed)
         batch.withLock { $0.policy = next.configuration.outcomeBatch }
+        ready.withLock { $0.removeAll() }
+        generation.add(1, ordering: .releasing)
         breakers.withLock { breakers in breakers = breakers.filter { next.configuration.receiver(named: $0.key) != nil } }
         wake.signal()
     }
@@ -170,6 +172,7 @@ public final class DeliveryEngine: Sendable {
             }
             let plan = planner.plan(waiting, facts: facts, now: now)
             try await store.applyGrouping(plan.messages, skipped: plan.skipped, held: plan.held, now: now)
+            if !plan.messages.isEmpty { generation.add(1, ordering: .releasing) }
             nextDue = [nextDue, plan.nextDueAt].compactMap { $0 }.min()
             // Another page only if this one made progress (held and not-yet-due items stay waiting).
             if waiting.count < 5000 || (plan.messages.isEmpty && plan.skipped.isEmpty) { return nextDue }
@@ -178,105 +181,132 @@ public final class DeliveryEngine: Sendable {
 
     // MARK: 3. Sending
 
-    /// Due messages read but not started yet (their channel was busy), oldest first. Reading the queue
-    /// once per completion would cost a scan of every pending message each time; this list is refilled
-    /// only when it runs dry (or nothing in it could start).
-    private let ready = Mutex<(messages: [DeliveryMessageRecord], readAt: Int64, disabled: [String: String])>(([], 0, [:]))
+    /// Due messages read but not started yet, per endpoint (`ReadyMessages`).
+    private let ready = Mutex(ReadyMessages())
+    /// Receivers disabled by a 410, and when that list was read.
+    private let disabled = Mutex<(reasons: [String: String], readAt: Int64)>(([:], 0))
+    /// Endpoints with pending messages, beside the configured ones (a receiver or recipient may have left
+    /// the configuration), and when they were read.
+    private let pendingEndpoints = Mutex<(endpoints: [DeliveryEndpoint], readAt: Int64)>(([], 0))
+    /// Counts changes that can make messages due (outcomes committed, messages made, a reload): an
+    /// endpoint with nothing ready is read again only after one, or after a quarter second.
+    private let generation = Atomic<Int>(0)
+    /// Most messages read per endpoint at once.
+    private static let readLimit = 500
 
     /// Starts every due message it may; returns when the next pending message is due.
     private func sendDue(now: Int64, group: inout DiscardingTaskGroup) async throws -> Int64? {
         let current = senders.withLock { $0 }
         let limit = current.configuration.maxConcurrentSends
-        guard inFlight.withLock({ $0.count }) < limit else { return nil }
-        var (queue, readAt, disabled) = ready.withLock { state in
-            defer { state.messages = [] }
-            return (state.messages, state.readAt, state.disabled)
+        var (inFlightCount, busy) = inFlight.withLock { flights in
+            (flights.count, flights.values.reduce(into: [DeliveryEndpoint: Int]()) { $0[DeliveryEndpoint(receiver: $1.receiver, recipient: $1.recipient), default: 0] += 1 })
         }
-        var started = try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
-        if queue.isEmpty || (started == 0 && now - readAt >= 250) {
-            // A message in flight when the query reads may finish before we look at it: its row is then
-            // stale, so such messages (and those already queued) wait for the next read.
-            let skip = inFlight.withLock { Set($0.keys) }.union(settling.withLock { $0 }).union(queue.map(\.id))
-            queue += try await store.dueMessages(now: now, limit: 1000).filter { !skip.contains($0.id) }
-            disabled = try await store.disabledReceivers()
-            readAt = now
-            started += try await start(&queue, now: now, limit: limit, disabled: disabled, current: current, group: &group)
+        guard inFlightCount < limit else { return nil }
+        let disabled = try await disabledReceivers(now: now)
+        for endpoint in try await endpoints(current.configuration, now: now) {
+            guard inFlightCount < limit else { break }
+            let receiver = current.configuration.receiver(named: endpoint.receiver)
+            var room = min(receiver?.maxConcurrency ?? limit, limit - inFlightCount) - busy[endpoint, default: 0]
+            guard room > 0 else { continue }
+            try await readIfDue(endpoint, now: now)
+            while room > 0, let message = ready.withLock({ $0.next(endpoint) }) {
+                switch start(message, receiver: receiver, now: now, disabled: disabled, current: current, group: &group) {
+                case .started:
+                    room -= 1
+                    inFlightCount += 1
+                    busy[endpoint, default: 0] += 1
+                case .settled:
+                    continue
+                }
+            }
         }
-        ready.withLock { $0 = (queue, readAt, disabled) }
-        return queue.isEmpty ? try await store.nextAttemptAt() : now + 250
+        return ready.withLock { $0.count } > 0 ? now + ReadyMessages.rereadAfter : try await store.nextAttemptAt()
     }
 
-    /// Starts what it may from `queue` (removing what it started, postponed or gave up), in order.
-    ///
-    /// Called after every completion, with up to a thousand messages waiting: it stops at the first
-    /// message once the overall limit is reached, counts busy endpoints once per call, and removes what it
-    /// took in place (copying the waiting list on each call was most of delivery's CPU time).
+    /// Reads `endpoint`'s due messages if it has none ready and something may have changed.
+    private func readIfDue(_ endpoint: DeliveryEndpoint, now: Int64) async throws {
+        let seen = generation.load(ordering: .acquiring)
+        guard ready.withLock({ $0.needsRead(endpoint, now: now, generation: seen) }) else { return }
+        // Taken before the read: a message in flight now may be recorded before we look at the rows read,
+        // which are then stale (the read's snapshot cannot be older than this set).
+        let skip = inFlight.withLock { Set($0.keys) }.union(settling.withLock { $0 })
+        let read = try await store.dueMessages(
+            receiver: endpoint.receiver, recipient: endpoint.recipient, now: now, limit: Self.readLimit, excluding: skip)
+        ready.withLock {
+            $0.refill(endpoint, with: read.map { ReadyMessage(record: $0.message, notifications: $0.notifications) }, now: now, generation: seen)
+        }
+    }
+
+    /// The configured endpoints, then any other with pending messages (read at most once a second).
+    private func endpoints(_ configuration: DeliveryConfiguration, now: Int64) async throws -> [DeliveryEndpoint] {
+        var endpoints = configuration.receivers.flatMap { receiver in
+            receiver.recipients.map { DeliveryEndpoint(receiver: receiver.name, recipient: $0) }
+        }
+        var others = pendingEndpoints.withLock { $0 }
+        if now - others.readAt >= 1000 {
+            others = (try await store.pendingEndpoints().map { DeliveryEndpoint(receiver: $0.receiver, recipient: $0.recipient) }, now)
+            pendingEndpoints.withLock { $0 = others }
+        }
+        let configured = Set(endpoints)
+        endpoints += others.endpoints.filter { !configured.contains($0) }
+        return endpoints
+    }
+
+    private func disabledReceivers(now: Int64) async throws -> [String: String] {
+        let known = disabled.withLock { $0 }
+        guard now - known.readAt >= ReadyMessages.rereadAfter else { return known.reasons }
+        let reasons = try await store.disabledReceivers()
+        disabled.withLock { $0 = (reasons, now) }
+        return reasons
+    }
+
+    private enum Start { case started, settled }
+
+    /// Starts one ready message, or settles it at once: postponed (its receiver left the configuration,
+    /// or its circuit is open) or dead (its receiver is disabled).
     private func start(
-        _ queue: inout [DeliveryMessageRecord], now: Int64, limit: Int, disabled: [String: String], current: ReceiverSenders,
+        _ message: ReadyMessage, receiver: Receiver?, now: Int64, disabled: [String: String], current: ReceiverSenders,
         group: inout DiscardingTaskGroup
-    ) async throws -> Int {
-        struct Endpoint: Hashable { var receiver: String; var recipient: String }
-        var (inFlightCount, busy) = inFlight.withLock { flights in
-            (flights.count, flights.values.reduce(into: [Endpoint: Int]()) { $0[Endpoint(receiver: $1.receiver, recipient: $1.recipient), default: 0] += 1 })
+    ) -> Start {
+        let record = message.record
+        guard let receiver else {
+            // Removed from the configuration: keep it (a reload may bring the receiver back), look again later.
+            settle(PendingOutcome(outcome: .postponed(message: record.id, until: now + 60_000)), now: now)
+            return .settled
         }
-        var started = 0
-        var taken = [Bool](repeating: false, count: queue.count)
-        for index in queue.indices {
-            guard inFlightCount < limit else { break }
-            let channel = queue[index].channel
-            guard let receiver = current.configuration.receiver(named: channel.receiver) else {
-                // Removed from the configuration: keep it (a reload may bring the receiver back), look again later.
-                settle(PendingOutcome(outcome: .postponed(message: queue[index].id, until: now + 60_000)), now: now)
-                taken[index] = true
-                continue
-            }
-            let endpoint = Endpoint(receiver: channel.receiver, recipient: channel.recipient)
-            if busy[endpoint, default: 0] >= receiver.maxConcurrency { continue }
-            let message = queue[index]
-            taken[index] = true
-            if let why = disabled[channel.receiver] {
-                settle(PendingOutcome(
-                    outcome: .failed(message: message.id, attempts: message.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, at: now),
-                    report: .deadLettered(receiver: channel.receiver, reason: .receiverDisabled)), now: now)
-                continue
-            }
-            let permission = breakers.withLock { breakers in
-                breakers[channel.receiver, default: CircuitBreaker(policy: current.configuration.circuitBreaker)].permission(now: now)
-            }
-            if case .wait(let until) = permission {
-                settle(PendingOutcome(outcome: .postponed(message: message.id, until: until)), now: now)
-                continue
-            }
-            inFlight.withLock { $0[message.id] = channel }
-            inFlightCount += 1
-            busy[endpoint, default: 0] += 1
-            started += 1
-            group.addTask {
-                let outcomes = await self.attempt(message, receiver: receiver, senders: current)
-                self.settle(outcomes, now: self.clock())
-                _ = self.inFlight.withLock { $0.removeValue(forKey: message.id) }
-                await self.commitOutcomesIfDue(now: self.clock())
-                self.wake.signal()
-            }
+        if let why = disabled[receiver.name] {
+            settle(PendingOutcome(
+                outcome: .failed(message: record.id, attempts: record.attempts, reason: FailureReason.receiverDisabled.rawValue, error: why, nextAttemptAt: nil, at: now),
+                report: .deadLettered(receiver: receiver.name, reason: .receiverDisabled)), now: now)
+            return .settled
         }
-        if taken.contains(true) {
-            var position = 0
-            queue.removeAll { _ in
-                defer { position += 1 }
-                return taken[position]
-            }
+        let permission = breakers.withLock { breakers in
+            breakers[receiver.name, default: CircuitBreaker(policy: current.configuration.circuitBreaker)].permission(now: now)
         }
-        return started
+        if case .wait(let until) = permission {
+            settle(PendingOutcome(outcome: .postponed(message: record.id, until: until)), now: now)
+            return .settled
+        }
+        inFlight.withLock { $0[record.id] = record.channel }
+        group.addTask {
+            let outcomes = await self.attempt(message, receiver: receiver, senders: current)
+            self.settle(outcomes, now: self.clock())
+            _ = self.inFlight.withLock { $0.removeValue(forKey: record.id) }
+            await self.commitOutcomesIfDue(now: self.clock())
+            self.wake.signal()
+        }
+        return .started
     }
 
     /// One attempt of one message, and the outcomes to record.
-    private func attempt(_ record: DeliveryMessageRecord, receiver: Receiver, senders: ReceiverSenders) async -> [PendingOutcome] {
+    private func attempt(_ ready: ReadyMessage, receiver: Receiver, senders: ReceiverSenders) async -> [PendingOutcome] {
+        let record = ready.record
         let started = clock()
         let attempts = record.attempts + 1
         observer.attempted(receiver: receiver.name)
         let outcome: SendOutcome
         do {
-            let message = try await outgoing(record)
+            let message = try outgoing(ready)
             outcome = await send(message, receiver: receiver, senders: senders)
         } catch {
             outcome = .failed(.rendering, "cannot read the message's notifications: \(error)")
@@ -299,7 +329,7 @@ public final class DeliveryEngine: Sendable {
         observer.failed(receiver: receiver.name, reason: reason)
         if case .gone(let why) = outcome {
             outcomes.append(PendingOutcome(outcome: .receiverDisabled(receiver: receiver.name, reason: why, at: now)))
-            ready.withLock { $0.disabled[receiver.name] = why }
+            disabled.withLock { $0.reasons[receiver.name] = why }
             logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
         }
         let decision = senders.configuration.retry.decide(
@@ -353,6 +383,7 @@ public final class DeliveryEngine: Sendable {
         guard !taken.isEmpty else { return }
         do {
             try await store.record(taken.map(\.outcome))
+            generation.add(1, ordering: .releasing)
             observer.committed(outcomes: taken.count)
             for pending in taken {
                 switch pending.report {
@@ -373,10 +404,10 @@ public final class DeliveryEngine: Sendable {
         wake.signal()
     }
 
-    private func outgoing(_ record: DeliveryMessageRecord) async throws -> OutgoingMessage {
+    private func outgoing(_ ready: ReadyMessage) throws -> OutgoingMessage {
         let decoder = JSONDecoder()
-        let rows = try await store.notifications(ofMessage: record.id)
-        let carried = try rows.map { row in
+        let record = ready.record
+        let carried = try ready.notifications.map { row in
             OutgoingMessage.Carried(outboxID: row.id, notification: try decoder.decode(AlertNotification.self, from: Data(row.notification.utf8)))
         }
         return OutgoingMessage(

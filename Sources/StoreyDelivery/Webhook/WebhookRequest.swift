@@ -32,7 +32,8 @@ public struct WebhookRenderer: Sendable {
     /// signatures are the attempt's own, the webhook-id is the message's.
     public func request(_ message: OutgoingMessage, now: Int64) -> WebhookRequest {
         var headers = ["content-type": "application/json; charset=utf-8", "user-agent": "storeyd"]
-        let text = MessageText(message, language: language, settings: settings)
+        // The bots' text; Storey's own body renders its text itself (made once per request, not twice).
+        var text: MessageText { MessageText(message, language: language, settings: settings) }
         var url = webhook.url
         let body: Data
         switch webhook.preset {
@@ -51,7 +52,8 @@ public struct WebhookRenderer: Sendable {
                 let encoded = sign.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? sign
                 url += (url.contains("?") ? "&" : "?") + "timestamp=\(now)&sign=\(encoded)"
             }
-            body = Self.json(["msgtype": "markdown", "markdown": ["title": text.title, "text": Self.limit(text.markdown().replacingOccurrences(of: "\n", with: "\n\n"), bytes: 18000)]])
+            let words = text
+            body = Self.json(["msgtype": "markdown", "markdown": ["title": words.title, "text": Self.limit(words.markdown().replacingOccurrences(of: "\n", with: "\n\n"), bytes: 18000)]])
         case .feishu:
             // 飞书自定义机器人: text; with 签名校验, timestamp (s) and sign in the body, the key being
             // "TIMESTAMP\nSECRET" over an empty message.

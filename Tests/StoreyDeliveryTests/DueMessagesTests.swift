@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import StoreyStore
+import StoreyTestSupport
+import Testing
+
+@testable import StoreyDelivery
+
+/// Reading due messages per receiver and recipient on a real SQLite database, brought to each state
+/// through the store's own steps: only each channel's head, only that endpoint's, with the outbox rows
+/// each carries, in one read.
+@Suite struct DueMessagesTests {
+    static let now: Int64 = 1_800_000_000_000
+    let directory: URL
+    let store: DeliveryStore
+    let writer: DatabaseQueue
+
+    init() throws {
+        directory = try makeTemporaryDirectory(prefix: "storey-due")
+        let path = directory.appendingPathComponent("storey.db").path
+        store = try DeliveryStore(path: path)
+        writer = try DatabaseQueue(path: path)
+    }
+
+    func outbox(_ scope: String, _ kind: String) throws -> Int64 {
+        try writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO outbox(created_at, fingerprint, kind, notification) VALUES (?, ?, ?, ?)",
+                arguments: [Self.now, "fp-\(scope)", kind, Fixtures.notificationJSON(kind: kind, scopeID: scope)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    func item(_ id: Int64, _ scope: String, _ kind: String, receiver: String, recipient: String = "") -> RoutedItem {
+        RoutedItem(
+            outboxID: id, receiver: receiver, recipient: recipient, route: "0", groupKey: "0|\(scope)", fingerprint: "fp-\(scope)", episode: 1,
+            kind: kind, routedAt: Self.now)
+    }
+
+    func channel(_ scope: String, receiver: String, recipient: String = "") -> DeliveryChannel {
+        DeliveryChannel(receiver: receiver, recipient: recipient, groupKey: "0|\(scope)")
+    }
+
+    /// Ids of the messages made, in order.
+    func make(_ messages: [NewMessage]) async throws -> [Int64] {
+        try await store.applyGrouping(messages, skipped: [], held: [], now: Self.now)
+        let all = try await store.messages(state: nil, limit: 1000)
+        return messages.map { new in all.first { $0.messageKey == new.messageKey }!.id }
+    }
+
+    @Test func eachChannelsHeadOfOneEndpointWithItsNotificationsInOrder() async throws {
+        // a: firing then resolved (two messages on one channel); b: firing and resolved grouped in one message.
+        let a1 = try outbox("a", "firing"), a2 = try outbox("a", "resolved")
+        let b1 = try outbox("b", "firing"), b2 = try outbox("b", "resolved")
+        var items: [RoutedItem] = []
+        for (id, scope, kind) in [(a1, "a", "firing"), (a2, "a", "resolved"), (b1, "b", "firing"), (b2, "b", "resolved")] {
+            items += [item(id, scope, kind, receiver: "hook"), item(id, scope, kind, receiver: "mail", recipient: "ops@example.com")]
+        }
+        try await store.recordRouting(items, cursor: b2)
+        let ids = try await make([
+            NewMessage(channel: channel("a", receiver: "hook"), messageKey: "msg_a1", threadKey: nil, items: [a1]),
+            NewMessage(channel: channel("a", receiver: "mail", recipient: "ops@example.com"), messageKey: "<a1>", threadKey: nil, items: [a1]),
+            NewMessage(channel: channel("a", receiver: "hook"), messageKey: "msg_a2", threadKey: nil, items: [a2]),
+            NewMessage(channel: channel("b", receiver: "hook"), messageKey: "msg_b", threadKey: nil, items: [b1, b2]),
+        ])
+
+        let due = try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 100)
+        #expect(due.map(\.message.messageKey) == ["msg_a1", "msg_b"], "a's resolution waits behind its firing; mail is another endpoint")
+        #expect(due.map { $0.notifications.map(\.id) } == [[a1], [b1, b2]])
+        #expect(due[1].notifications.map(\.kind) == ["firing", "resolved"])
+        #expect(try await store.dueMessages(receiver: "mail", recipient: "ops@example.com", now: Self.now, limit: 100).map(\.message.id) == [ids[1]])
+
+        // In flight or settled: left out, and the limit counts only what is returned.
+        let rest = try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 1, excluding: [ids[0]])
+        #expect(rest.map(\.message.messageKey) == ["msg_b"])
+
+        // Delivered: the channel's next message becomes its head.
+        try await store.record([.delivered(message: ids[0], attempts: 1, at: Self.now)])
+        #expect(try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 100).map(\.message.messageKey) == ["msg_a2", "msg_b"])
+
+        // A head waiting for its retry holds its channel back and is not due yet.
+        try await store.record([.failed(message: ids[2], attempts: 1, reason: "http_5xx", error: "500", nextAttemptAt: Self.now + 5000, at: Self.now)])
+        #expect(try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 100).map(\.message.messageKey) == ["msg_b"])
+        #expect(try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now + 5000, limit: 100).map(\.message.messageKey) == ["msg_a2", "msg_b"])
+
+        let endpoints = try await store.pendingEndpoints().map { "\($0.receiver)/\($0.recipient)" }.sorted()
+        #expect(endpoints == ["hook/", "mail/ops@example.com"])
+    }
+}
