@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // libmosquitto, Debian's libmosquitto-dev. Only StoreyIntake imports it.
@@ -73,6 +75,17 @@ let package = Package(
             dependencies: [
                 "StoreyCore", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        // Storage on PostgreSQL (postgres-nio), the second backend: the same steps as StoreyStore's SQLite
+        // stores, for several instances sharing one estate (claims with FOR UPDATE SKIP LOCKED).
+        .target(
+            name: "StoreyPostgres",
+            dependencies: [
+                "StoreyCore", "StoreyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The operator's view, read-only over the store: bearer tokens, the JSON API under /api/v1 (topology,
@@ -166,7 +179,8 @@ let package = Package(
         .testTarget(
             name: "StoreyDeliveryTests",
             dependencies: [
-                "StoreyCore", "StoreyStore", "StoreyDelivery", "StoreyConfig", "StoreyTestSupport",
+                "StoreyCore", "StoreyStore", "StoreyDelivery", "StoreyConfig", "StoreyTestSupport", "StoreyPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -23,7 +23,7 @@ extension DeliveryStore {
     /// says the episode is over. Nothing undelivered is touched: unrouted outbox rows, waiting or held
     /// items, pending messages. Times are milliseconds since the Unix epoch.
     @discardableResult
-    public func prune(deliveredBefore: Int64, deadBefore: Int64, chunk: Int = 2000) async throws -> DeliveryPruneCounts {
+    public func prune(deliveredBefore: Int64, deadBefore: Int64, chunk: Int) async throws -> DeliveryPruneCounts {
         var counts = DeliveryPruneCounts()
         for (state, index, column, before) in [
             ("delivered", "delivery_message_delivered", "delivered_at", deliveredBefore), ("dead", "delivery_message_dead", "dead_at", deadBefore),

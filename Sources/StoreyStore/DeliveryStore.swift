@@ -124,6 +124,25 @@ public struct DeliveryMessageRecord: Sendable, Equatable {
     public var deadAt: Int64?
     /// The outbox ids it carries, in order (filled by the listing queries).
     public var outboxIDs: [Int64] = []
+
+    public init(
+        id: Int64, channel: DeliveryChannel, messageKey: String, threadKey: String?, state: DeliveryState, attempts: Int, nextAttemptAt: Int64,
+        lastError: String?, lastReason: String?, createdAt: Int64, deliveredAt: Int64?, deadAt: Int64?, outboxIDs: [Int64] = []
+    ) {
+        self.id = id
+        self.channel = channel
+        self.messageKey = messageKey
+        self.threadKey = threadKey
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.lastReason = lastReason
+        self.createdAt = createdAt
+        self.deliveredAt = deliveredAt
+        self.deadAt = deadAt
+        self.outboxIDs = outboxIDs
+    }
 }
 
 /// What is still to deliver, for metrics and `storey outbox`.
@@ -135,12 +154,20 @@ public struct DeliveryQueueStatistics: Sendable, Equatable {
     public var dead: Int
     /// Milliseconds since the Unix epoch: the outbox time of the oldest notification not yet delivered.
     public var oldestUndeliveredAt: Int64?
+
+    public init(unrouted: Int, waiting: Int, pending: Int, dead: Int, oldestUndeliveredAt: Int64?) {
+        self.unrouted = unrouted
+        self.waiting = waiting
+        self.pending = pending
+        self.dead = dead
+        self.oldestUndeliveredAt = oldestUndeliveredAt
+    }
 }
 
 /// The delivery side's progress on SQLite, beside the outbox it reads. Every step is one transaction, so
 /// a crash at any point leaves either the step done or not begun; messages are made before they are
 /// sent, so a resend after a crash carries the same id.
-public final class DeliveryStore: Sendable {
+public final class DeliveryStore: DeliveryStorage {
     let pool: DatabasePool
     public let path: String
 
@@ -177,8 +204,10 @@ public final class DeliveryStore: Sendable {
         }
     }
 
-    /// Records the items routed from outbox rows up to `cursor`, and moves the cursor, together.
-    public func recordRouting(_ items: [RoutedItem], cursor: Int64) async throws {
+    /// Records the items routed from outbox rows `rows`, and moves the cursor past them, together. (On
+    /// SQLite one writer at a time commits outbox rows, in id order: no row below the cursor can appear later.)
+    public func recordRouting(_ items: [RoutedItem], rows: [Int64]) async throws {
+        guard let cursor = rows.max() else { return }
         try await pool.write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO delivery_item(outbox_id, receiver, recipient, route, group_key, fingerprint, episode, kind, routed_at)
@@ -275,7 +304,7 @@ public final class DeliveryStore: Sendable {
     /// for many sends, instead of one per message. Messages in `excluding` (in flight, or settled but not
     /// committed yet: their rows are stale) are left out.
     public func dueMessages(
-        receiver: String, recipient: String, now: Int64, limit: Int, excluding: Set<Int64> = []
+        receiver: String, recipient: String, now: Int64, limit: Int, excluding: Set<Int64>
     ) async throws -> [(message: DeliveryMessageRecord, notifications: [OutboxEntry])] {
         try await pool.read { db in
             // Each channel's head from the pending index (one pass over the endpoint's pending messages).

@@ -5,8 +5,8 @@ import Testing
 
 @testable import StoreyDelivery
 
-/// The whole delivery path in process: outbox rows in a real SQLite database → real HTTP receivers and a
-/// real SMTP server.
+/// The whole delivery path in process: outbox rows in a real database (SQLite, and PostgreSQL as several
+/// instances share it) → real HTTP receivers and a real SMTP server.
 @Suite(.timeLimit(.minutes(3)))
 struct DeliveryEngineTests {
     func webhook(_ name: String, _ url: String, secrets: [String] = [Fixtures.secret]) throws -> Receiver {
@@ -27,7 +27,8 @@ struct DeliveryEngineTests {
         return Receiver(name: name, kind: .email(email))
     }
 
-    @Test func eachReceiverAndRecipientIsDeliveredIndependently() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func eachReceiverAndRecipientIsDeliveredIndependently(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])
         let broken = try await TestWebhookReceiver(behaviour: ["--fail-first", "1000000", "--status", "503"])
         let smtp = try await TestMailServer(refuse: ["gone@example.com"])
@@ -35,11 +36,11 @@ struct DeliveryEngineTests {
         everyone.routes = [Route(receiver: "hook"), Route(receiver: "broken"), Route(receiver: "mail")]
         everyone.routes[0].continue = true
         everyone.routes[1].continue = true
-        let harness = try EngineHarness(.testing(
+        let harness = try await EngineHarness(.testing(
             receivers: [try webhook("hook", hook.url), try webhook("broken", broken.url), mail("mail", port: smtp.port, to: ["a@example.com", "gone@example.com", "c@example.com"])],
-            route: everyone))
+            route: everyone), backend: backend)
         harness.start()
-        let ids = try harness.insert([
+        let ids = try await harness.insert([
             Fixtures.notificationJSON(kind: "firing", scopeID: "alpha"), Fixtures.notificationJSON(kind: "firing", scopeID: "beta"),
             Fixtures.notificationJSON(kind: "resolved", scopeID: "alpha"),
         ])
@@ -64,10 +65,11 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
-    @Test func aReceiverDownThenBackGetsEverythingInOrderPerAlert() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func aReceiverDownThenBackGetsEverythingInOrderPerAlert(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])
         hook.stop()
-        let harness = try EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")))
+        let harness = try await EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")), backend: backend)
         harness.start()
         var rows: [String] = []
         for round in 0..<5 {
@@ -75,7 +77,7 @@ struct DeliveryEngineTests {
                 rows.append(Fixtures.notificationJSON(kind: round % 2 == 0 ? "firing" : "resolved", scopeID: scope, episode: round / 2 + 1))
             }
         }
-        let ids = try harness.insert(rows)
+        let ids = try await harness.insert(rows)
         // All made into messages and tried against the closed port (async-http-client keeps trying to
         // connect until the request's timeout, so an attempt fails as a timeout or a refused connection).
         try await harness.waitUntil("20 messages pending") { try await harness.store.statistics().pending == 20 }
@@ -101,11 +103,12 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
-    @Test func retryAfterIsWaitedForAndTheSameWebhookIDIsResent() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func retryAfterIsWaitedForAndTheSameWebhookIDIsResent(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--fail-first", "1", "--status", "429", "--retry-after", "2"])
-        let harness = try EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")))
+        let harness = try await EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")), backend: backend)
         harness.start()
-        try harness.insert([Fixtures.notificationJSON()])
+        try await harness.insert([Fixtures.notificationJSON()])
         _ = try await hook.waitForAccepted(1)
         let requests = hook.requests()
         #expect(requests.count == 2)
@@ -115,13 +118,14 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
-    @Test func goneDisablesTheReceiverUntilReplayed() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func goneDisablesTheReceiverUntilReplayed(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--fail-first", "1", "--status", "410"])
-        let harness = try EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")))
+        let harness = try await EngineHarness(.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook")), backend: backend)
         harness.start()
-        try harness.insert([Fixtures.notificationJSON(scopeID: "a")])
+        try await harness.insert([Fixtures.notificationJSON(scopeID: "a")])
         try await harness.waitUntil("the 410 dead letter") { try await harness.store.statistics().dead == 1 }
-        try harness.insert([Fixtures.notificationJSON(scopeID: "b")])
+        try await harness.insert([Fixtures.notificationJSON(scopeID: "b")])
         try await harness.waitUntil("the disabled receiver's dead letter") { try await harness.store.statistics().dead == 2 }
         #expect(hook.requests().count == 1, "a disabled receiver is not called")
         let dead = try await harness.store.messages(state: .dead, limit: 10)
@@ -133,15 +137,16 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
-    @Test func aGroupGoesOutAsOneDigestMailAfterItsWait() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func aGroupGoesOutAsOneDigestMailAfterItsWait(_ backend: StoreBackend) async throws {
         let smtp = try await TestMailServer()
         var route = Route(receiver: "mail")
         route.groupBy = ["building"]
         route.groupWait = 1
         route.groupInterval = 60
-        let harness = try EngineHarness(.testing(receivers: [mail("mail", port: smtp.port, to: ["ops@example.com"])], route: route))
+        let harness = try await EngineHarness(.testing(receivers: [mail("mail", port: smtp.port, to: ["ops@example.com"])], route: route), backend: backend)
         harness.start()
-        try harness.insert(["a", "b", "c"].map { Fixtures.notificationJSON(scopeID: $0) })
+        try await harness.insert(["a", "b", "c"].map { Fixtures.notificationJSON(scopeID: $0) })
         let mails = try await smtp.waitForMails(1)
         try await Task.sleep(for: .seconds(1))
         #expect(try smtp.mails().count == 1)
@@ -150,7 +155,8 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
-    @Test func aTooSlowReceiverIsRetriedWithTheSameIDAndCountsTheDuplicate() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func aTooSlowReceiverIsRetriedWithTheSameIDAndCountsTheDuplicate(_ backend: StoreBackend) async throws {
         // The first answer comes after 3 s; Storey gives up on it after 1 s and sends again.
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--delay-first", "1", "--delay", "3"])
         var receiver = try webhook("hook", hook.url)
@@ -158,9 +164,9 @@ struct DeliveryEngineTests {
             settings.timeout = 1
             receiver.kind = .webhook(settings)
         }
-        let harness = try EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")))
+        let harness = try await EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")), backend: backend)
         harness.start()
-        try harness.insert([Fixtures.notificationJSON()])
+        try await harness.insert([Fixtures.notificationJSON()])
         try await harness.waitUntil("both requests answered") { hook.requests().count == 2 }
         let requests = hook.requests()
         #expect(Set(requests.compactMap { $0["id"] as? String }).count == 1, "the resend carries the same webhook-id")

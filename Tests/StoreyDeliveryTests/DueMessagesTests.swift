@@ -6,29 +6,14 @@ import Testing
 
 @testable import StoreyDelivery
 
-/// Reading due messages per receiver and recipient on a real SQLite database, brought to each state
-/// through the store's own steps: only each channel's head, only that endpoint's, with the outbox rows
-/// each carries, in one read.
+/// Reading due messages per receiver and recipient on each backend (a real SQLite file, a real
+/// PostgreSQL database), brought to each state through the store's own steps: only each channel's head,
+/// only that endpoint's, with the outbox rows each carries, in one read.
 @Suite struct DueMessagesTests {
     static let now: Int64 = 1_800_000_000_000
-    let directory: URL
-    let store: DeliveryStore
-    let writer: DatabaseQueue
 
-    init() throws {
-        directory = try makeTemporaryDirectory(prefix: "storey-due")
-        let path = directory.appendingPathComponent("storey.db").path
-        store = try DeliveryStore(path: path)
-        writer = try DatabaseQueue(path: path)
-    }
-
-    func outbox(_ scope: String, _ kind: String) throws -> Int64 {
-        try writer.write { db in
-            try db.execute(
-                sql: "INSERT INTO outbox(created_at, fingerprint, kind, notification) VALUES (?, ?, ?, ?)",
-                arguments: [Self.now, "fp-\(scope)", kind, Fixtures.notificationJSON(kind: kind, scopeID: scope)])
-            return db.lastInsertedRowID
-        }
+    func outbox(_ fixture: DeliveryStoreFixture, _ scope: String, _ kind: String) async throws -> Int64 {
+        try await fixture.appendOutbox(Self.now, "fp-\(scope)", kind, Fixtures.notificationJSON(kind: kind, scopeID: scope))
     }
 
     func item(_ id: Int64, _ scope: String, _ kind: String, receiver: String, recipient: String = "") -> RoutedItem {
@@ -42,22 +27,26 @@ import Testing
     }
 
     /// Ids of the messages made, in order.
-    func make(_ messages: [NewMessage]) async throws -> [Int64] {
+    func make(_ store: any DeliveryStorage, _ messages: [NewMessage]) async throws -> [Int64] {
         try await store.applyGrouping(messages, skipped: [], held: [], now: Self.now)
         let all = try await store.messages(state: nil, limit: 1000)
         return messages.map { new in all.first { $0.messageKey == new.messageKey }!.id }
     }
 
-    @Test func eachChannelsHeadOfOneEndpointWithItsNotificationsInOrder() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func eachChannelsHeadOfOneEndpointWithItsNotificationsInOrder(_ backend: StoreBackend) async throws {
+        let fixture = try await DeliveryStoreFixture.make(backend)
+        let store = fixture.store
+        func outbox(_ scope: String, _ kind: String) async throws -> Int64 { try await self.outbox(fixture, scope, kind) }
         // a: firing then resolved (two messages on one channel); b: firing and resolved grouped in one message.
-        let a1 = try outbox("a", "firing"), a2 = try outbox("a", "resolved")
-        let b1 = try outbox("b", "firing"), b2 = try outbox("b", "resolved")
+        let a1 = try await outbox("a", "firing"), a2 = try await outbox("a", "resolved")
+        let b1 = try await outbox("b", "firing"), b2 = try await outbox("b", "resolved")
         var items: [RoutedItem] = []
         for (id, scope, kind) in [(a1, "a", "firing"), (a2, "a", "resolved"), (b1, "b", "firing"), (b2, "b", "resolved")] {
             items += [item(id, scope, kind, receiver: "hook"), item(id, scope, kind, receiver: "mail", recipient: "ops@example.com")]
         }
-        try await store.recordRouting(items, cursor: b2)
-        let ids = try await make([
+        try await store.recordRouting(items, rows: [a1, a2, b1, b2])
+        let ids = try await make(store, [
             NewMessage(channel: channel("a", receiver: "hook"), messageKey: "msg_a1", threadKey: nil, items: [a1]),
             NewMessage(channel: channel("a", receiver: "mail", recipient: "ops@example.com"), messageKey: "<a1>", threadKey: nil, items: [a1]),
             NewMessage(channel: channel("a", receiver: "hook"), messageKey: "msg_a2", threadKey: nil, items: [a2]),

@@ -1,45 +1,34 @@
 import Foundation
-import GRDB
 import Logging
 import StoreyDelivery
 import StoreyStore
 import StoreyTestSupport
 
-/// A delivery engine on a real SQLite database, fed through the outbox table exactly as the alert side
-/// feeds it, running until `stop()`.
+/// A delivery engine on a real database (SQLite, or PostgreSQL as several instances share it), fed
+/// through the outbox table exactly as the alert side feeds it, running until `stop()`.
 final class EngineHarness: @unchecked Sendable {
-    let directory: URL
-    let databasePath: String
-    let store: DeliveryStore
+    let fixture: DeliveryStoreFixture
+    var store: any DeliveryStorage { fixture.store }
     let engine: DeliveryEngine
-    private let writer: DatabaseQueue
     private var task: Task<Void, Never>?
 
-    init(_ configuration: DeliveryConfiguration) throws {
-        directory = try makeTemporaryDirectory(prefix: "storey-delivery")
-        databasePath = directory.appendingPathComponent("storey.db").path
-        store = try DeliveryStore(path: databasePath)
-        writer = try DatabaseQueue(path: databasePath)
+    init(_ configuration: DeliveryConfiguration, backend: StoreBackend = .sqlite) async throws {
+        fixture = try await DeliveryStoreFixture.make(backend)
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .debug
-        engine = DeliveryEngine(store: store, senders: try ReceiverSenders(configuration), logger: logger)
+        engine = DeliveryEngine(store: fixture.store, senders: try ReceiverSenders(configuration), logger: logger)
     }
 
-    /// Appends outbox rows (as the alert side does, in its own transaction); returns their ids.
+    /// Appends outbox rows (as the alert side does, each in its own transaction); returns their ids.
     @discardableResult
-    func insert(_ notifications: [String]) throws -> [Int64] {
-        try writer.write { db in
-            var ids: [Int64] = []
-            for json in notifications {
-                let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
-                let fingerprint = (object["fingerprint"] as! [String: Any])["value"] as! String
-                try db.execute(
-                    sql: "INSERT INTO outbox(created_at, fingerprint, kind, notification) VALUES (?, ?, ?, ?)",
-                    arguments: [Int64(Date().timeIntervalSince1970 * 1000), fingerprint, object["kind"] as! String, json])
-                ids.append(db.lastInsertedRowID)
-            }
-            return ids
+    func insert(_ notifications: [String]) async throws -> [Int64] {
+        var ids: [Int64] = []
+        for json in notifications {
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+            let fingerprint = (object["fingerprint"] as! [String: Any])["value"] as! String
+            ids.append(try await fixture.appendOutbox(Int64(Date().timeIntervalSince1970 * 1000), fingerprint, object["kind"] as! String, json))
         }
+        return ids
     }
 
     func start() {
@@ -60,10 +49,6 @@ final class EngineHarness: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestSupportError("timed out waiting for \(what)")
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
     }
 }
 

@@ -15,7 +15,7 @@ import Synchronization
 /// Every decision is in the database before it is acted on, so a crash anywhere resumes cleanly.
 /// Delivered and dead rows older than the retention are pruned now and then (`prune`).
 public final class DeliveryEngine: Sendable {
-    private let store: DeliveryStore
+    private let store: any DeliveryStorage
     private let observer: DeliveryObserver
     private let logger: Logger
     private let webhookSender = WebhookSender()
@@ -37,7 +37,7 @@ public final class DeliveryEngine: Sendable {
     private let clock: @Sendable () -> Int64
 
     public init(
-        store: DeliveryStore, senders: ReceiverSenders, observer: DeliveryObserver = NoDeliveryObserver(), logger: Logger,
+        store: any DeliveryStorage, senders: ReceiverSenders, observer: DeliveryObserver = NoDeliveryObserver(), logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.store = store
@@ -118,7 +118,7 @@ public final class DeliveryEngine: Sendable {
         let decoder = JSONDecoder()
         while true {
             let rows = try await store.unroutedOutbox(limit: 1000)
-            guard let last = rows.last else { return }
+            guard !rows.isEmpty else { return }
             var items: [RoutedItem] = []
             for row in rows {
                 let notification: AlertNotification
@@ -130,7 +130,7 @@ public final class DeliveryEngine: Sendable {
                 }
                 items += Self.route(row, notification, configuration: configuration, now: now)
             }
-            try await store.recordRouting(items, cursor: last.id)
+            try await store.recordRouting(items, rows: rows.map(\.id))
             if rows.count < 1000 { return }
         }
     }

@@ -1,0 +1,363 @@
+import Logging
+import PostgresNIO
+import StoreyStore
+
+/// The delivery side's progress on PostgreSQL, shared by several instances: the same steps as SQLite's
+/// `DeliveryStore`, made safe to run side by side with PostgreSQL's own primitives.
+/// - Routing marks the rows it routed (locked `FOR UPDATE`), so two instances routing at once, or one
+///   routing a row read before another finished with it, add nothing twice.
+/// - Grouping takes a transaction-scoped advisory lock and makes a message only of items still waiting.
+/// - Sending claims each due message (`FOR UPDATE SKIP LOCKED`, then `claimed_by`): one instance sends
+///   it. A claim lasts `claimLease` and is renewed while the instance lives; the messages of an instance
+///   that died are taken by another once its claims lapse (and sent with the same id).
+/// Claim times are the database server's clock, the one clock every instance shares.
+public final class PostgresDeliveryStore: DeliveryStorage {
+    public let database: PostgresStore
+    /// This instance's name in claims.
+    public let instance: String
+    /// How long a claim holds without renewal, in milliseconds.
+    public let claimLease: Int64
+    private let renewing: Task<Void, Never>
+
+    /// Any constant: the advisory lock one grouping pass holds for its transaction.
+    static let groupingLock: Int64 = 0x5354_4F52_4559_0002
+    /// The server's time in milliseconds since the Unix epoch.
+    static let serverNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+    public init(database: PostgresStore, instance: String, claimLease: Int64 = 30_000) {
+        self.database = database
+        self.instance = instance
+        self.claimLease = claimLease
+        let client = database.client
+        let logger = database.logger
+        renewing = Task {
+            // Renewed three times per lease: one missed renewal (a slow database) does not lose a claim.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(claimLease / 3))
+                do {
+                    try await client.query("""
+                        UPDATE delivery_message SET claimed_until = \(unescaped: Self.serverNow) + \(claimLease)
+                        WHERE claimed_by = \(instance) AND state = 'pending'
+                        """, logger: logger)
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("cannot renew this instance's delivery claims", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+        }
+    }
+
+    deinit { renewing.cancel() }
+
+    private var client: PostgresClient { database.client }
+    private var logger: Logger { database.logger }
+
+    // MARK: Routing
+
+    public func unroutedOutbox(limit: Int) async throws -> [OutboxEntry] {
+        let rows = try await client.query("""
+            SELECT id, created_at, fingerprint, kind, notification FROM outbox WHERE NOT routed ORDER BY id LIMIT \(limit)
+            """, logger: logger)
+        var entries: [OutboxEntry] = []
+        for try await (id, createdAt, fingerprint, kind, notification) in rows.decode((Int64, Int64, String, String, String).self) {
+            entries.append(OutboxEntry(id: id, createdAt: createdAt, fingerprint: fingerprint, kind: kind, notification: notification))
+        }
+        return entries
+    }
+
+    public func recordRouting(_ items: [RoutedItem], rows: [Int64]) async throws {
+        guard !rows.isEmpty else { return }
+        try await database.transaction { connection in
+            // Only rows still unrouted once locked: another instance may have routed (and even delivered
+            // and pruned) some since they were read.
+            var open = Set<Int64>()
+            let locked = try await connection.query(
+                "SELECT id FROM outbox WHERE id = ANY(\(rows)) AND NOT routed FOR UPDATE", logger: logger)
+            for try await id in locked.decode(Int64.self) { open.insert(id) }
+            for item in items where open.contains(item.outboxID) {
+                try await connection.query("""
+                    INSERT INTO delivery_item(outbox_id, receiver, recipient, route, group_key, fingerprint, episode, kind, routed_at)
+                    VALUES (\(item.outboxID), \(item.receiver), \(item.recipient), \(item.route), \(item.groupKey), \(item.fingerprint),
+                            \(item.episode), \(item.kind), \(item.routedAt))
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+            try await connection.query("UPDATE outbox SET routed = true WHERE id = ANY(\(Array(open)))", logger: logger)
+        }
+    }
+
+    // MARK: Grouping
+
+    public func waitingItems(limit: Int) async throws -> [WaitingItem] {
+        let rows = try await client.query("""
+            SELECT receiver, recipient, group_key, route, outbox_id, fingerprint, episode, kind, routed_at, held
+            FROM delivery_item WHERE message IS NULL AND skipped IS NULL
+            ORDER BY outbox_id LIMIT \(limit)
+            """, logger: logger)
+        var items: [WaitingItem] = []
+        for try await (receiver, recipient, groupKey, route, outboxID, fingerprint, episode, kind, routedAt, held)
+            in rows.decode((String, String, String, String, Int64, String, Int, String, Int64, Bool).self)
+        {
+            items.append(WaitingItem(
+                channel: DeliveryChannel(receiver: receiver, recipient: recipient, groupKey: groupKey), route: route, outboxID: outboxID,
+                fingerprint: fingerprint, episode: episode, kind: kind, routedAt: routedAt, held: held))
+        }
+        return items
+    }
+
+    public func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64? {
+        try await first(Int64.self, client.query("""
+            SELECT created_at FROM delivery_message
+            WHERE receiver = \(channel.receiver) AND recipient = \(channel.recipient) AND group_key = \(channel.groupKey)
+            ORDER BY id DESC LIMIT 1
+            """, logger: logger))
+    }
+
+    public func lastSent(receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]) async throws -> Int64? {
+        try await first(Int64?.self, client.query("""
+            SELECT MAX(m.created_at) FROM delivery_item i JOIN delivery_message m ON m.id = i.message
+            WHERE i.receiver = \(receiver) AND i.recipient = \(recipient) AND i.fingerprint = \(fingerprint) AND i.episode = \(episode)
+              AND i.kind = ANY(\(kinds))
+            """, logger: logger)) ?? nil
+    }
+
+    public func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws {
+        guard !messages.isEmpty || !skipped.isEmpty || !held.isEmpty else { return }
+        try await database.transaction { connection in
+            // One grouping pass at a time across instances; under it, only items still waiting change.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.groupingLock))", logger: logger)
+            for (channel, outboxID, reason) in skipped {
+                try await connection.query("""
+                    UPDATE delivery_item SET skipped = \(reason)
+                    WHERE outbox_id = \(outboxID) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
+                      AND message IS NULL AND skipped IS NULL
+                    """, logger: logger)
+            }
+            for (channel, outboxID) in held {
+                try await connection.query("""
+                    UPDATE delivery_item SET held = true
+                    WHERE outbox_id = \(outboxID) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
+                    """, logger: logger)
+            }
+            for message in messages where !message.items.isEmpty {
+                let channel = message.channel
+                let waiting = try await first(Int.self, connection.query("""
+                    SELECT COUNT(*)::bigint FROM delivery_item
+                    WHERE outbox_id = ANY(\(message.items)) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
+                      AND message IS NULL AND skipped IS NULL
+                    """, logger: logger)) ?? 0
+                // Another instance grouped these items first: its message carries them.
+                guard waiting == message.items.count else { continue }
+                guard let id = try await first(Int64.self, connection.query("""
+                    INSERT INTO delivery_message(receiver, recipient, group_key, message_key, thread_key, state, next_attempt_at, created_at)
+                    VALUES (\(channel.receiver), \(channel.recipient), \(channel.groupKey), \(message.messageKey), \(message.threadKey),
+                            'pending', \(now), \(now))
+                    RETURNING id
+                    """, logger: logger))
+                else { continue }
+                try await connection.query("""
+                    UPDATE delivery_item SET message = \(id)
+                    WHERE outbox_id = ANY(\(message.items)) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
+                    """, logger: logger)
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Claims and returns the endpoint's due channel heads. A head claimed by another instance (being
+    /// sent there) holds its channel back here too, so an alert's notices stay in order.
+    public func dueMessages(receiver: String, recipient: String, now: Int64, limit: Int, excluding: Set<Int64>) async throws
+        -> [(message: DeliveryMessageRecord, notifications: [OutboxEntry])]
+    {
+        try await database.transaction { connection in
+            let claimed = try await connection.query("""
+                WITH heads AS (
+                    SELECT DISTINCT ON (group_key) id FROM delivery_message
+                    WHERE state = 'pending' AND receiver = \(receiver) AND recipient = \(recipient)
+                    ORDER BY group_key, id
+                )
+                UPDATE delivery_message m
+                SET claimed_by = \(instance), claimed_until = \(unescaped: Self.serverNow) + \(claimLease)
+                WHERE m.id IN (
+                    SELECT d.id FROM delivery_message d JOIN heads h ON h.id = d.id
+                    WHERE d.state = 'pending' AND d.next_attempt_at <= \(now) AND NOT d.id = ANY(\(Array(excluding)))
+                      AND (d.claimed_by IS NULL OR d.claimed_by = \(instance) OR d.claimed_until <= \(unescaped: Self.serverNow))
+                    ORDER BY d.id LIMIT \(limit)
+                    FOR UPDATE OF d SKIP LOCKED)
+                RETURNING \(unescaped: Self.messageColumns)
+                """, logger: logger)
+            var messages = try await Self.messages(claimed)
+            messages.sort { $0.id < $1.id }
+            guard !messages.isEmpty else { return [] }
+            var carried: [Int64: [OutboxEntry]] = [:]
+            let rows = try await connection.query("""
+                SELECT i.message, o.id, o.created_at, o.fingerprint, o.kind, o.notification
+                FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                WHERE i.message = ANY(\(messages.map(\.id))) ORDER BY i.message, o.id
+                """, logger: logger)
+            for try await (message, id, createdAt, fingerprint, kind, notification) in rows.decode((Int64, Int64, Int64, String, String, String).self) {
+                carried[message, default: []].append(OutboxEntry(id: id, createdAt: createdAt, fingerprint: fingerprint, kind: kind, notification: notification))
+            }
+            return messages.map { (message: $0, notifications: carried[$0.id] ?? []) }
+        }
+    }
+
+    public func pendingEndpoints() async throws -> [(receiver: String, recipient: String)] {
+        let rows = try await client.query("SELECT DISTINCT receiver, recipient FROM delivery_message WHERE state = 'pending'", logger: logger)
+        var endpoints: [(receiver: String, recipient: String)] = []
+        for try await (receiver, recipient) in rows.decode((String, String).self) { endpoints.append((receiver, recipient)) }
+        return endpoints
+    }
+
+    public func nextAttemptAt() async throws -> Int64? {
+        try await first(Int64?.self, client.query("SELECT MIN(next_attempt_at) FROM delivery_message WHERE state = 'pending'", logger: logger)) ?? nil
+    }
+
+    /// Commits outcomes together, in order, and lets go of the claims they settle. Only pending messages
+    /// this instance claimed (or nobody holds) change: one another instance took over meanwhile is its own.
+    public func record(_ outcomes: [DeliveryOutcome]) async throws {
+        guard !outcomes.isEmpty else { return }
+        try await database.transaction { connection in
+            for outcome in outcomes {
+                switch outcome {
+                case .delivered(let id, let attempts, let at):
+                    try await connection.query("""
+                        UPDATE delivery_message SET state = 'delivered', attempts = \(attempts), delivered_at = \(at), last_error = NULL,
+                            claimed_by = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
+                        """, logger: logger)
+                case .failed(let id, let attempts, let reason, let error, let nextAttemptAt?, _):
+                    try await connection.query("""
+                        UPDATE delivery_message SET attempts = \(attempts), last_reason = \(reason), last_error = \(error),
+                            next_attempt_at = \(nextAttemptAt), claimed_by = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
+                        """, logger: logger)
+                case .failed(let id, let attempts, let reason, let error, nil, let at):
+                    try await connection.query("""
+                        UPDATE delivery_message SET state = 'dead', attempts = \(attempts), last_reason = \(reason), last_error = \(error),
+                            dead_at = \(at), claimed_by = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
+                        """, logger: logger)
+                case .postponed(let id, let until):
+                    try await connection.query("""
+                        UPDATE delivery_message SET next_attempt_at = GREATEST(next_attempt_at, \(until)), claimed_by = NULL, claimed_until = NULL
+                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
+                        """, logger: logger)
+                case .receiverDisabled(let name, let reason, let at):
+                    try await connection.query("""
+                        INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (\(name), \(at), \(reason))
+                        ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func disabledReceivers() async throws -> [String: String] {
+        let rows = try await client.query("SELECT name, reason FROM delivery_receiver WHERE disabled_at IS NOT NULL", logger: logger)
+        var result: [String: String] = [:]
+        for try await (name, reason) in rows.decode((String, String?).self) { result[name] = reason ?? "disabled" }
+        return result
+    }
+
+    // MARK: Listing and replay (storey outbox)
+
+    public func messages(state: DeliveryState?, limit: Int) async throws -> [DeliveryMessageRecord] {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.messageColumns),
+                ARRAY(SELECT outbox_id FROM delivery_item WHERE message = m.id ORDER BY outbox_id)
+            FROM delivery_message m WHERE \(state?.rawValue)::text IS NULL OR m.state = \(state?.rawValue)
+            ORDER BY m.id DESC LIMIT \(limit)
+            """, logger: logger)
+        var records: [DeliveryMessageRecord] = []
+        for try await c in rows.decode((Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?, [Int64]).self) {
+            var record = Self.message((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13))
+            record.outboxIDs = c.14
+            records.append(record)
+        }
+        return records.reversed()
+    }
+
+    public func replay(_ id: Int64, now: Int64) async throws -> Bool {
+        try await database.transaction { connection in
+            guard let receiver = try await first(String.self, connection.query(
+                "SELECT receiver FROM delivery_message WHERE id = \(id) AND state = 'dead' FOR UPDATE", logger: logger))
+            else { return false }
+            try await connection.query("""
+                UPDATE delivery_message SET state = 'pending', attempts = 0, next_attempt_at = \(now), dead_at = NULL, created_at = \(now),
+                    claimed_by = NULL, claimed_until = NULL
+                WHERE id = \(id)
+                """, logger: logger)
+            try await connection.query("UPDATE delivery_receiver SET disabled_at = NULL, reason = NULL WHERE name = \(receiver)", logger: logger)
+            return true
+        }
+    }
+
+    public func failureTotals() async throws -> [(receiver: String, state: DeliveryState, reason: String, messages: Int)] {
+        let rows = try await client.query("""
+            SELECT receiver, state, last_reason, COUNT(*)::bigint FROM delivery_message
+            WHERE state IN ('pending', 'dead') AND last_reason IS NOT NULL
+            GROUP BY receiver, state, last_reason ORDER BY receiver, state, COUNT(*) DESC
+            """, logger: logger)
+        var totals: [(receiver: String, state: DeliveryState, reason: String, messages: Int)] = []
+        for try await (receiver, state, reason, count) in rows.decode((String, String, String, Int).self) {
+            guard let state = DeliveryState(rawValue: state) else { continue }
+            totals.append((receiver, state, reason, count))
+        }
+        return totals
+    }
+
+    public func statistics() async throws -> DeliveryQueueStatistics {
+        let rows = try await client.query("""
+            SELECT
+                (SELECT COUNT(*)::bigint FROM outbox WHERE NOT routed),
+                (SELECT COUNT(*)::bigint FROM delivery_item WHERE message IS NULL AND skipped IS NULL),
+                (SELECT COUNT(*)::bigint FROM delivery_message WHERE state = 'pending'),
+                (SELECT COUNT(*)::bigint FROM delivery_message WHERE state = 'dead'),
+                LEAST(
+                    (SELECT MIN(created_at) FROM outbox WHERE NOT routed),
+                    (SELECT MIN(o.created_at) FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                     WHERE i.message IS NULL AND i.skipped IS NULL),
+                    -- The oldest pending message (messages are made in outbox order) carries the oldest notification.
+                    (SELECT MIN(o.created_at) FROM delivery_item i JOIN outbox o ON o.id = i.outbox_id
+                     WHERE i.message = (SELECT MIN(id) FROM delivery_message WHERE state = 'pending')))
+            """, logger: logger)
+        for try await (unrouted, waiting, pending, dead, oldest) in rows.decode((Int, Int, Int, Int, Int64?).self) {
+            return DeliveryQueueStatistics(unrouted: unrouted, waiting: waiting, pending: pending, dead: dead, oldestUndeliveredAt: oldest)
+        }
+        return DeliveryQueueStatistics(unrouted: 0, waiting: 0, pending: 0, dead: 0, oldestUndeliveredAt: nil)
+    }
+
+    // MARK: Rows
+
+    static let messageColumns = """
+        m.id, m.receiver, m.recipient, m.group_key, m.message_key, m.thread_key, m.state, m.attempts, m.next_attempt_at,
+        m.last_error, m.last_reason, m.created_at, m.delivered_at, m.dead_at
+        """
+
+    typealias MessageColumns = (Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?)
+
+    static func message(_ row: PostgresRow) throws -> DeliveryMessageRecord {
+        message(try row.decode(MessageColumns.self))
+    }
+
+    static func message(_ c: MessageColumns) -> DeliveryMessageRecord {
+        DeliveryMessageRecord(
+            id: c.0, channel: DeliveryChannel(receiver: c.1, recipient: c.2, groupKey: c.3), messageKey: c.4, threadKey: c.5,
+            state: DeliveryState(rawValue: c.6) ?? .pending, attempts: c.7, nextAttemptAt: c.8, lastError: c.9, lastReason: c.10,
+            createdAt: c.11, deliveredAt: c.12, deadAt: c.13)
+    }
+
+    static func messages(_ rows: PostgresRowSequence) async throws -> [DeliveryMessageRecord] {
+        var records: [DeliveryMessageRecord] = []
+        for try await row in rows { records.append(try message(row)) }
+        return records
+    }
+}
+
+/// The first row's single column, or nil if there is no row.
+func first<Value: PostgresDecodable & Sendable>(_ type: Value.Type, _ rows: PostgresRowSequence) async throws -> Value? {
+    for try await value in rows.decode(Value.self) { return value }
+    return nil
+}
