@@ -49,10 +49,9 @@ struct DeliveryStoreFixture: Sendable {
         }
     }
 
-    /// Another instance's store on the same PostgreSQL database.
-    static func sharing(_ other: DeliveryStoreFixture, instance: String) -> DeliveryStoreFixture {
-        let first = other.store as! PostgresDeliveryStore
-        return DeliveryStoreFixture(postgres: PostgresDeliveryStore(database: first.database, instance: instance))
+    /// One instance's store on a PostgreSQL database several share.
+    static func sharing(_ database: PostgresStore, instance: String) -> DeliveryStoreFixture {
+        DeliveryStoreFixture(postgres: PostgresDeliveryStore(database: database, instance: instance))
     }
 
     private init(

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import StoreyPostgres
+import StoreyStore
+import StoreyTestSupport
+import Synchronization
+import Testing
+
+@testable import StoreyDelivery
+
+/// Several instances sharing one outbox on a real PostgreSQL database: each message is sent by one of
+/// them, once; a claim holds while its instance lives and lapses when it dies.
+@Suite(.timeLimit(.minutes(3)))
+struct SharedOutboxTests {
+    static let now: Int64 = 1_800_000_000_000
+
+    @Test func threeInstancesDeliverEveryNotificationOnceAndInOrderPerAlert() async throws {
+        let database = try await PostgresFixture.database()
+        let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])
+        let configuration = DeliveryConfiguration.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook"))
+        let counted = CountingObserver()
+        var engines: [DeliveryEngine] = []
+        var runs: [Task<Void, Never>] = []
+        for name in ["a", "b", "c"] {
+            let engine = DeliveryEngine(
+                store: PostgresDeliveryStore(database: database, instance: name), senders: try ReceiverSenders(configuration),
+                observer: counted.observer(name), logger: Logger(label: "delivery-\(name)"))
+            engines.append(engine)
+            runs.append(Task { await engine.run() })
+        }
+        // 40 alerts, each firing, resolved, firing again and resolved: written as the alert side writes them.
+        let fixture = DeliveryStoreFixture.sharing(database, instance: "writer")
+        var ids: [Int64] = []
+        for round in 0..<4 {
+            for alert in 0..<40 {
+                let json = Fixtures.notificationJSON(kind: round % 2 == 0 ? "firing" : "resolved", scopeID: "s\(alert)", episode: round / 2 + 1)
+                let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+                let fingerprint = (object["fingerprint"] as! [String: Any])["value"] as! String
+                ids.append(try await fixture.appendOutbox(Self.now, fingerprint, object["kind"] as! String, json))
+            }
+            for engine in engines { engine.outboxChanged() }
+        }
+        let accepted = try await hook.waitForAccepted(160, timeout: .seconds(60))
+        // Settle: nothing more may arrive.
+        try await waitUntil("every message delivered") { try await fixture.store.statistics().pending == 0 && counted.total == 160 }
+        try await Task.sleep(for: .seconds(1))
+        for engine in engines { engine.stop() }
+        for run in runs { await run.value }
+
+        #expect(hook.requests().count == 160, "one request per message: no instance sent another's")
+        let webhookIDs = hook.requests().compactMap { $0["id"] as? String }
+        #expect(webhookIDs.count == 160 && Set(webhookIDs).count == 160)
+        #expect(hook.requests().allSatisfy { $0["duplicate"] as? Bool == false && $0["verified"] as? Bool == true })
+        let outboxIDs = accepted.compactMap { ($0["body"] as? [String: Any]).flatMap { ($0["alerts"] as? [[String: Any]])?.first?["outboxId"] as? Int } }
+        #expect(Set(outboxIDs) == Set(ids.map(Int.init)))
+        var byAlert: [String: [Int]] = [:]
+        for request in accepted {
+            let alert = try #require(((request["body"] as? [String: Any])?["alerts"] as? [[String: Any]])?.first)
+            byAlert[alert["fingerprint"] as! String, default: []].append(alert["outboxId"] as! Int)
+        }
+        #expect(byAlert.count == 40)
+        #expect(byAlert.values.allSatisfy { $0 == $0.sorted() && $0.count == 4 }, "each alert's notices in outbox order, whichever instance sent them")
+        #expect(counted.total == 160, "each delivery counted by exactly one instance: \(counted.perInstance)")
+    }
+
+    @Test func aClaimHoldsWhileItsInstanceLivesAndLapsesWhenItDies() async throws {
+        let database = try await PostgresFixture.database()
+        let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
+        var first: PostgresDeliveryStore? = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
+        let second = PostgresDeliveryStore(database: database, instance: "second", claimLease: 1000)
+
+        // Two alerts; alert a has two notices (two messages on one channel), b one.
+        let a1 = try await writer.appendOutbox(Self.now, "fp-a", "firing", Fixtures.notificationJSON(kind: "firing", scopeID: "a"))
+        let a2 = try await writer.appendOutbox(Self.now, "fp-a", "resolved", Fixtures.notificationJSON(kind: "resolved", scopeID: "a"))
+        let b1 = try await writer.appendOutbox(Self.now, "fp-b", "firing", Fixtures.notificationJSON(kind: "firing", scopeID: "b"))
+        func item(_ id: Int64, _ scope: String, _ kind: String) -> RoutedItem {
+            RoutedItem(outboxID: id, receiver: "hook", recipient: "", route: "0", groupKey: "0|\(scope)", fingerprint: "fp-\(scope)", episode: 1, kind: kind, routedAt: Self.now)
+        }
+        func channel(_ scope: String) -> DeliveryChannel { DeliveryChannel(receiver: "hook", recipient: "", groupKey: "0|\(scope)") }
+        try await second.recordRouting([item(a1, "a", "firing"), item(a2, "a", "resolved"), item(b1, "b", "firing")], rows: [a1, a2, b1])
+        // Routing the same rows again (another instance that read them before) adds nothing.
+        try await first!.recordRouting([item(a1, "a", "firing"), item(a2, "a", "resolved"), item(b1, "b", "firing")], rows: [a1, a2, b1])
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_item") == 3)
+        try await second.applyGrouping([
+            NewMessage(channel: channel("a"), messageKey: "msg_a1", threadKey: nil, items: [a1]),
+            NewMessage(channel: channel("a"), messageKey: "msg_a2", threadKey: nil, items: [a2]),
+            NewMessage(channel: channel("b"), messageKey: "msg_b1", threadKey: nil, items: [b1]),
+        ], skipped: [], held: [], now: Self.now)
+        // A second grouping of the same items (another instance's pass) makes no second message.
+        try await first!.applyGrouping([NewMessage(channel: channel("b"), messageKey: "msg_b1-again", threadKey: nil, items: [b1])], skipped: [], held: [], now: Self.now)
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_message") == 3)
+
+        let claimed = try await first!.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10)
+        #expect(claimed.map(\.message.messageKey) == ["msg_a1", "msg_b1"])
+        #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty, "both heads are claimed by the first instance")
+
+        // Alive, the first instance renews its claims: still nothing for the second after three leases.
+        try await Task.sleep(for: .milliseconds(3000))
+        #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty)
+
+        // The first delivers a1: a's next notice is the channel's head, free for whoever reads next.
+        try await first!.record([.delivered(message: claimed[0].message.id, attempts: 1, at: Self.now)])
+        let next = try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10)
+        #expect(next.map(\.message.messageKey) == ["msg_a2"])
+
+        // The first instance dies holding b1: its claim lapses within a lease, and the second takes b1,
+        // the same message (the same webhook-id) as before.
+        first = nil
+        try await Task.sleep(for: .milliseconds(1500))
+        let taken = try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10, excluding: [next[0].message.id])
+        #expect(taken.map(\.message.messageKey) == ["msg_b1"])
+        #expect(taken.first?.message.id == claimed[1].message.id)
+        // An outcome the dead instance would still record (it did not know it lost the claim) changes nothing.
+        let late = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
+        try await late.record([.failed(message: claimed[1].message.id, attempts: 1, reason: "timeout", error: "late", nextAttemptAt: Self.now + 60_000, at: Self.now)])
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_message WHERE claimed_by = 'second' AND attempts = 0") == 2)
+    }
+
+    func webhook(_ name: String, _ url: String) throws -> Receiver {
+        var webhook = WebhookReceiver(url: url)
+        webhook.timeout = 2
+        let path = try makeTemporaryDirectory(prefix: "storey-secret").appendingPathComponent("whsec").path
+        try Fixtures.secret.write(toFile: path, atomically: true, encoding: .utf8)
+        webhook.secrets = [.file(path)]
+        return Receiver(name: name, kind: .webhook(webhook))
+    }
+
+    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("timed out waiting for \(what)")
+    }
+}
+
+/// Counts deliveries per instance.
+final class CountingObserver: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    var total: Int { counts.withLock { $0.values.reduce(0, +) } }
+    var perInstance: [String: Int] { counts.withLock { $0 } }
+
+    func observer(_ instance: String) -> DeliveryObserver { Instance(name: instance, counts: self) }
+
+    fileprivate func add(_ instance: String) { counts.withLock { $0[instance, default: 0] += 1 } }
+
+    private struct Instance: DeliveryObserver {
+        let name: String
+        let counts: CountingObserver
+        func attempted(receiver: String) {}
+        func delivered(receiver: String, seconds: Double) { counts.add(name) }
+        func failed(receiver: String, reason: FailureReason) {}
+        func deadLettered(receiver: String, reason: FailureReason) {}
+        func queue(_ statistics: DeliveryQueueStatistics, oldestUndeliveredAge: Double) {}
+        func circuit(receiver: String, isOpen: Bool) {}
+        func pruned(_ counts: DeliveryPruneCounts) {}
+        func committed(outcomes: Int) {}
+    }
+}
