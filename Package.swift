@@ -148,7 +148,7 @@ let package = Package(
         // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
         .target(
             name: "StoreyTestSupport",
-            dependencies: ["StoreyIntake", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StoreyIntake", "StoreyPostgres", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreyTestSupport",
             exclude: ["Servers"]
         ),
@@ -156,7 +156,10 @@ let package = Package(
         .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig"]),
         .testTarget(
             name: "StoreyStoreTests",
-            dependencies: ["StoreyCore", "StoreyStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "StoreyCore", "StoreyStore", "StoreyPostgres", "StoreyTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(name: "StoreySimulationTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreySimulation"]),
         .testTarget(name: "StoreyReplayTests", dependencies: ["StoreyCore", "StoreyReplay", "StoreyTestSupport"]),

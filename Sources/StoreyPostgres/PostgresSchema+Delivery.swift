@@ -73,3 +73,72 @@ extension PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// Points, readings and window figures: SQLite's v1/v2 (integer keys for figure rows) and v6's intake
+    /// journal position, in PostgreSQL's types.
+    static let readingsAndFigures = [
+        """
+        CREATE TABLE point (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            quantity TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE reading (
+            point BIGINT NOT NULL REFERENCES point(id),
+            time BIGINT NOT NULL,              -- milliseconds since the Unix epoch
+            value DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (point, time)
+        )
+        """,
+        """
+        CREATE TABLE scope (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kind TEXT NOT NULL,                -- point, space, tenant, floor, building
+            key TEXT NOT NULL,                 -- its configuration id
+            UNIQUE (kind, key)
+        )
+        """,
+        "CREATE TABLE quantity (code SMALLINT PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        "INSERT INTO quantity VALUES (1, 'power'), (2, 'energy'), (3, 'water'), (4, 'gas'), (5, 'occupancy'), (6, 'presence'), (7, 'output')",
+        "CREATE TABLE resolution (code SMALLINT PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        "INSERT INTO resolution VALUES (1, 'minute'), (2, 'hour'), (3, 'day'), (4, 'month')",
+        """
+        CREATE TABLE figure_row (
+            scope BIGINT NOT NULL REFERENCES scope(id),
+            quantity SMALLINT NOT NULL REFERENCES quantity(code),
+            resolution SMALLINT NOT NULL REFERENCES resolution(code),
+            window_start BIGINT NOT NULL,      -- Unix seconds, aligned to the building's local time
+            amount DOUBLE PRECISION NOT NULL,
+            sample_sum DOUBLE PRECISION NOT NULL,
+            sample_count BIGINT NOT NULL,
+            sample_max DOUBLE PRECISION,
+            level_sum DOUBLE PRECISION NOT NULL,
+            level_minutes BIGINT NOT NULL,
+            level_peak DOUBLE PRECISION,
+            readings BIGINT NOT NULL,
+            PRIMARY KEY (scope, quantity, resolution, window_start)
+        )
+        """,
+        """
+        CREATE VIEW figure AS
+            SELECT s.kind AS scope_kind, s.key AS scope_id, q.name AS quantity, r.name AS resolution,
+                f.window_start, f.amount, f.sample_sum, f.sample_count, f.sample_max, f.level_sum,
+                f.level_minutes, f.level_peak, f.readings
+            FROM figure_row f
+            JOIN scope s ON s.id = f.scope
+            JOIN quantity q ON q.code = f.quantity
+            JOIN resolution r ON r.code = f.resolution
+        """,
+        // Per intake (a shard's own MQTT session, later): the journal position its readings reached.
+        """
+        CREATE TABLE intake_journal (
+            intake TEXT PRIMARY KEY,
+            generation BIGINT NOT NULL,
+            position BIGINT NOT NULL
+        )
+        """,
+    ]
+}

@@ -93,5 +93,6 @@ enum PostgresSchema {
 
     static let migrations: [(name: String, statements: [String])] = [
         ("p1: outbox and delivery", outboxAndDelivery),
+        ("p2: points, readings and figures", readingsAndFigures),
     ]
 }

@@ -32,6 +32,14 @@ extension ReadingStore {
             ).map(Self.figure)
             return (readings, previous, storedRows)
         }
+        return Self.pointMinuteFigures(point: point, readings: readings, previous: previous, storedRows: storedRows)
+    }
+
+    /// The point's minute figures from its readings (oldest first) and, for a counter, the reading just
+    /// before them; `storedRows` fill the minutes without readings. Pure: the PostgreSQL store uses it too.
+    public static func pointMinuteFigures(
+        point: Point, readings: [(time: Int64, value: Double)], previous: (time: Int64, value: Double)?, storedRows: [StoredFigure]
+    ) -> [StoredFigure] {
         var minutes: [Int64: FigureValues] = [:]
         var last = previous
         for reading in readings {
@@ -58,7 +66,7 @@ extension ReadingStore {
                 values.levelMinutes = 1
                 values.levelPeak = values.levelSum
             }
-            return StoredFigure(scopeKind: .point, scopeID: id, quantity: point.quantity, resolution: .minute, windowStart: start, values: values)
+            return StoredFigure(scopeKind: .point, scopeID: point.id, quantity: point.quantity, resolution: .minute, windowStart: start, values: values)
         }
         figures += storedRows.filter { minutes[$0.windowStart] == nil }
         return figures.sorted { $0.windowStart < $1.windowStart }

@@ -25,6 +25,15 @@ public struct StoredFigure: Sendable, Equatable {
     public var resolution: Resolution
     public var windowStart: Int64
     public var values: FigureValues
+
+    public init(scopeKind: ScopeKind, scopeID: String, quantity: Quantity, resolution: Resolution, windowStart: Int64, values: FigureValues) {
+        self.scopeKind = scopeKind
+        self.scopeID = scopeID
+        self.quantity = quantity
+        self.resolution = resolution
+        self.windowStart = windowStart
+        self.values = values
+    }
 }
 
 /// Raw readings and window figures on SQLite.

@@ -3,7 +3,7 @@ import StoreyCore
 
 /// The database's shape, as migrations applied in order. A released migration is never edited:
 /// a change is a new migration.
-enum Schema {
+public enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: points, readings, figures") { db in
@@ -178,7 +178,7 @@ enum Schema {
     }
 
     /// The codes of the `quantity` and `resolution` tables (v2). Fixed forever: stored rows use them.
-    static func code(_ quantity: Quantity) -> Int {
+    public static func code(_ quantity: Quantity) -> Int {
         switch quantity {
         case .power: 1
         case .energy: 2
@@ -190,7 +190,7 @@ enum Schema {
         }
     }
 
-    static func code(_ resolution: Resolution) -> Int {
+    public static func code(_ resolution: Resolution) -> Int {
         switch resolution {
         case .minute: 1
         case .hour: 2

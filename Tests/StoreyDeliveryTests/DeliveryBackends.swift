@@ -43,7 +43,7 @@ struct DeliveryStoreFixture: Sendable {
                 count: { sql in try await writer.read { try Int.fetchOne($0, sql: sql) ?? -1 } },
                 outboxIDs: { try await writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM outbox ORDER BY id") } })
         case .postgresql:
-            let database = try await PostgresFixture.database()
+            let database = try await TestPostgres.freshStore(prefix: "delivery")
             let store = PostgresDeliveryStore(database: database, instance: instance)
             return DeliveryStoreFixture(postgres: store)
         }
@@ -88,15 +88,3 @@ struct DeliveryStoreFixture: Sendable {
     }
 }
 
-/// A fresh database on the run's throwaway PostgreSQL cluster, opened (and migrated) as storeyd opens it.
-enum PostgresFixture {
-    static func database() async throws -> PostgresStore {
-        guard TestPostgres.serverBinaries != nil else {
-            try Test.cancel("skipped on PostgreSQL: its server is not installed here (apt-get install -y postgresql-15)")
-        }
-        let cluster = try await TestPostgres.shared()
-        let name = try await cluster.makeDatabase(prefix: "delivery")
-        let location = PostgresLocation(host: "127.0.0.1", port: cluster.port, user: TestPostgres.user, database: name, tls: .disable)
-        return try await PostgresStore(location, password: TestPostgres.password, logger: Logger(label: "test.postgres"))
-    }
-}

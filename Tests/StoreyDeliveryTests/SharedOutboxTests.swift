@@ -15,7 +15,7 @@ struct SharedOutboxTests {
     static let now: Int64 = 1_800_000_000_000
 
     @Test func threeInstancesDeliverEveryNotificationOnceAndInOrderPerAlert() async throws {
-        let database = try await PostgresFixture.database()
+        let database = try await TestPostgres.freshStore(prefix: "outbox")
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])
         let configuration = DeliveryConfiguration.testing(receivers: [try webhook("hook", hook.url)], route: Route(receiver: "hook"))
         let counted = CountingObserver()
@@ -64,7 +64,7 @@ struct SharedOutboxTests {
     }
 
     @Test func aClaimHoldsWhileItsInstanceLivesAndLapsesWhenItDies() async throws {
-        let database = try await PostgresFixture.database()
+        let database = try await TestPostgres.freshStore(prefix: "outbox")
         let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
         var first: PostgresDeliveryStore? = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
         let second = PostgresDeliveryStore(database: database, instance: "second", claimLease: 1000)

@@ -4,6 +4,8 @@ import GRDB
 @testable import StoreyStore
 import Testing
 
+/// The reading store on each backend (a real SQLite file, a real PostgreSQL database): the same readings
+/// make the same figures.
 @Suite struct ReadingStoreTests {
     let topology: Topology = {
         let building = Building(id: "tower", name: "Tower", timeZone: TimeZone(identifier: "Asia/Shanghai")!, landArea: 6666.7)
@@ -24,103 +26,100 @@ import Testing
     /// 09:00 on 1 July 2026 in Shanghai, plus `minutes`.
     func at(_ minutes: Int) -> Int64 { 1_782_867_600_000 + Int64(minutes) * 60_000 }
 
-    @Test func duplicatesAreStoredOnceAndCountedOnce() throws {
-        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+    @Test(arguments: ReadingBackend.allCases)
+    func duplicatesAreStoredOnceAndCountedOnce(_ backend: ReadingBackend) async throws {
+        let store = try await ReadingStores.open(backend, topology)
         let batch = [Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(10), value: 104)]
-        let first = try store.ingest(batch)
+        let first = try await store.ingest(batch)
         #expect(first.stored == 2 && first.duplicates == 0)
         // The windows it added to, for underuse to judge: the building's hour, day and month of 09:00.
         #expect(Set(first.windows.map(\.resolution)) == [.hour, .day, .month])
         #expect(first.windows.first { $0.resolution == .hour }?.start == at(0) / 1000)
-        let again = try store.ingest(batch)
+        let again = try await store.ingest(batch)
         #expect(again.stored == 0 && again.duplicates == 2 && again.windows.isEmpty)
-        #expect(try store.readingCount() == 2)
-        let hour = try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy)
+        #expect(try await store.readingCount() == 2)
+        let hour = try await store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy)
         #expect(hour.map(\.values.amount) == [4])
     }
 
-    @Test func reopenedStoreContinuesWithoutCountingTwice() throws {
-        let path = temporaryDatabase()
-        do {
-            let store = try ReadingStore(path: path, topology: topology)
-            try store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 1, time: at(0), value: 10)])
-            try store.ingest([Reading(point: 0, time: at(5), value: 103), Reading(point: 1, time: at(0) + 30_000, value: 20)])
-        }
+    @Test(arguments: ReadingBackend.allCases)
+    func reopenedStoreContinuesWithoutCountingTwice(_ backend: ReadingBackend) async throws {
+        let first = try await ReadingStores.open(backend, topology)
+        try await first.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 1, time: at(0), value: 10)])
+        try await first.ingest([Reading(point: 0, time: at(5), value: 103), Reading(point: 1, time: at(0) + 30_000, value: 20)])
         // A new process: caches are empty; figures continue from what is stored.
-        let store = try ReadingStore(path: path, topology: topology)
-        try store.ingest([
+        let store = try await first.reopened(topology)
+        try await store.ingest([
             Reading(point: 0, time: at(5), value: 103),  // delivered again after the restart
             Reading(point: 0, time: at(20), value: 110),
             Reading(point: 1, time: at(0) + 45_000, value: 30),
         ])
-        let energy = try store.figures(scope: .space, id: "s1", resolution: .hour, quantity: .energy)
+        let energy = try await store.figures(scope: .space, id: "s1", resolution: .hour, quantity: .energy)
         #expect(energy.map(\.values.amount) == [10])
-        let people = try store.figures(scope: .point, id: "people", resolution: .minute, quantity: .occupancy)
+        let people = try await store.figures(scope: .point, id: "people", resolution: .minute, quantity: .occupancy)
         #expect(people.count == 1)
         #expect(people.first?.values.meanLevel == 20)  // (10 + 20 + 30) / 3 within the one minute
         #expect(people.first?.values.sampleCount == 3)
         // The space above moved with the point's mean: its minute level is 20 too, not 15 + 30.
-        let space = try store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
+        let space = try await store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
         #expect(space.map(\.values.meanLevel) == [20])
     }
 
     /// A point's minutes are not stored but made from its readings (ReadingStore+PointMinutes.swift): the
     /// same figures as the aggregator's, and the scopes above still move with them when readings come out
     /// of order, after a restart.
-    @Test func pointMinutesAreMadeFromReadingsAndScopesAboveFollowThem() throws {
-        let path = temporaryDatabase()
-        do {
-            let store = try ReadingStore(path: path, topology: topology)
-            try store.ingest([
-                Reading(point: 1, time: at(0) + 10_000, value: 10), Reading(point: 1, time: at(0) + 40_000, value: 20),
-                Reading(point: 1, time: at(1) + 5_000, value: 30),
-                Reading(point: 0, time: at(0) + 10_000, value: 100), Reading(point: 0, time: at(0) + 40_000, value: 103),
-                Reading(point: 0, time: at(1) + 10_000, value: 110),
-            ])
-            #expect(try store.readingCount() == 6)
-            let rows = try store.writer.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM figure WHERE scope_kind = 'point' AND resolution = 'minute'")
-            }
-            #expect(rows == 0, "no point minute rows are stored")
-        }
+    @Test(arguments: ReadingBackend.allCases)
+    func pointMinutesAreMadeFromReadingsAndScopesAboveFollowThem(_ backend: ReadingBackend) async throws {
+        let first = try await ReadingStores.open(backend, topology)
+        try await first.ingest([
+            Reading(point: 1, time: at(0) + 10_000, value: 10), Reading(point: 1, time: at(0) + 40_000, value: 20),
+            Reading(point: 1, time: at(1) + 5_000, value: 30),
+            Reading(point: 0, time: at(0) + 10_000, value: 100), Reading(point: 0, time: at(0) + 40_000, value: 103),
+            Reading(point: 0, time: at(1) + 10_000, value: 110),
+        ])
+        #expect(try await first.readingCount() == 6)
+        let rows = try await first.count("SELECT COUNT(*) FROM figure WHERE scope_kind = 'point' AND resolution = 'minute'")
+        #expect(rows == 0, "no point minute rows are stored")
         // A new process; late readings for the first minute.
-        let store = try ReadingStore(path: path, topology: topology)
-        try store.ingest([Reading(point: 1, time: at(0) + 50_000, value: 60), Reading(point: 0, time: at(0) + 55_000, value: 105)])
-        try store.ingest([Reading(point: 1, time: at(0) + 20_000, value: 30)])
+        let store = try await first.reopened(topology)
+        try await store.ingest([Reading(point: 1, time: at(0) + 50_000, value: 60), Reading(point: 0, time: at(0) + 55_000, value: 105)])
+        try await store.ingest([Reading(point: 1, time: at(0) + 20_000, value: 30)])
 
-        let people = try store.figures(scope: .point, id: "people", resolution: .minute)
+        let people = try await store.figures(scope: .point, id: "people", resolution: .minute)
         #expect(people.map(\.windowStart) == [at(0) / 1000, at(1) / 1000])
         #expect(people.map(\.values.sampleCount) == [4, 1])
         #expect(people.map(\.values.sampleMax) == [60, 30])
         #expect(people.map(\.values.meanLevel) == [30, 30])  // (10 + 20 + 60 + 30) / 4
-        let space = try store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
+        let space = try await store.figures(scope: .space, id: "s1", resolution: .minute, quantity: .occupancy)
         #expect(space.map(\.values.meanLevel) == [30, 30])
 
         // 100 anchors; 103 (+3) and the late 105 (+2) in the first minute, 110 (+5) in the second.
-        let energy = try store.figures(scope: .point, id: "kwh", resolution: .minute)
+        let energy = try await store.figures(scope: .point, id: "kwh", resolution: .minute)
         #expect(energy.map(\.values.amount) == [5, 5])
         #expect(energy.map(\.values.readings) == [3, 1])
-        let tenant = try store.figures(scope: .tenant, id: "alpha", resolution: .minute, quantity: .energy)
+        let tenant = try await store.figures(scope: .tenant, id: "alpha", resolution: .minute, quantity: .energy)
         #expect(tenant.map(\.values.amount) == [5, 5])
         // Only the period asked for (seconds, start inclusive).
-        #expect(try store.figures(scope: .point, id: "kwh", resolution: .minute, from: at(1) / 1000).map(\.values.amount) == [5])
+        #expect(try await store.figures(scope: .point, id: "kwh", resolution: .minute, from: at(1) / 1000).map(\.values.amount) == [5])
     }
 
-    @Test func outOfOrderCounterReadingsSplitTheIntervalCorrectly() throws {
-        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
-        try store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(120), value: 130)])
+    @Test(arguments: ReadingBackend.allCases)
+    func outOfOrderCounterReadingsSplitTheIntervalCorrectly(_ backend: ReadingBackend) async throws {
+        let store = try await ReadingStores.open(backend, topology)
+        try await store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(120), value: 130)])
         // A reading from 10:00 arrives late: 09:00–10:00 used 10, 10:00–11:00 used 20.
-        try store.ingest([Reading(point: 0, time: at(60), value: 110)])
-        let hours = try store.figures(scope: .point, id: "kwh", resolution: .hour, quantity: .energy)
+        try await store.ingest([Reading(point: 0, time: at(60), value: 110)])
+        let hours = try await store.figures(scope: .point, id: "kwh", resolution: .hour, quantity: .energy)
         #expect(hours.map(\.values.amount) == [0, 10, 20])
     }
 
-    @Test func pruningRemovesOnlyOldRawReadings() throws {
-        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
-        try store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 2)])
-        #expect(try store.pruneReadings(before: at(30)) == 1)
-        #expect(try store.readingCount() == 1)
-        #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).count == 1)
+    @Test(arguments: ReadingBackend.allCases)
+    func pruningRemovesOnlyOldRawReadings(_ backend: ReadingBackend) async throws {
+        let store = try await ReadingStores.open(backend, topology)
+        try await store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 2)])
+        #expect(try await store.pruneReadings(before: at(30)) == 1)
+        #expect(try await store.readingCount() == 1)
+        #expect(try await store.figures(scope: .point, id: "kwh", resolution: .day).count == 1)
     }
 
     @Test func figuresStoredByTheFirstSchemaSurviveTheMigrationToIntegerKeys() throws {
@@ -147,15 +146,16 @@ import Testing
         #expect(try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy).map(\.values.amount) == [12.5])
     }
 
-    @Test func reloadedTopologyKeepsStoredFigures() throws {
-        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
-        try store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 5)])
+    @Test(arguments: ReadingBackend.allCases)
+    func reloadedTopologyKeepsStoredFigures(_ backend: ReadingBackend) async throws {
+        let store = try await ReadingStores.open(backend, topology)
+        try await store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 5)])
         var changed = topology
         changed.points.swapAt(0, 1)
-        try store.replaceTopology(Topology(buildings: changed.buildings, floors: changed.floors, spaces: changed.spaces, tenants: changed.tenants, points: changed.points))
+        try await store.replaceTopology(Topology(buildings: changed.buildings, floors: changed.floors, spaces: changed.spaces, tenants: changed.tenants, points: changed.points))
         // "kwh" is now point index 1.
-        try store.ingest([Reading(point: 1, time: at(120), value: 9)])
-        let hours = try store.figures(scope: .point, id: "kwh", resolution: .hour)
+        try await store.ingest([Reading(point: 1, time: at(120), value: 9)])
+        let hours = try await store.figures(scope: .point, id: "kwh", resolution: .hour)
         #expect(hours.map(\.values.amount) == [0, 4, 4])
     }
 }

@@ -27,7 +27,7 @@ extension FigureHistory {
 /// it keeps only caches: every figure it produces is a delta that storage adds to what it has. So a
 /// restart, a reading out of order, or a reading for a closed window all come out right, at the cost of
 /// a lookup through `FigureHistory` when the cache does not hold what is needed.
-public struct Aggregator {
+public struct Aggregator: Sendable {
     public private(set) var topology: Topology
     private var aligners: [WindowAligner]
     /// Per point: its latest counter reading (counters), or its current minute (gauges).
