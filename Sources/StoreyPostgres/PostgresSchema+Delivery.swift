@@ -142,3 +142,67 @@ extension PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// Alert state machines, their history, silences and the evaluator's progress: SQLite's v3 (the
+    /// outbox is p1's). Labels are JSONB, so history and alerts filter by building, floor and tenant.
+    static let alerts = [
+        """
+        CREATE TABLE alert (
+            fingerprint TEXT PRIMARY KEY,
+            rule TEXT NOT NULL,
+            scope_kind TEXT NOT NULL,
+            scope_id TEXT NOT NULL,
+            state TEXT NOT NULL,               -- inactive, pending, firing, resolved
+            episode BIGINT NOT NULL,
+            severity TEXT NOT NULL,
+            labels JSONB NOT NULL,
+            snapshot TEXT NOT NULL,            -- JSON of StoreyCore.Alert
+            updated_at BIGINT NOT NULL         -- milliseconds since the Unix epoch
+        )
+        """,
+        """
+        CREATE TABLE alert_transition (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            scope_kind TEXT NOT NULL,
+            scope_id TEXT NOT NULL,
+            building TEXT,
+            floor TEXT,
+            tenant TEXT,
+            episode BIGINT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            time BIGINT NOT NULL,
+            value DOUBLE PRECISION,
+            limit_value DOUBLE PRECISION,
+            resolve_level DOUBLE PRECISION,
+            unit TEXT,
+            reason TEXT NOT NULL,
+            detail TEXT,
+            severity TEXT NOT NULL,
+            flapping BOOLEAN NOT NULL
+        )
+        """,
+        "CREATE INDEX alert_transition_by_time ON alert_transition(time)",
+        "CREATE INDEX alert_transition_by_alert ON alert_transition(fingerprint, time)",
+        """
+        CREATE TABLE silence (
+            id TEXT PRIMARY KEY,
+            matchers TEXT NOT NULL,            -- JSON array of {name, value, isNegative}
+            starts_at BIGINT NOT NULL,
+            ends_at BIGINT NOT NULL,
+            creator TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE evaluator_progress (
+            name TEXT PRIMARY KEY,
+            value BIGINT NOT NULL
+        )
+        """,
+    ]
+}

@@ -94,5 +94,6 @@ enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("p1: outbox and delivery", outboxAndDelivery),
         ("p2: points, readings and figures", readingsAndFigures),
+        ("p3: alerts, their history, silences and the evaluator's progress", alerts),
     ]
 }

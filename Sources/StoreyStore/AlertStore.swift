@@ -25,6 +25,33 @@ public struct TransitionRecord: Sendable, Equatable, Codable {
     public var detail: String?
     public var severity: String
     public var flapping: Bool
+
+    public init(
+        id: Int64, fingerprint: String, rule: String, scopeKind: String, scopeID: String, building: String?, floor: String?, tenant: String?,
+        episode: Int, from: String, to: String, time: Int64, value: Double?, limit: Double?, resolveLevel: Double?, unit: String?,
+        reason: String, detail: String?, severity: String, flapping: Bool
+    ) {
+        self.id = id
+        self.fingerprint = fingerprint
+        self.rule = rule
+        self.scopeKind = scopeKind
+        self.scopeID = scopeID
+        self.building = building
+        self.floor = floor
+        self.tenant = tenant
+        self.episode = episode
+        self.from = from
+        self.to = to
+        self.time = time
+        self.value = value
+        self.limit = limit
+        self.resolveLevel = resolveLevel
+        self.unit = unit
+        self.reason = reason
+        self.detail = detail
+        self.severity = severity
+        self.flapping = flapping
+    }
 }
 
 /// Which history to list; nil matches everything.

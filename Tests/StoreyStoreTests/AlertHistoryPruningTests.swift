@@ -3,7 +3,7 @@ import StoreyCore
 import StoreyStore
 import Testing
 
-/// Alert history past its retention goes, on a real SQLite database, from alerts driven through their
+/// Alert history past its retention goes, on each backend (SQLite, PostgreSQL), from alerts driven through their
 /// own state machines at chosen times: open alerts keep their episode, whatever its age.
 @Suite struct AlertHistoryPruningTests {
     static let day: Int64 = 86_400_000
@@ -13,49 +13,50 @@ import Testing
 
     /// One alert taken through `events` (condition holds or clears, at a day), each change committed at its time.
     func drive(
-        _ store: AlertStore, scopeID: String, holdFor: Int64 = 0, _ events: [(holds: Bool, day: Int64)]
-    ) throws -> Alert {
+        _ store: TestedAlertStore, scopeID: String, holdFor: Int64 = 0, _ events: [(holds: Bool, day: Int64)]
+    ) async throws -> Alert {
         var alert = Alert(
             rule: "energy-low", scope: Scope(.tenant, 0), scopeID: scopeID, severity: .warning, policy: AlertPolicy(holdFor: holdFor))
         let observation = Observation(value: 0, limit: 1, resolveLevel: 2, unit: "kWh/m²")
         for (holds, day) in events {
             let span = (day * Self.day - 3_600_000)..<(day * Self.day)
             let actions = alert.handle(.evaluated(holds ? .holds(observation) : .clear(observation), span: span))
-            try store.commit(alerts: [alert], actions: actions, places: { _ in AlertPlace(building: "tower") }, now: day * Self.day)
+            try await store.commit(alerts: [alert], actions: actions, places: { _ in AlertPlace(building: "tower") }, now: day * Self.day)
         }
         return alert
     }
 
-    func history(_ store: AlertStore, _ alert: Alert) throws -> [String] {
-        try store.transitions(TransitionFilter(fingerprint: alert.fingerprint.value)).map { "\($0.episode):\($0.to)" }
+    func history(_ store: TestedAlertStore, _ alert: Alert) async throws -> [String] {
+        try await store.transitions(TransitionFilter(fingerprint: alert.fingerprint.value)).map { "\($0.episode):\($0.to)" }
     }
 
-    @Test func oldHistoryGoesAndOpenAlertsKeepTheirEpisode() throws {
-        let store = AlertStore(try ReadingStore(path: fixture.temporaryDatabase(), topology: fixture.topology))
+    @Test(arguments: ReadingBackend.allCases)
+    func oldHistoryGoesAndOpenAlertsKeepTheirEpisode(_ backend: ReadingBackend) async throws {
+        let store = try await AlertStores.open(backend, fixture.topology).alerts
         // Fired and resolved long ago → its history goes.
-        let resolvedLongAgo = try drive(store, scopeID: "a", [(true, 10), (false, 20)])
+        let resolvedLongAgo = try await drive(store, scopeID: "a", [(true, 10), (false, 20)])
         // Fired long ago and still firing → all of it stays.
-        let firingSinceLongAgo = try drive(store, scopeID: "b", [(true, 10)])
+        let firingSinceLongAgo = try await drive(store, scopeID: "b", [(true, 10)])
         // Its first episode long ago, firing again now → the old episode goes, the open one stays.
-        let firingAgain = try drive(store, scopeID: "c", [(true, 10), (false, 20), (true, 900)])
+        let firingAgain = try await drive(store, scopeID: "c", [(true, 10), (false, 20), (true, 900)])
         // Pending since long ago (its `for` not reached yet) → stays.
-        let pendingSinceLongAgo = try drive(store, scopeID: "d", holdFor: 10_000 * Self.day, [(true, 10)])
+        let pendingSinceLongAgo = try await drive(store, scopeID: "d", holdFor: 10_000 * Self.day, [(true, 10)])
         // Fired and resolved within the retention → stays.
-        let resolvedRecently = try drive(store, scopeID: "e", [(true, 850), (false, 860)])
-        #expect(try history(store, firingAgain) == ["1:firing", "1:resolved", "2:firing"])
+        let resolvedRecently = try await drive(store, scopeID: "e", [(true, 850), (false, 860)])
+        #expect(try await history(store, firingAgain) == ["1:firing", "1:resolved", "2:firing"])
         #expect(pendingSinceLongAgo.state == .pending)
 
-        let removed = try store.pruneHistory(before: Self.cutoff, chunk: 1)
+        let removed = try await store.pruneHistory(before: Self.cutoff, chunk: 1)
 
         #expect(removed == 4, "two transitions of each old, finished episode; in chunks of one row")
-        #expect(try history(store, resolvedLongAgo).isEmpty)
-        #expect(try history(store, firingSinceLongAgo) == ["1:firing"])
-        #expect(try history(store, firingAgain) == ["2:firing"])
-        #expect(try history(store, pendingSinceLongAgo) == ["0:pending"])
-        #expect(try history(store, resolvedRecently) == ["1:firing", "1:resolved"])
+        #expect(try await history(store, resolvedLongAgo).isEmpty)
+        #expect(try await history(store, firingSinceLongAgo) == ["1:firing"])
+        #expect(try await history(store, firingAgain) == ["2:firing"])
+        #expect(try await history(store, pendingSinceLongAgo) == ["0:pending"])
+        #expect(try await history(store, resolvedRecently) == ["1:firing", "1:resolved"])
         // The alerts themselves stay: their snapshots carry the episode count that names each episode's mails.
-        #expect(Set(try store.loadAlerts().map(\.fingerprint.value)) == Set([resolvedLongAgo, firingSinceLongAgo, firingAgain, pendingSinceLongAgo, resolvedRecently].map(\.fingerprint.value)))
-        #expect(try store.loadAlerts().first { $0.fingerprint == resolvedLongAgo.fingerprint }?.episode == 1)
-        #expect(try store.pruneHistory(before: Self.cutoff) == 0, "nothing more to remove")
+        #expect(Set(try await store.loadAlerts().map(\.fingerprint.value)) == Set([resolvedLongAgo, firingSinceLongAgo, firingAgain, pendingSinceLongAgo, resolvedRecently].map(\.fingerprint.value)))
+        #expect(try await store.loadAlerts().first { $0.fingerprint == resolvedLongAgo.fingerprint }?.episode == 1)
+        #expect(try await store.pruneHistory(before: Self.cutoff) == 0, "nothing more to remove")
     }
 }

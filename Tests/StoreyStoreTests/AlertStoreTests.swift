@@ -3,12 +3,14 @@ import StoreyCore
 import StoreyStore
 import Testing
 
-/// Alert state, history, silences and outbox on SQLite: written together, read back with filters.
+/// Alert state, history, silences and outbox on each backend (SQLite, PostgreSQL): written together, read
+/// back with filters; and the figure rows rules are judged on.
 @Suite struct AlertStoreTests {
     let fixture = ReadingStoreTests()
 
-    @Test func aTickIsCommittedWholeAndReadBackByBuildingTenantAndState() throws {
-        let store = AlertStore(try ReadingStore(path: fixture.temporaryDatabase(), topology: fixture.topology))
+    @Test(arguments: ReadingBackend.allCases)
+    func aTickIsCommittedWholeAndReadBackByBuildingTenantAndState(_ backend: ReadingBackend) async throws {
+        let store = try await AlertStores.open(backend, fixture.topology).alerts
         let rule = UnderuseRule(
             name: "energy-low", scope: ScopeSelector(.tenant), metric: .energyIntensity, window: .hour, condition: .below(0.05),
             applies: .always)
@@ -19,24 +21,43 @@ import Testing
             figures: WindowFigures(windowStart: 0, rows: [(.energy, FigureValues(amount: 1, sampleSum: 0, sampleCount: 0, sampleMax: -.infinity, levelSum: 0, levelMinutes: 0, levelPeak: -.infinity, readings: 60))], leasedArea: 500))
         let actions = evaluator.windowChanged(observation)
         let silence = Silence(id: "s1", matchers: [LabelMatcher("tenant", "alpha")], start: 0, end: 10 * hour, creator: "ops")
-        let notified = try store.commit(
+        let notified = try await store.commit(
             alerts: Array(evaluator.alerts.values), actions: actions,
             places: { _ in AlertPlace(building: "tower", tenant: "alpha") }, progress: ["tower/hour": hour / 1000],
             silencesSaved: [silence], now: hour)
         #expect(notified == 1)
 
-        let firing = try store.alerts(state: .firing, building: "tower", tenant: "alpha")
+        let firing = try await store.alerts(state: .firing, building: "tower", tenant: "alpha")
         #expect(firing.map(\.alert.rule) == ["energy-low"])
         #expect(firing.first?.alert.values?.value == 1.0 / 500)
-        #expect(try store.alerts(tenant: "nobody").isEmpty)
-        #expect(try store.transitions(TransitionFilter(building: "tower", rule: "energy-low")).map(\.to) == ["firing"])
-        #expect(try store.transitions(TransitionFilter(from: 2 * hour)).isEmpty)
-        let outbox = try store.outbox()
+        #expect(try await store.alerts(tenant: "nobody").isEmpty)
+        #expect(try await store.transitions(TransitionFilter(building: "tower", rule: "energy-low")).map(\.to) == ["firing"])
+        #expect(try await store.transitions(TransitionFilter(from: 2 * hour)).isEmpty)
+        #expect(try await store.transitions(TransitionFilter(tenant: "beta")).isEmpty)
+        let outbox = try await store.outbox()
         #expect(outbox.map(\.notification.kind) == [.firing])
         #expect(outbox.first?.notification.labels["tenant"] == "alpha")
-        #expect(try store.loadSilences() == [silence])
-        #expect(try store.progress() == ["tower/hour": hour / 1000])
+        #expect(try await store.loadSilences() == [silence])
+        #expect(try await store.progress() == ["tower/hour": hour / 1000])
         // What a restart restores is the same state machine.
-        #expect(try store.loadAlerts() == Array(evaluator.alerts.values))
+        #expect(try await store.loadAlerts() == Array(evaluator.alerts.values))
+    }
+
+    @Test(arguments: ReadingBackend.allCases)
+    func figureRowsAndPointReadingsAreWhatRulesAreJudgedOn(_ backend: ReadingBackend) async throws {
+        let (store, readings) = try await AlertStores.open(backend, fixture.topology)
+        try await readings.ingest([
+            Reading(point: 0, time: fixture.at(0), value: 100), Reading(point: 0, time: fixture.at(30), value: 106),
+            Reading(point: 1, time: fixture.at(0), value: 10), Reading(point: 1, time: fixture.at(0) + 20_000, value: 14),
+            Reading(point: 1, time: fixture.at(61), value: 3),
+        ])
+        let hour = fixture.at(0) / 1000
+        let rows = try await store.figureRows(
+            of: [(.tenant, "alpha"), (.space, "nowhere"), (.space, "s1")], quantities: [.occupancy, .energy, .water], resolution: .hour, windowStart: hour)
+        #expect(rows.map { $0.map(\.0) } == [[.occupancy, .energy], [], [.occupancy, .energy]], "per scope, in the order asked, only rows present")
+        #expect(rows[0].first { $0.0 == .energy }?.1.amount == 6)
+        #expect(rows[0].first { $0.0 == .occupancy }?.1.readings == 2)
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .hour, windowStart: hour) == [2, 2])
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy), ("nowhere", .water)], resolution: .minute, windowStart: hour) == [2, 1, 0])
     }
 }
