@@ -206,3 +206,18 @@ extension PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// Which instance holds which shard, written by the holder under the shard's advisory lock (the lock
+    /// is the truth; this row is what operators see, with when the holder last said it still holds it).
+    static let shards = [
+        """
+        CREATE TABLE shard_owner (
+            shard TEXT PRIMARY KEY,
+            instance TEXT NOT NULL,
+            since BIGINT NOT NULL,             -- milliseconds since the Unix epoch (the server's clock)
+            seen_at BIGINT NOT NULL
+        )
+        """,
+    ]
+}

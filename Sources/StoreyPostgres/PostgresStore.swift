@@ -1,6 +1,7 @@
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// One PostgreSQL database shared by every Storey instance of an estate: a pool of connections
 /// (postgres-nio's `PostgresClient`, run in a task of its own) with the schema migrated on open.
@@ -10,12 +11,20 @@ public final class PostgresStore: Sendable {
     public let location: PostgresLocation
     let logger: Logger
     private let running: Task<Void, Never>
+    /// For connections outside the pool (a shard's advisory locks live and die with their connection).
+    private let dedicated: PostgresConnection.Configuration
+    private let connectionIDs = Atomic<Int>(1_000_000)
 
     public init(_ location: PostgresLocation, password: String?, logger: Logger, maximumConnections: Int = 8) async throws {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password, database: location.database,
             tls: try Self.tls(location))
         configuration.options.maximumConnections = maximumConnections
+        var dedicated = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password, database: location.database,
+            tls: try Self.connectionTLS(location))
+        dedicated.options.connectTimeout = .seconds(10)
+        self.dedicated = dedicated
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -46,23 +55,39 @@ public final class PostgresStore: Sendable {
         try await client.withTransaction(logger: logger) { connection in try await body(connection) }
     }
 
-    private static func tls(_ location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
-        switch location.tls {
-        case .disable:
-            return .disable
-        case .prefer, .require:
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            return location.tls == .prefer ? .prefer(tls) : .require(tls)
-        case .verifyFull:
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.minimumTLSVersion = .tlsv12
+    /// A connection of its own, outside the pool, closed by the caller; `name` shows in `pg_stat_activity`.
+    public func dedicatedConnection(name: String) async throws -> PostgresConnection {
+        var configuration = dedicated
+        configuration.options.additionalStartupParameters = [("application_name", name)]
+        return try await PostgresConnection.connect(
+            on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration,
+            id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger
+        ).get()
+    }
+
+    /// TLS as the URL's `sslmode` asks (nil: none); TLS 1.2 at least.
+    private static func tlsConfiguration(_ location: PostgresLocation) throws -> TLSConfiguration? {
+        guard location.tls != .disable else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if location.tls == .verifyFull {
             tls.certificateVerification = .fullVerification
-            if let file = location.rootCertificate {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
-            }
-            return .require(tls)
+            if let file = location.rootCertificate { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) }
+        } else {
+            tls.certificateVerification = .none
         }
+        return tls
+    }
+
+    private static func tls(_ location: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
+        guard let tls = try tlsConfiguration(location) else { return .disable }
+        return location.tls == .prefer ? .prefer(tls) : .require(tls)
+    }
+
+    private static func connectionTLS(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        guard let tls = try tlsConfiguration(location) else { return .disable }
+        let context = try NIOSSLContext(configuration: tls)
+        return location.tls == .prefer ? .prefer(context) : .require(context)
     }
 }
 
@@ -95,5 +120,6 @@ enum PostgresSchema {
         ("p1: outbox and delivery", outboxAndDelivery),
         ("p2: points, readings and figures", readingsAndFigures),
         ("p3: alerts, their history, silences and the evaluator's progress", alerts),
+        ("p4: shard owners", shards),
     ]
 }

@@ -1,0 +1,143 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Which shards of the estate this instance owns. An instance owns a shard while it holds that shard's
+/// PostgreSQL advisory lock, on a connection of its own: the lock goes with the connection, so when an
+/// instance dies (or its connection does) its shards are free at once, and another instance takes each
+/// at its next try. No coordination of our own: the database's lock is the only truth.
+///
+/// An instance first tries the shards it is configured to own; as a standby it also tries every other
+/// shard, after a grace period at start (so that an owner starting at the same time gets its own).
+public final class ShardOwnership: Sendable {
+    public enum Change: Sendable, Equatable {
+        case acquired(String)
+        /// The connection holding the lock failed: the shard may already be another's.
+        case lost(String)
+    }
+
+    public let instance: String
+    /// Shards tried first, then `standbyFor`.
+    public let preferred: [String]
+    public let standbyFor: [String]
+    private let database: PostgresStore
+    private let retry: Duration
+    private let standbyGrace: Duration
+    private let held = Mutex<Set<String>>([])
+    private let logger: Logger
+
+    public init(
+        database: PostgresStore, instance: String, preferred: [String], standbyFor: [String] = [], retry: Duration = .seconds(1),
+        standbyGrace: Duration? = nil
+    ) {
+        self.database = database
+        self.instance = instance
+        self.preferred = preferred
+        self.standbyFor = standbyFor.filter { !preferred.contains($0) }
+        self.retry = retry
+        self.standbyGrace = standbyGrace ?? retry * 3
+        logger = database.logger
+    }
+
+    /// The shards held now.
+    public var owned: Set<String> { held.withLock { $0 } }
+
+    /// Holds what it can until cancelled, telling `changes` each shard acquired or lost. Cancelling
+    /// closes the connection, which releases every lock.
+    public func run(_ changes: @escaping @Sendable (Change) async -> Void) async {
+        let started = ContinuousClock.now
+        var backoff = retry
+        while !Task.isCancelled {
+            let connection: PostgresConnection
+            do {
+                connection = try await database.dedicatedConnection(name: "storey shards \(instance)")
+                backoff = retry
+            } catch {
+                logger.warning("cannot connect to hold shard locks; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+                continue
+            }
+            // The locks live exactly as long as this connection: the moment it closes, they are gone.
+            // The lock loop runs beside a watch on the connection's closing, and whichever ends first ends both.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try? await connection.closeFuture.get() }
+                group.addTask {
+                    do {
+                        try await self.holdLocks(on: connection, started: started, changes)
+                    } catch {
+                        if !Task.isCancelled {
+                            self.logger.error(
+                                "the connection holding shard locks failed: its shards are given up",
+                                metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+                // Closing ends the other child too (a query in flight fails, the watch returns).
+                try? await connection.close()
+            }
+            let lost = held.withLock { held in defer { held.removeAll() }; return held }
+            for shard in lost.sorted() {
+                logger.warning("shard lost", metadata: ["shard": "\(shard)", "instance": "\(instance)"])
+                await changes(.lost(shard))
+            }
+        }
+    }
+
+    /// Takes what it may, every `retry`, until the connection fails or the task is cancelled.
+    private func holdLocks(on connection: PostgresConnection, started: ContinuousClock.Instant, _ changes: @escaping @Sendable (Change) async -> Void) async throws {
+        while !Task.isCancelled {
+            let standby = ContinuousClock.now - started >= standbyGrace
+            let wanted = preferred + (standby ? standbyFor : [])
+            let mine = owned
+            for shard in wanted where !mine.contains(shard) {
+                if try await tryLock(shard, connection) {
+                    held.withLock { _ = $0.insert(shard) }
+                    logger.notice("shard acquired", metadata: ["shard": "\(shard)", "instance": "\(instance)"])
+                    await changes(.acquired(shard))
+                }
+            }
+            // Shows operators the holder still stands (and finds a dead connection when nothing else would).
+            try await connection.query("""
+                UPDATE shard_owner SET seen_at = \(unescaped: PostgresDeliveryStore.serverNow)
+                WHERE instance = \(instance) AND shard = ANY(\(Array(owned)))
+                """, logger: logger)
+            try await Task.sleep(for: retry)
+        }
+    }
+
+    private func tryLock(_ shard: String, _ connection: PostgresConnection) async throws -> Bool {
+        var locked = false
+        let rows = try await connection.query(
+            "SELECT pg_try_advisory_lock(\(Self.lockClass), \(Self.lockKey(shard)))", logger: logger)
+        for try await value in rows.decode(Bool.self) { locked = value }
+        guard locked else { return false }
+        try await connection.query("""
+            INSERT INTO shard_owner(shard, instance, since, seen_at)
+            VALUES (\(shard), \(instance), \(unescaped: PostgresDeliveryStore.serverNow), \(unescaped: PostgresDeliveryStore.serverNow))
+            ON CONFLICT (shard) DO UPDATE SET instance = excluded.instance, since = excluded.since, seen_at = excluded.seen_at
+            """, logger: logger)
+        return true
+    }
+
+    /// The advisory lock's two keys: Storey's class ("STOR") and the shard name's FNV-1a hash.
+    static let lockClass: Int32 = 0x5354_4F52
+    static func lockKey(_ shard: String) -> Int32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in shard.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return Int32(bitPattern: hash)
+    }
+
+    /// Who holds which shard, as the holders last wrote it: (instance, since, last seen), times in milliseconds.
+    public static func owners(_ database: PostgresStore) async throws -> [String: (instance: String, since: Int64, seenAt: Int64)] {
+        var owners: [String: (instance: String, since: Int64, seenAt: Int64)] = [:]
+        let rows = try await database.client.query("SELECT shard, instance, since, seen_at FROM shard_owner", logger: database.logger)
+        for try await (shard, instance, since, seenAt) in rows.decode((String, String, Int64, Int64).self) { owners[shard] = (instance, since, seenAt) }
+        return owners
+    }
+}

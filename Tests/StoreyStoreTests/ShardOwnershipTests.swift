@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import StoreyPostgres
+import StoreyTestSupport
+import Synchronization
+import Testing
+
+/// Shards owned through PostgreSQL advisory locks, three instances on one real database: each shard has
+/// one owner; when an owner dies, or its connection does, a standby holds its shards within seconds.
+@Suite(.timeLimit(.minutes(2)))
+struct ShardOwnershipTests {
+    static let shards = ["s1", "s2", "s3", "s4"]
+
+    final class Instance: Sendable {
+        let ownership: ShardOwnership
+        let changes = Mutex<[ShardOwnership.Change]>([])
+        let task = Mutex<Task<Void, Never>?>(nil)
+        init(_ ownership: ShardOwnership) { self.ownership = ownership }
+        func start() {
+            let ownership = self.ownership
+            task.withLock { $0 = Task { await ownership.run { change in self.changes.withLock { $0.append(change) } } } }
+        }
+        func stop() async {
+            let running = task.withLock { $0 }
+            running?.cancel()
+            await running?.value
+        }
+    }
+
+    func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("timed out waiting for \(what)")
+    }
+
+    /// Every shard held by exactly one instance.
+    func heldOnce(_ instances: [Instance]) -> Bool {
+        let held = instances.flatMap { $0.ownership.owned }
+        return held.count == Self.shards.count && Set(held) == Set(Self.shards)
+    }
+
+    @Test func ownersHoldTheirShardsAndAStandbyTakesOverWhenAnOwnerOrItsConnectionDies() async throws {
+        let first = try await TestPostgres.freshStore(prefix: "shards")
+        func open() async throws -> PostgresStore {
+            try await PostgresStore(first.location, password: TestPostgres.password, logger: Logger(label: "test.shards"))
+        }
+        let a = Instance(ShardOwnership(database: first, instance: "a", preferred: ["s1", "s2"], retry: .milliseconds(200)))
+        let b = Instance(ShardOwnership(database: try await open(), instance: "b", preferred: ["s3", "s4"], standbyFor: Self.shards, retry: .milliseconds(200)))
+        let c = Instance(ShardOwnership(database: try await open(), instance: "c", preferred: [], standbyFor: Self.shards, retry: .milliseconds(200)))
+        for instance in [a, b, c] { instance.start() }
+
+        try await waitUntil("each owner holding its own shards") { a.ownership.owned == ["s1", "s2"] && b.ownership.owned == ["s3", "s4"] }
+        // Past the standbys' grace: nothing moves while the owners live.
+        try await Task.sleep(for: .seconds(1))
+        #expect(a.ownership.owned == ["s1", "s2"] && b.ownership.owned == ["s3", "s4"] && c.ownership.owned.isEmpty)
+        let owners = try await ShardOwnership.owners(first)
+        #expect(owners.mapValues(\.instance) == ["s1": "a", "s2": "a", "s3": "b", "s4": "b"])
+
+        // a dies: its connection closes, its locks with it. A standby holds s1 and s2 within seconds.
+        let died = ContinuousClock.now
+        await a.stop()
+        try await waitUntil("a standby holding a's shards") { heldOnce([b, c]) }
+        let takeover = ContinuousClock.now - died
+        #expect(takeover < .seconds(3), "taken over in \(takeover)")
+        #expect(b.ownership.owned.isSuperset(of: ["s3", "s4"]))
+        try await waitUntil("the owner table showing the new holders") {
+            let owners = try await ShardOwnership.owners(first).mapValues(\.instance)
+            return Self.shards.allSatisfy { shard in owners[shard].map { [b, c][$0 == "b" ? 0 : 1].ownership.owned.contains(shard) } ?? false }
+                && !owners.values.contains("a")
+        }
+
+        // b's connection is killed by the server: b says it lost its shards, and they are held again, once each.
+        let before = b.ownership.owned
+        let killed = try await TestPostgres.shared().psql(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'storey shards b'", database: first.location.database)
+        #expect(killed.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        try await waitUntil("b telling what it lost (it held \(before), it told \(b.changes.withLock { $0 }))") {
+            Set(b.changes.withLock { $0 }.compactMap { if case .lost(let shard) = $0 { shard } else { nil } }) == before
+        }
+        try await waitUntil("every shard held once again") { heldOnce([b, c]) }
+        for instance in [b, c] { await instance.stop() }
+        // a, stopped, gave up what it held and said so; nothing after.
+        #expect(a.changes.withLock { $0 } == [.acquired("s1"), .acquired("s2"), .lost("s1"), .lost("s2")])
+    }
+}
