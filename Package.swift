@@ -143,6 +143,12 @@ let package = Package(
             dependencies: ["StoreyIntake", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "benchmarks/LoadGenerator"
         ),
+        // The reading stores side by side: SQLite and PostgreSQL (benchmarks/stores.sh).
+        .executableTarget(
+            name: "storey-bench-stores",
+            dependencies: ["StoreyCore", "StoreyStore", "StoreyPostgres", .product(name: "Logging", package: "swift-log")],
+            path: "benchmarks/StoreBackends"
+        ),
         // Rule evaluation benchmark (benchmarks/README.md).
         .executableTarget(name: "storey-bench-rules", dependencies: ["StoreyCore"], path: "benchmarks/RuleEvaluation"),
         // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
