@@ -326,7 +326,7 @@ public final class PostgresReadingStore: Sendable {
             levelPeak: c.6 ?? -.infinity, readings: c.7)
     }
 
-    private static func storedFigures(_ rows: PostgresRowSequence) async throws -> [StoredFigure] {
+    static func storedFigures(_ rows: PostgresRowSequence) async throws -> [StoredFigure] {
         var figures: [StoredFigure] = []
         for try await c in rows.decode((String, String, String, String, Int64, Double, Double, Int, Double?, Double, Int, Double?, Int).self) {
             guard let kind = ScopeKind(rawValue: c.0), let quantity = Quantity(rawValue: c.2), let resolution = Resolution(rawValue: c.3) else { continue }

@@ -97,6 +97,25 @@ import Testing
             }
         }
         #expect(compared > 500, "compared \(compared) figure rows")
+
+        // The operator's view's questions get the same answers.
+        func key(_ figure: StoredFigure) -> String { "\(figure.scopeKind)/\(figure.scopeID)/\(figure.quantity)/\(figure.windowStart)" }
+        func same(_ left: [StoredFigure], _ right: [StoredFigure], _ what: String) {
+            let l = left.sorted { key($0) < key($1) }, r = right.sorted { key($0) < key($1) }
+            #expect(l.map(key) == r.map(key), "\(what)")
+            #expect(zip(l, r).allSatisfy { abs($0.values.amount - $1.values.amount) < 1e-9 && $0.values.readings == $1.values.readings }, "\(what)")
+        }
+        let hours: Set<Int64> = [1_782_867_600, 1_782_871_200, 1_782_874_800]
+        let window = try await sqlite.windowFigures(resolution: .hour, windowStarts: hours)
+        #expect(window.count > 20)
+        same(window, try await postgres.windowFigures(resolution: .hour, windowStarts: hours), "window figures")
+        same(
+            try await sqlite.figures(kind: .tenant, resolution: .minute, from: 1_782_869_400, to: 1_782_871_200),
+            try await postgres.figures(kind: .tenant, resolution: .minute, from: 1_782_869_400, to: 1_782_871_200), "tenants' minutes")
+        let ids = topology.points.map(\.id) + ["nowhere"]
+        let times = try await sqlite.lastReadingTimes(pointIDs: ids)
+        #expect(times.count == topology.points.count)
+        #expect(try await postgres.lastReadingTimes(pointIDs: ids) == times)
     }
 }
 

@@ -20,6 +20,10 @@ protocol TestedReadingStore: Sendable {
     func readingCount() async throws -> Int
     func pruneReadings(before: Int64) async throws -> Int
     func replaceTopology(_ topology: Topology) async throws
+    // The operator's view's questions.
+    func windowFigures(resolution: Resolution, windowStarts: Set<Int64>) async throws -> [StoredFigure]
+    func figures(kind: ScopeKind, resolution: Resolution, from: Int64, to: Int64) async throws -> [StoredFigure]
+    func lastReadingTimes(pointIDs: [String]) async throws -> [String: Int64]
     /// Rows the store keeps, by SQL (the same statement on both backends).
     func count(_ sql: String) async throws -> Int
     /// The same database opened again, as by a new process (no caches).
@@ -52,6 +56,13 @@ struct SQLiteReadings: TestedReadingStore {
         try store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from)
     }
     func readingCount() async throws -> Int { try store.readingCount() }
+    func windowFigures(resolution: Resolution, windowStarts: Set<Int64>) async throws -> [StoredFigure] {
+        try store.windowFigures(resolution: resolution, windowStarts: windowStarts)
+    }
+    func figures(kind: ScopeKind, resolution: Resolution, from: Int64, to: Int64) async throws -> [StoredFigure] {
+        try store.figures(kind: kind, resolution: resolution, from: from, to: to)
+    }
+    func lastReadingTimes(pointIDs: [String]) async throws -> [String: Int64] { try store.lastReadingTimes(pointIDs: pointIDs) }
     func pruneReadings(before time: Int64) async throws -> Int { try store.pruneReadings(before: time) }
     func replaceTopology(_ topology: Topology) async throws { try store.replaceTopology(topology) }
     func count(_ sql: String) async throws -> Int { try await store.writer.read { try Int.fetchOne($0, sql: sql) ?? -1 } }
@@ -67,6 +78,13 @@ struct PostgresReadings: TestedReadingStore {
         try await store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from)
     }
     func readingCount() async throws -> Int { try await store.readingCount() }
+    func windowFigures(resolution: Resolution, windowStarts: Set<Int64>) async throws -> [StoredFigure] {
+        try await store.windowFigures(resolution: resolution, windowStarts: windowStarts)
+    }
+    func figures(kind: ScopeKind, resolution: Resolution, from: Int64, to: Int64) async throws -> [StoredFigure] {
+        try await store.figures(kind: kind, resolution: resolution, from: from, to: to)
+    }
+    func lastReadingTimes(pointIDs: [String]) async throws -> [String: Int64] { try await store.lastReadingTimes(pointIDs: pointIDs) }
     func pruneReadings(before time: Int64) async throws -> Int { try await store.pruneReadings(before: time) }
     func replaceTopology(_ topology: Topology) async throws { try await store.replaceTopology(topology) }
     func count(_ sql: String) async throws -> Int {
