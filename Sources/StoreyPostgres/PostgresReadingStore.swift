@@ -17,6 +17,8 @@ public final class PostgresReadingStore: Sendable {
     public let database: PostgresStore
     /// The intake whose journal position is recorded with each batch (a shard's name, later).
     public let intake: String
+    /// When set, a batch is stored only while this instance is the shard's recorded holder (see `ShardFence`).
+    public let fence: ShardFence?
     private let now: @Sendable () -> Int64
     private let state: Mutex<State>
     private let writing = Atomic<Bool>(false)
@@ -31,11 +33,12 @@ public final class PostgresReadingStore: Sendable {
     }
 
     public init(
-        database: PostgresStore, topology: Topology, intake: String = "main",
+        database: PostgresStore, topology: Topology, intake: String = "main", fence: ShardFence? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) async throws {
         self.database = database
         self.intake = intake
+        self.fence = fence
         self.now = now
         let (points, scopes) = try await Self.register(topology, database)
         let newest = try await Self.newestReadings(points, database)
@@ -84,7 +87,9 @@ public final class PostgresReadingStore: Sendable {
         let (base, topology, pointRowID, scopeRowIDs) = state.withLock { ($0.aggregator, $0.topology, $0.pointRowID, $0.scopeRowIDs) }
         let readings = bind(topology)
         let logger = database.logger
+        let fence = self.fence
         let (aggregator, result) = try await database.transaction { connection -> (Aggregator, IngestResult) in
+            if let fence { try await fence.check(connection, logger: logger) }
             if let journal {
                 try await connection.query("""
                     INSERT INTO intake_journal(intake, generation, position) VALUES (\(intake), \(journal.generation), \(journal.position))

@@ -51,8 +51,14 @@ public final class PostgresStore: Sendable {
     public func close() { running.cancel() }
 
     /// Runs `body` in one transaction on one connection: committed if it returns, rolled back if it throws.
+    /// The body's own error is thrown as it was (postgres-nio wraps it; the caller wants to know it).
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError, error.rollbackError == nil { throw inner }
+            throw error
+        }
     }
 
     /// A connection of its own, outside the pool, closed by the caller; `name` shows in `pg_stat_activity`.

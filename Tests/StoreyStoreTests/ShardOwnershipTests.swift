@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StoreyPostgres
 import StoreyTestSupport
+import StoreyCore
 import Synchronization
 import Testing
 
@@ -75,7 +76,7 @@ struct ShardOwnershipTests {
         // b's connection is killed by the server: b says it lost its shards, and they are held again, once each.
         let before = b.ownership.owned
         let killed = try await TestPostgres.shared().psql(
-            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'storey shards b'", database: first.location.database)
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'storey shards b' AND datname = current_database()", database: first.location.database)
         #expect(killed.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         try await waitUntil("b telling what it lost (it held \(before), it told \(b.changes.withLock { $0 }))") {
             Set(b.changes.withLock { $0 }.compactMap { if case .lost(let shard) = $0 { shard } else { nil } }) == before
@@ -84,5 +85,36 @@ struct ShardOwnershipTests {
         for instance in [b, c] { await instance.stop() }
         // a, stopped, gave up what it held and said so; nothing after.
         #expect(a.changes.withLock { $0 } == [.acquired("s1"), .acquired("s2"), .lost("s1"), .lost("s2")])
+    }
+
+    @Test func aFormerHolderCannotStoreItsShardsReadings() async throws {
+        let database = try await TestPostgres.freshStore(prefix: "fence")
+        let topology = ReadingStoreTests().topology
+        let a = Instance(ShardOwnership(database: database, instance: "a", preferred: ["s1"], retry: .milliseconds(200)))
+        a.start()
+        try await waitUntil("a holding s1") { a.ownership.owned == ["s1"] }
+        let asA = try await PostgresReadingStore(database: database, topology: topology, intake: "s1", fence: ShardFence(shard: "s1", instance: "a"))
+        let asB = try await PostgresReadingStore(database: database, topology: topology, intake: "s1", fence: ShardFence(shard: "s1", instance: "b"))
+        let at: Int64 = 1_782_867_600_000
+        #expect(try await asA.ingest([Reading(point: 0, time: at, value: 1)]).stored == 1)
+        await #expect(throws: ShardFence.NotHolder.self, "b does not hold s1") {
+            try await asB.ingest([Reading(point: 0, time: at + 60_000, value: 2)])
+        }
+
+        // a goes; b, standing by, takes s1: now a's writes are refused and b's stored.
+        await a.stop()
+        let b = Instance(ShardOwnership(database: database, instance: "b", preferred: [], standbyFor: ["s1"], retry: .milliseconds(200), standbyGrace: .zero))
+        b.start()
+        try await waitUntil("b holding s1") { b.ownership.owned == ["s1"] }
+        do {
+            try await asA.ingest([Reading(point: 0, time: at + 120_000, value: 3)])
+            Issue.record("a stored a reading of a shard it no longer holds")
+        } catch let refused as ShardFence.NotHolder {
+            #expect(refused.holder == "b")
+            #expect(refused.description.contains("held by b"))
+        }
+        #expect(try await asB.ingest([Reading(point: 0, time: at + 120_000, value: 3)]).stored == 1)
+        #expect(try await asB.readingCount() == 2)
+        await b.stop()
     }
 }
