@@ -23,7 +23,16 @@ public final class ShardOwnership: Sendable {
     private let database: PostgresStore
     private let retry: Duration
     private let standbyGrace: Duration
-    private let held = Mutex<Set<String>>([])
+    /// The shards held on the current connection (`epoch` counts connections and give-ups) and when the
+    /// connection last answered.
+    private let state = Mutex(State())
+    private struct State {
+        var held: Set<String> = []
+        var epoch = 0
+        var confirmed = ContinuousClock.now
+    }
+    /// How long the lock connection may go unanswered before this instance gives up its shards.
+    public let deadline: Duration
     private let logger: Logger
 
     public init(
@@ -36,11 +45,12 @@ public final class ShardOwnership: Sendable {
         self.standbyFor = standbyFor.filter { !preferred.contains($0) }
         self.retry = retry
         self.standbyGrace = standbyGrace ?? retry * 3
+        deadline = max(retry * 5, .seconds(3))
         logger = database.logger
     }
 
     /// The shards held now.
-    public var owned: Set<String> { held.withLock { $0 } }
+    public var owned: Set<String> { state.withLock { $0.held } }
 
     /// Holds what it can until cancelled, telling `changes` each shard acquired or lost. Cancelling
     /// closes the connection, which releases every lock.
@@ -50,7 +60,7 @@ public final class ShardOwnership: Sendable {
         while !Task.isCancelled {
             let connection: PostgresConnection
             do {
-                connection = try await database.dedicatedConnection(name: "storey shards \(instance)")
+                connection = try await database.dedicatedConnection(name: "storey shards \(instance)", keepalive: true)
                 backoff = retry
             } catch {
                 logger.warning("cannot connect to hold shard locks; retrying", metadata: ["error": "\(String(reflecting: error))"])
@@ -58,52 +68,91 @@ public final class ShardOwnership: Sendable {
                 backoff = min(backoff * 2, .seconds(30))
                 continue
             }
-            // The locks live exactly as long as this connection: the moment it closes, they are gone.
-            // The lock loop runs beside a watch on the connection's closing, and whichever ends first ends both.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try? await connection.closeFuture.get() }
-                group.addTask {
-                    do {
-                        try await self.holdLocks(on: connection, started: started, changes)
-                    } catch {
-                        if !Task.isCancelled {
-                            self.logger.error(
-                                "the connection holding shard locks failed: its shards are given up",
-                                metadata: ["error": "\(String(reflecting: error))"])
-                        }
+            let epoch = state.withLock { state in
+                state.epoch += 1
+                state.confirmed = ContinuousClock.now
+                return state.epoch
+            }
+            // The locks live exactly as long as this connection. Three things end its turn, whichever comes
+            // first: the connection closes, the lock loop fails, or the connection has not answered for
+            // `deadline` (a query can wait without end on a connection the server has dropped: seen in
+            // tests). The shards are given up at once; the tasks are then ended but not waited for, since a
+            // stuck query must not keep this instance claiming shards.
+            let (ended, end) = AsyncStream<Void>.makeStream()
+            let watch = Task {
+                _ = try? await connection.closeFuture.get()
+                end.yield()
+            }
+            let loop = Task {
+                do {
+                    try await self.holdLocks(on: connection, epoch: epoch, started: started, changes)
+                } catch {
+                    if !Task.isCancelled {
+                        self.logger.error(
+                            "the connection holding shard locks failed: its shards are given up",
+                            metadata: ["error": "\(String(reflecting: error))"])
                     }
                 }
-                await group.next()
-                group.cancelAll()
-                // Closing ends the other child too (a query in flight fails, the watch returns).
-                try? await connection.close()
+                end.yield()
             }
-            let lost = held.withLock { held in defer { held.removeAll() }; return held }
+            let deadline = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.retry)
+                    let silent = ContinuousClock.now - self.state.withLock { $0.confirmed }
+                    if silent > self.deadline {
+                        self.logger.error(
+                            "the connection holding shard locks has not answered: its shards are given up",
+                            metadata: ["seconds": "\(silent.components.seconds)"])
+                        break
+                    }
+                }
+                end.yield()
+            }
+            await withTaskCancellationHandler {
+                for await _ in ended { break }
+            } onCancel: {
+                end.yield()
+            }
+            let lost = state.withLock { state in
+                state.epoch += 1  // a late answer of the old loop changes nothing now
+                defer { state.held.removeAll() }
+                return state.held
+            }
             for shard in lost.sorted() {
                 logger.warning("shard lost", metadata: ["shard": "\(shard)", "instance": "\(instance)"])
                 await changes(.lost(shard))
             }
+            for task in [loop, deadline] { task.cancel() }
+            watch.cancel()
+            connection.close().whenComplete { _ in }
         }
     }
 
     /// Takes what it may, every `retry`, until the connection fails or the task is cancelled.
-    private func holdLocks(on connection: PostgresConnection, started: ContinuousClock.Instant, _ changes: @escaping @Sendable (Change) async -> Void) async throws {
+    private func holdLocks(
+        on connection: PostgresConnection, epoch: Int, started: ContinuousClock.Instant, _ changes: @escaping @Sendable (Change) async -> Void
+    ) async throws {
         while !Task.isCancelled {
             let standby = ContinuousClock.now - started >= standbyGrace
             let wanted = preferred + (standby ? standbyFor : [])
             let mine = owned
             for shard in wanted where !mine.contains(shard) {
-                if try await tryLock(shard, connection) {
-                    held.withLock { _ = $0.insert(shard) }
-                    logger.notice("shard acquired", metadata: ["shard": "\(shard)", "instance": "\(instance)"])
-                    await changes(.acquired(shard))
+                guard try await tryLock(shard, connection) else { continue }
+                let current = state.withLock { state in
+                    guard state.epoch == epoch else { return false }
+                    state.held.insert(shard)
+                    return true
                 }
+                guard current else { return }
+                logger.notice("shard acquired", metadata: ["shard": "\(shard)", "instance": "\(instance)"])
+                await changes(.acquired(shard))
             }
-            // Shows operators the holder still stands (and finds a dead connection when nothing else would).
+            // Shows operators the holder still stands, and confirms the connection answers.
             try await connection.query("""
                 UPDATE shard_owner SET seen_at = \(unescaped: PostgresDeliveryStore.serverNow)
                 WHERE instance = \(instance) AND shard = ANY(\(Array(owned)))
                 """, logger: logger)
+            state.withLock { state in if state.epoch == epoch { state.confirmed = ContinuousClock.now } }
             try await Task.sleep(for: retry)
         }
     }

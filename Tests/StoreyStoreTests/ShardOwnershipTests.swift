@@ -117,4 +117,33 @@ struct ShardOwnershipTests {
         #expect(try await asB.readingCount() == 2)
         await b.stop()
     }
+
+    /// A lock connection that stops answering (its server process stopped: queries wait, nothing closes)
+    /// must not leave the instance believing it holds its shards: it gives them up within its deadline.
+    @Test func anInstanceWhoseLockConnectionStopsAnsweringGivesUpItsShards() async throws {
+        let database = try await TestPostgres.freshStore(prefix: "silent")
+        let b = Instance(ShardOwnership(database: database, instance: "b", preferred: ["s1", "s2"], retry: .milliseconds(200)))
+        b.start()
+        try await waitUntil("b holding its shards") { b.ownership.owned == ["s1", "s2"] }
+        let pid = try await TestPostgres.shared().psql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'storey shards b' AND datname = current_database()",
+            database: database.location.database
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let backend = try #require(Int32(pid), "b's lock connection's server process")
+        kill(backend, SIGSTOP)
+        defer {
+            kill(backend, SIGCONT)
+            kill(backend, SIGTERM)
+        }
+        let stopped = ContinuousClock.now
+        try await waitUntil("b giving up its shards", timeout: .seconds(10)) { b.ownership.owned.isEmpty }
+        let after = ContinuousClock.now - stopped
+        #expect(after <= b.ownership.deadline + .seconds(2), "given up after \(after)")
+        #expect(Set(b.changes.withLock { $0 }.compactMap { if case .lost(let shard) = $0 { shard } else { nil } }) == ["s1", "s2"])
+        kill(backend, SIGCONT)
+        kill(backend, SIGTERM)
+        // Its server process gone, the locks are free: b takes its shards again on a new connection.
+        try await waitUntil("b holding its shards again") { b.ownership.owned == ["s1", "s2"] }
+        await b.stop()
+    }
 }
