@@ -121,6 +121,15 @@ let validTopology = """
         #expect((errors.first?.line ?? 0) >= 2)
     }
 
+    @Test func anEmptyOrBlankFileSaysSo() {
+        let folder = ConfigFolder()
+        for (name, text) in [("empty.yaml", ""), ("blank.yaml", "\n# only a comment\n")] {
+            let errors = folder.errors(folder.write(name, text))
+            #expect(errors.map(\.message) == ["the file is empty"], "\(name)")
+            #expect(errors.first?.line == 1 && errors.first?.file.hasSuffix(name) == true)
+        }
+    }
+
     @Test func commandLineAndEnvironmentOverrideTheFile() throws {
         let folder = ConfigFolder()
         _ = folder.write("topology.yaml", validTopology)
