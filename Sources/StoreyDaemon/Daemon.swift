@@ -230,9 +230,17 @@ struct Housekeeping: Service, CustomStringConvertible {
     let logger: Logger
 
     func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.pruneHourly() }
+            await watch()
+            group.cancelAll()
+        }
+    }
+
+    /// MQTT status into metrics and the watchdog ping, four times a second until shutdown.
+    private func watch() async {
         let started = ContinuousClock.now
         var trimmedAfterStart = false
-        var lastPrune = ContinuousClock.now - .seconds(3600)
         var lastWatchdog = ContinuousClock.now - .seconds(3600)
         var lastState: MQTTStatus.State?
         let watchdogLimit = notifier.watchdogInterval.map { $0 * 2 } ?? .seconds(60)
@@ -262,22 +270,32 @@ struct Housekeeping: Service, CustomStringConvertible {
                 trimmedAfterStart = true
                 releaseFreedMemory()
             }
-            if ContinuousClock.now - lastPrune >= .seconds(3600) {
-                lastPrune = .now
-                defer { releaseFreedMemory() }
-                let cutoff = Int64((Date().timeIntervalSince1970 - retentionDays * 86400) * 1000)
-                do {
-                    // Off the shared task threads: a day's readings take seconds to delete.
-                    let removed = try await BlockingWork.shared.run { [store] in try store.pruneReadings(before: cutoff) }
-                    if removed > 0 { logger.info("pruned raw readings past retention", metadata: ["removed": "\(removed)"]) }
-                } catch {
-                    logger.error("cannot prune raw readings", metadata: ["error": "\(error)"])
-                }
-                await pruneAlertHistory()
-            }
             // A quarter second: well inside any watchdog period systemd allows (WatchdogSec= is whole seconds).
             try? await Task.sleep(for: .milliseconds(250))
         }
+    }
+
+    /// Hourly, from the start, beside the loop above and not in it: a day's readings take seconds to
+    /// delete (a first pass over a long history, minutes), and the watchdog pings must go on meanwhile
+    /// (a system test's 3 s watchdog killed a daemon pruning at start).
+    private func pruneHourly() async {
+        while !Task.isCancelled {
+            await prune()
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// Raw readings and alert history past their retention, off the shared task threads.
+    private func prune() async {
+        defer { releaseFreedMemory() }
+        let cutoff = Int64((Date().timeIntervalSince1970 - retentionDays * 86400) * 1000)
+        do {
+            let removed = try await BlockingWork.shared.run { [store] in try store.pruneReadings(before: cutoff) }
+            if removed > 0 { logger.info("pruned raw readings past retention", metadata: ["removed": "\(removed)"]) }
+        } catch {
+            logger.error("cannot prune raw readings", metadata: ["error": "\(error)"])
+        }
+        await pruneAlertHistory()
     }
 }
 
