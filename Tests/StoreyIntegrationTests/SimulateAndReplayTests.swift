@@ -157,6 +157,52 @@ struct SimulateAndReplayTests {
         try await daemon.stop()
     }
 
+    @Test func replayShiftsRecordedTimesByTheGivenDuration() async throws {
+        let broker = try await Self.broker()
+        defer { broker.stop() }
+        let topology = """
+            buildings:
+              - id: lab
+                time_zone: Asia/Shanghai
+                land_area: 1000
+                floors:
+                  - level: 1
+                    area: 500
+                    spaces:
+                      - id: bench
+                        area: 100
+                        capacity: 5
+                        points:
+                          - { id: bench-kw, quantity: power }
+            """
+        let daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)", mqttSection: Self.keepReadings)
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        // Three readings recorded three days ago, a minute apart; replayed a day later than recorded.
+        let recorded = (Int64(Date().timeIntervalSince1970) / 60 - 3 * 1440) * 60
+        let format = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "Asia/Shanghai")!).year().month().day().dateSeparator(.dash)
+            .time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .colon)
+        let rows = (0..<3).map { "\(Date(timeIntervalSince1970: Double(recorded + Int64($0) * 60)).formatted(format)),\(10 + $0)" }
+        let file = try makeTemporaryDirectory(prefix: "storey-replay").appendingPathComponent("bench.csv").path
+        try (["time,kw"] + rows).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+
+        let bad = try await runCommand(CommandLineTests.storey, [
+            "replay", file, "--config", daemon.configFile, "--mqtt-url", daemon.brokerURL, "--map", "kw=bench-kw", "--shift", "a while",
+        ])
+        #expect(bad.status != 0)
+        #expect(bad.errorOutput.contains("--shift \"a while\" is not a duration such as 2900d or -6h"), "\(bad.errorOutput)")
+
+        let run = try await runCommand(CommandLineTests.storey, [
+            "replay", file, "--config", daemon.configFile, "--mqtt-url", daemon.brokerURL, "--map", "kw=bench-kw", "--shift", "1d", "--speed", "0",
+        ])
+        #expect(run.status == 0, "\(run.errorOutput)")
+        #expect(Self.published(run.output) == 3, "\(run.output)")
+        try await daemon.waitUntil("the three readings stored") { try await daemon.metric("storey_readings_accepted_total") >= 3 }
+        let times = try await daemon.query("SELECT GROUP_CONCAT(time) FROM (SELECT time FROM reading ORDER BY time)")
+        #expect(times == (0..<3).map { String((recorded + 86_400 + Int64($0) * 60) * 1000) }.joined(separator: ","), "recorded times, one day later")
+        try await daemon.stop()
+    }
+
     @Test func replayRefusesAPointTheConfigurationLacks() async throws {
         let directory = try makeTemporaryDirectory(prefix: "storey-replay")
         let file = directory.appendingPathComponent("r.csv").path
