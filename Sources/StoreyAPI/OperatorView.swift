@@ -19,8 +19,8 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
 /// The operator's view of a running Storey: the JSON API under `/api/v1`, the event stream and the
 /// dashboard. It only reads: figures from the store, the topology in force, the daemon's status.
 ///
-/// Routes for alerts, silences and the outbox join through `addRoutes(to:)` in their own files, the
-/// same way the ones here do (`OperatorView+Topology.swift`, `+Live`, `+Series`, `+Reports`, `+Events`).
+/// Every group of routes is added by `addRoutes(to:)` from its own file (`OperatorView+Topology.swift`,
+/// `+Live`, `+Series`, `+Reports`, `+Events`, `+Alerts` with silences, `+Outbox`).
 public final class OperatorView: Sendable {
     public let store: ReadingStore
     public let events: EventHub
@@ -40,6 +40,8 @@ public final class OperatorView: Sendable {
     let topologyCache = ShortLivedCache()
     /// Where acknowledgements and silences go (the daemon's underuse monitor); nil: alerts are read-only.
     let alertDesk = Mutex<(any AlertDesk)?>(nil)
+    /// Wakes delivery after a dead letter is replayed (`onOutboxReplayed`); nil: it polls.
+    let outboxReplayed = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Lets the alert routes change alerts through `desk`.
     public func attach(_ desk: any AlertDesk) {
@@ -106,6 +108,7 @@ public final class OperatorView: Sendable {
         addReportRoutes(to: api)
         addEventRoutes(to: api)
         addAlertRoutes(to: api)
+        addOutboxRoutes(to: api)
         addDocumentRoutes(to: router, api: api)
         for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
             knownPaths.declare("/api/v1/" + path, [.get, .head])

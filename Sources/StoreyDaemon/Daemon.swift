@@ -65,7 +65,10 @@ public struct Daemon: Sendable {
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
             retentionDays: configuration.rawRetentionDays, alertHistoryRetention: configuration.alerting.historyRetention, logger: logger)
         let delivery = try DeliveryService.make(configuration, metrics: metrics, logger: logger)
-        if let delivery { monitor.onOutboxChanged { delivery.outboxChanged() } }
+        if let delivery {
+            monitor.onOutboxChanged { delivery.outboxChanged() }
+            view.onOutboxReplayed { delivery.outboxChanged() }
+        }
         let reloader = Reloader(
             file: configurationFile, overrides: overrides, current: configuration, store: store, pipeline: pipeline,
             monitor: monitor, metrics: metrics, view: view, notifier: notifier, logger: logger, delivery: delivery)

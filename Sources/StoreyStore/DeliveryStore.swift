@@ -466,12 +466,12 @@ public final class DeliveryStore: DeliveryStorage {
         }
     }
 
-    private static let messageColumns = """
+    static let messageColumns = """
         m.id, m.receiver, m.recipient, m.group_key, m.message_key, m.thread_key, m.state, m.attempts, m.next_attempt_at,
         m.last_error, m.last_reason, m.created_at, m.delivered_at, m.dead_at
         """
 
-    private static func message(_ row: Row) -> DeliveryMessageRecord {
+    static func message(_ row: Row) -> DeliveryMessageRecord {
         DeliveryMessageRecord(
             id: row[0], channel: DeliveryChannel(receiver: row[1], recipient: row[2], groupKey: row[3]), messageKey: row[4],
             threadKey: row[5], state: DeliveryState(rawValue: row[6]) ?? .pending, attempts: row[7], nextAttemptAt: row[8],

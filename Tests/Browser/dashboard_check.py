@@ -6,7 +6,11 @@ table are drawn and filled, shows a space's detail, sorts the table, switches th
 screenshot in each language, and collects script exceptions and console errors. The caller (the Swift
 integration test) decides what is right; this script only looks.
 
-usage: dashboard_check.py URL --token TOKEN --screenshots DIR [--timeout SECONDS]
+With --outages DIR it then watches the page through two outages the caller causes: it writes
+DIR/broker-outage and waits for the broker banner to say the broker is down, then writes DIR/stream-outage
+and waits for the stream banner to say the stream is down (the caller stops the broker, then storeyd).
+
+usage: dashboard_check.py URL --token TOKEN --screenshots DIR [--timeout SECONDS] [--outages DIR]
 """
 import argparse
 import base64
@@ -92,6 +96,7 @@ SNAPSHOT = """(() => {
     streamState: document.getElementById('stream-state').dataset.state || null,
     streamText: text('#stream-state'),
     brokerState: document.getElementById('broker-state').dataset.state || null,
+    brokerText: text('#broker-state'),
     scriptErrors: text('#script-errors'),
     detailVisible: !document.getElementById('detail').hidden,
     detailTitle: text('#detail-title'),
@@ -114,6 +119,7 @@ def main():
     parser.add_argument("--token", default="")
     parser.add_argument("--screenshots", required=True)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--outages", help="a folder for the outage hand-over files (see above)")
     args = parser.parse_args()
     os.makedirs(args.screenshots, exist_ok=True)
 
@@ -176,6 +182,17 @@ def main():
         page.wait_for("document.documentElement.lang === 'zh-CN'", 10)
         result["chinese"] = page.evaluate(SNAPSHOT)
         page.screenshot(os.path.join(args.screenshots, "dashboard-zh.png"))
+
+        if args.outages:
+            # The broker goes away: the daemon's status event must reach the page and be said plainly.
+            open(os.path.join(args.outages, "broker-outage"), "w").close()
+            page.wait_for("document.getElementById('broker-state').dataset.state === 'down'", args.timeout)
+            result["brokerDown"] = page.evaluate(SNAPSHOT)
+            page.screenshot(os.path.join(args.screenshots, "dashboard-broker-down.png"))
+            # Then storeyd itself: the stream ends, and the page must say its figures may be stale.
+            open(os.path.join(args.outages, "stream-outage"), "w").close()
+            page.wait_for("document.getElementById('stream-state').dataset.state === 'down'", args.timeout)
+            result["streamDown"] = page.evaluate(SNAPSHOT)
 
         # Drain pending protocol events so late exceptions are seen too.
         page.ws.settimeout(0.5)

@@ -96,6 +96,23 @@ import Testing
                 #expect(figures["output"] as? Double == 600)
                 #expect(figures["resolution"] as? String == "day")
             }
+            // By hour: alpha's 10 kWh all fall in 10:00–11:00 local; by month: November's figures whole.
+            try await client.execute(uri: "/api/v1/series?scope=tenant:alpha&resolution=hour&from=2026-11-10T00:00:00Z&to=2026-11-10T03:00:00Z&figure=energy", method: .get, headers: APIFixture.read) { response in
+                let windows = try response.json()["windows"] as! [[String: Any]]
+                #expect(windows.map { $0["windowStart"] as! String } == ["2026-11-10T02:00:00Z"])
+                #expect(windows.map { $0["value"] as! Double } == [10])
+            }
+            try await client.execute(uri: "/api/v1/series?scope=floor:tower/1&resolution=month&from=2026-10-01T00:00:00%2B08:00&to=2026-12-01T00:00:00%2B08:00", method: .get, headers: APIFixture.read) { response in
+                #expect(response.status == .ok)
+                let json = try response.json()
+                #expect(json["resolution"] as? String == "month")
+                let windows = json["windows"] as! [[String: Any]]
+                #expect(windows.map { $0["windowStart"] as! String } == ["2026-10-31T16:00:00Z"])  // 1 November in Shanghai
+                let figures = windows[0]["figures"] as! [String: Any]
+                #expect(figures["energy"] as? Double == 10)
+                #expect(figures["output"] as? Double == 600)
+                #expect(figures["resolution"] as? String == "month")
+            }
             // Defaults: by hour, over the day up to now.
             try await client.execute(uri: "/api/v1/series?scope=space:s1", method: .get, headers: APIFixture.read) { response in
                 let json = try response.json()

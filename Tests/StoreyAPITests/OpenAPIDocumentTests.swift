@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import StoreyAPI
+import StoreyCore
 import Testing
 import Yams
 
@@ -47,6 +48,22 @@ import Yams
         let content = try #require(response["content"] as? [String: Any])
         let problem = try #require(content["application/problem+json"] as? [String: Any])
         #expect((problem["schema"] as? [String: Any])?["$ref"] as? String == "#/components/schemas/Problem")
+    }
+
+    /// The series scope's pattern takes every kind of id the topology has: a floor's is BUILDING/LEVEL.
+    @Test func theSeriesScopePatternAcceptsEveryScopeOfTheDemoTower() throws {
+        let paths = try #require(Self.document["paths"] as? [String: [String: Any]])
+        let parameters = try #require((paths["/api/v1/series"]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]])
+        let pattern = try #require((parameters.first { $0["name"] as? String == "scope" }?["schema"] as? [String: Any])?["pattern"] as? String)
+        let expression = try NSRegularExpression(pattern: pattern)
+        func matches(_ text: String) -> Bool {
+            expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        }
+        let topology = APIFixture.topology()
+        let scopes = topology.floors.map { "floor:\($0.id)" } + topology.spaces.map { "space:\($0.id)" } + topology.tenants.map { "tenant:\($0.id)" }
+            + topology.points.map { "point:\($0.id)" } + topology.buildings.map { "building:\($0.id)" } + ["floor:tower-a/12"]
+        for scope in scopes { #expect(matches(scope), "\(scope) does not match \(pattern)") }
+        #expect(!matches("room:s1"))
     }
 
     /// Once locked out, every documented operation of the API answers 429 with Retry-After, as documented.

@@ -70,6 +70,42 @@ import Testing
         }
     }
 
+    @Test func buildingReportForAnyPeriodAsJSONAndCSV() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            // 10–19 November: s1 all ten days, s3 (beta's from the 16th) four of them.
+            try await client.execute(uri: "/api/v1/reports/buildings?from=2026-11-10&to=2026-11-19&building=tower", method: .get, headers: APIFixture.read) { response in
+                #expect(response.status == .ok)
+                let json = try response.json()
+                #expect(json["from"] as? String == "2026-11-10")
+                #expect(json["to"] as? String == "2026-11-19")
+                let lines = json["lines"] as! [[String: Any]]
+                #expect(lines.count == 1)
+                #expect(lines[0]["days"] as? Int == 10)
+                #expect(abs((lines[0]["leasedArea"] as! Double) - (400 + 1000 * 4 / 10)) < 1e-9)
+                #expect(lines[0]["energy"] as? Double == 10)
+                #expect(lines[0]["output"] as? Double == 600)
+                let mu = 6666.7 / squareMetresPerMu
+                #expect(abs((lines[0]["outputPerMu"] as! Double) - 600 / mu) < 1e-9)
+            }
+            try await client.execute(uri: "/api/v1/reports/buildings?from=2026-11-10&to=2026-11-19&format=csv", method: .get, headers: APIFixture.read) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/csv; charset=utf-8")
+                #expect(response.headers[.contentDisposition] == "attachment; filename=\"storey-buildings-2026-11-10-2026-11-19.csv\"")
+                let lines = response.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+                #expect(lines.count == 2)
+                let header = lines[0].components(separatedBy: ",")
+                #expect(header == DensityReportLine.csvColumns)
+                // The land figures are in the building's CSV line, in their columns.
+                let values = lines[1].components(separatedBy: ",")
+                #expect(values.count == header.count)
+                let outputPerMu = try #require(header.firstIndex(of: "outputPerMu"))
+                #expect(abs((Double(values[outputPerMu]) ?? 0) - 600 / (6666.7 / squareMetresPerMu)) < 1e-6)
+                #expect(values[0] == "building" && values[1] == "tower")
+            }
+        }
+    }
+
     @Test func csvHasOneHeaderAndOneQuotedLinePerTenant() async throws {
         let fixture = try APIFixture()
         try await fixture.application().test(.router) { client in

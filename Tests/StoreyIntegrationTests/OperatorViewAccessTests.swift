@@ -44,6 +44,44 @@ import Glibc
         broker.stop()
     }
 
+    /// The token list as the packaged unit passes it (`LoadCredential=`), and health and metrics closed by
+    /// configuration: they then need a token like the API, and refuse without one.
+    @Test func tokensFromASystemdCredentialAndClosedHealthChecks() async throws {
+        let broker = try await TestBroker()
+        let credentials = try makeTemporaryDirectory(prefix: "storey-credentials")
+        try "read credential-read-token-0123\nadmin credential-admin-token-0123\n".write(
+            toFile: credentials.appendingPathComponent("api-tokens").path, atomically: true, encoding: .utf8)
+        let daemon = try StoreydProcess(topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)")
+        try daemon.writeConfiguration(
+            topology: IntegrationTopology.text, mqttSection: "http:\n  tokens_credential: api-tokens\n  open_health: false\n")
+        daemon.extraEnvironment = ["CREDENTIALS_DIRECTORY": credentials.path]
+        try daemon.start()
+        let base = "http://127.0.0.1:\(daemon.httpPort)"
+        func status(_ path: String, token: String? = nil, method: String = "GET") async throws -> String {
+            try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", method] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [base + path]).output
+        }
+        try await daemon.waitUntil("ready, asked with the read token") { try await status("/readyz", token: "credential-read-token-0123") == "200" }
+        for path in ["/healthz", "/readyz", "/metrics", "/api/v1/live"] {
+            #expect(try await status(path) == "401", "\(path) without a token")
+            #expect(try await status(path, token: "credential-read-token-0123") == "200", "\(path) with the read token")
+        }
+        // The dashboard's own files and the OpenAPI document stay open: they hold no data.
+        #expect(try await status("/") == "200")
+        #expect(try await status("/api/v1/openapi.yaml") == "200")
+        // 401 without a valid token, 403 for a read token on an admin action, through to the handler for admin.
+        #expect(try await status("/api/v1/outbox/1/replay", method: "POST") == "401")
+        #expect(try await status("/api/v1/outbox/1/replay", token: "credential-read-token-0123", method: "POST") == "403")
+        #expect(try await status("/api/v1/outbox/1/replay", token: "credential-admin-token-0123", method: "POST") == "404")
+        try await daemon.stop()
+
+        // A credential the service was not given stops start-up, saying which file to create.
+        try FileManager.default.removeItem(at: credentials.appendingPathComponent("api-tokens"))
+        try daemon.start()
+        try await daemon.waitUntil("storeyd exits") { !daemon.isRunning }
+        #expect(daemon.log.contains("credential \"api-tokens\" was not passed to the service"), "\(daemon.log.suffix(2000))")
+        broker.stop()
+    }
+
     @Test func aReloadTakesTheNewTokenListAndTopologyAtOnce() async throws {
         let broker = try await TestBroker()
         let daemon = try StoreydProcess(topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)")
