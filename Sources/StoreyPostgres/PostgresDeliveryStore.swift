@@ -279,6 +279,20 @@ public final class PostgresDeliveryStore: DeliveryStorage {
         return records.reversed()
     }
 
+    public func message(id: Int64) async throws -> DeliveryMessageRecord? {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.messageColumns),
+                ARRAY(SELECT outbox_id FROM delivery_item WHERE message = m.id ORDER BY outbox_id)
+            FROM delivery_message m WHERE m.id = \(id)
+            """, logger: logger)
+        for try await c in rows.decode((Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?, [Int64]).self) {
+            var record = Self.message((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13))
+            record.outboxIDs = c.14
+            return record
+        }
+        return nil
+    }
+
     public func replay(_ id: Int64, now: Int64) async throws -> Bool {
         try await database.transaction { connection in
             guard let receiver = try await first(String.self, connection.query(

@@ -37,6 +37,8 @@ public protocol DeliveryStorage: Sendable {
 
     // Listing, replay, figures (storey outbox, /metrics)
     func messages(state: DeliveryState?, limit: Int) async throws -> [DeliveryMessageRecord]
+    /// One message by its id, with the outbox ids it carries (nil: no such message).
+    func message(id: Int64) async throws -> DeliveryMessageRecord?
     /// Sends a dead letter again from its first attempt; false if there is no dead message with that id.
     func replay(_ id: Int64, now: Int64) async throws -> Bool
     func failureTotals() async throws -> [(receiver: String, state: DeliveryState, reason: String, messages: Int)]

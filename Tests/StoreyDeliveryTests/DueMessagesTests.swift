@@ -72,6 +72,11 @@ import Testing
         #expect(try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 100).map(\.message.messageKey) == ["msg_b"])
         #expect(try await store.dueMessages(receiver: "hook", recipient: "", now: Self.now + 5000, limit: 100).map(\.message.messageKey) == ["msg_a2", "msg_b"])
 
+        // One message by id, with what it carries; none for an id never made.
+        let b = try #require(try await store.message(id: ids[3]))
+        #expect(b.messageKey == "msg_b" && b.outboxIDs == [b1, b2] && b.state == .pending)
+        #expect(try await store.message(id: 999_999) == nil)
+
         let endpoints = try await store.pendingEndpoints().map { "\($0.receiver)/\($0.recipient)" }.sorted()
         #expect(endpoints == ["hook/", "mail/ops@example.com"])
     }
