@@ -19,6 +19,15 @@ import Testing
         #expect(configuration.httpAccess.eventClientBuffer == 256)
     }
 
+    @Test func withoutAnHTTPSectionTheViewListensOnLoopbackPort8080() throws {
+        let folder = ConfigFolder()
+        _ = folder.write("topology.yaml", validTopology)
+        let file = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\ntopology: topology.yaml\n")
+        #expect(try ConfigurationLoader.load(file: file).http == HostPort(host: "127.0.0.1", port: 8080))
+        let section = folder.write("section.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\nhttp:\n  open_health: true\ntopology: topology.yaml\n")
+        #expect(try ConfigurationLoader.load(file: section).http == HostPort(host: "127.0.0.1", port: 8080), "a section without an address")
+    }
+
     @Test func tlsTokensAndOpenHealthAreRead() throws {
         let (_, file) = main("""
               address: 0.0.0.0:8443
