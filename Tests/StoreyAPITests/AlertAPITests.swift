@@ -169,6 +169,15 @@ import Testing
                     #expect(json["detail"] as? String == "alerts are not judged by this process")
                 }
             }
+            // And the document says these operations may answer so.
+            let paths = OpenAPIDocumentTests.document["paths"] as! [String: [String: Any]]
+            for (path, method) in [
+                ("/api/v1/alerts/{fingerprint}/acknowledgement", "post"), ("/api/v1/alerts/{fingerprint}/acknowledgement", "delete"),
+                ("/api/v1/silences", "post"), ("/api/v1/silences/{id}", "delete"), ("/api/v1/outbox", "get"), ("/api/v1/outbox/{id}/replay", "post"),
+            ] {
+                let responses = (paths[path]?[method] as? [String: Any])?["responses"] as? [String: Any]
+                #expect((responses?["503"] as? [String: Any])?["$ref"] as? String == "#/components/responses/Unavailable", "\(method) \(path)")
+            }
         }
     }
 }
