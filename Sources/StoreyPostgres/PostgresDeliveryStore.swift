@@ -369,9 +369,3 @@ public final class PostgresDeliveryStore: DeliveryStorage {
         return records
     }
 }
-
-/// The first row's single column, or nil if there is no row.
-func first<Value: PostgresDecodable & Sendable>(_ type: Value.Type, _ rows: PostgresRowSequence) async throws -> Value? {
-    for try await value in rows.decode(Value.self) { return value }
-    return nil
-}

@@ -136,3 +136,9 @@ enum PostgresSchema {
         ("p4: shard owners", shards),
     ]
 }
+
+/// The first row's single column, or nil if there is no row.
+func first<Value: PostgresDecodable & Sendable>(_ type: Value.Type, _ rows: PostgresRowSequence) async throws -> Value? {
+    for try await value in rows.decode(Value.self) { return value }
+    return nil
+}

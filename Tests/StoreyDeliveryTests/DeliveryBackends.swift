@@ -29,7 +29,10 @@ struct DeliveryStoreFixture: Sendable {
         case .sqlite:
             let path = try makeTemporaryDirectory(prefix: "storey-delivery").appendingPathComponent("storey.db").path
             let store = try DeliveryStore(path: path)
-            let writer = try DatabaseQueue(path: path)
+            // Writing beside the engine, as the alert side does: wait for its transactions, never fail on them.
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            let writer = try DatabaseQueue(path: path, configuration: configuration)
             return DeliveryStoreFixture(
                 store: store,
                 appendOutbox: { createdAt, fingerprint, kind, notification in

@@ -43,12 +43,7 @@ final class EngineHarness: @unchecked Sendable {
     }
 
     func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TestSupportError("timed out waiting for \(what)")
+        try await StoreyTestSupport.waitUntil(what, timeout: timeout, condition)
     }
 }
 

@@ -125,14 +125,6 @@ struct SharedOutboxTests {
         return Receiver(name: name, kind: .webhook(webhook))
     }
 
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TestSupportError("timed out waiting for \(what)")
-    }
 }
 
 /// Counts deliveries per instance.

@@ -1,3 +1,4 @@
+import StoreyTestSupport
 import Testing
 
 @testable import StoreyIntake
@@ -8,17 +9,6 @@ struct FixedRandom: RandomNumberGenerator {
     mutating func next() -> UInt64 { value }
 }
 
-/// A small deterministic generator (SplitMix64) for sampling jitter.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct MQTTReconnectBackoffTests {
     let policy = MQTTBackoff(initial: .milliseconds(500), maximum: .seconds(30), multiplier: 2)

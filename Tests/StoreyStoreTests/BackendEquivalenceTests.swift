@@ -31,7 +31,7 @@ import Testing
     /// tenth of the readings arrive one to three batches late, a twentieth are sent twice, and each batch
     /// comes in shuffled.
     func stream() -> [[Reading]] {
-        var generator = SplitMix(seed: 20261127)
+        var generator = SeededRandom(state: 20261127)
         let start: Int64 = 1_782_869_400_000
         var counters = [Double](repeating: 1000, count: topology.points.count)
         var batches = [[Reading]](repeating: [], count: 280)
@@ -116,18 +116,5 @@ import Testing
         let times = try await sqlite.lastReadingTimes(pointIDs: ids)
         #expect(times.count == topology.points.count)
         #expect(try await postgres.lastReadingTimes(pointIDs: ids) == times)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so the stream is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

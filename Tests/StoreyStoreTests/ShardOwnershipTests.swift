@@ -28,14 +28,6 @@ struct ShardOwnershipTests {
         }
     }
 
-    func waitUntil(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw TestSupportError("timed out waiting for \(what)")
-    }
 
     /// Every shard held by exactly one instance.
     func heldOnce(_ instances: [Instance]) -> Bool {
