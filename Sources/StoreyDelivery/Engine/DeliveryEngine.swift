@@ -183,6 +183,10 @@ public final class DeliveryEngine: Sendable {
 
     /// Due messages read but not started yet, per endpoint (`ReadyMessages`).
     private let ready = Mutex(ReadyMessages())
+    /// Receivers a 410 disabled here, with the commit that recorded it (nil: not yet), until a read of
+    /// the store that began after that commit; and the commits made so far.
+    private let disabling = Mutex<[String: (why: String, committed: Int?)]>([:])
+    private let commits = Atomic<Int>(0)
     /// Receivers disabled by a 410, and when that list was read.
     private let disabled = Mutex<(reasons: [String: String], readAt: Int64)>(([:], 0))
     /// Endpoints with pending messages, beside the configured ones (a receiver or recipient may have left
@@ -202,13 +206,19 @@ public final class DeliveryEngine: Sendable {
             (flights.count, flights.values.reduce(into: [DeliveryEndpoint: Int]()) { $0[DeliveryEndpoint(receiver: $1.receiver, recipient: $1.recipient), default: 0] += 1 })
         }
         guard inFlightCount < limit else { return nil }
-        let disabled = try await disabledReceivers(now: now)
+        var disabled = try await disabledReceivers(now: now)
         for endpoint in try await endpoints(current.configuration, now: now) {
             guard inFlightCount < limit else { break }
             let receiver = current.configuration.receiver(named: endpoint.receiver)
             var room = min(receiver?.maxConcurrency ?? limit, limit - inFlightCount) - busy[endpoint, default: 0]
             guard room > 0 else { continue }
             try await readIfDue(endpoint, now: now)
+            if disabled[endpoint.receiver] != nil {
+                // Asked again after the read: an operator's replay enables the receiver in the transaction
+                // that makes its messages due, and a stale answer would send them straight back to the dead
+                // letters (seen in a test: one of two replayed messages was never sent).
+                disabled = try await disabledReceivers(now: now, fresh: true)
+            }
             while room > 0, let message = ready.withLock({ $0.next(endpoint) }) {
                 switch start(message, receiver: receiver, now: now, disabled: disabled, current: current, group: &group) {
                 case .started:
@@ -252,10 +262,17 @@ public final class DeliveryEngine: Sendable {
         return endpoints
     }
 
-    private func disabledReceivers(now: Int64) async throws -> [String: String] {
+    private func disabledReceivers(now: Int64, fresh: Bool = false) async throws -> [String: String] {
         let known = disabled.withLock { $0 }
-        guard now - known.readAt >= ReadyMessages.rereadAfter else { return known.reasons }
-        let reasons = try await store.disabledReceivers()
+        guard fresh || now - known.readAt >= ReadyMessages.rereadAfter else { return known.reasons }
+        // A 410 known here counts until a read that began after its commit: outcomes are batched, and the
+        // store's answer alone would enable the receiver again for a moment (seen in a test: a message sent to it).
+        let commitsBefore = commits.load(ordering: .acquiring)
+        let stored = try await store.disabledReceivers()
+        let reasons = disabling.withLock { disabling in
+            disabling = disabling.filter { $0.value.committed.map { $0 > commitsBefore } ?? true }
+            return stored.merging(disabling.mapValues(\.why)) { stored, _ in stored }
+        }
         disabled.withLock { $0 = (reasons, now) }
         return reasons
     }
@@ -330,6 +347,7 @@ public final class DeliveryEngine: Sendable {
         if case .gone(let why) = outcome {
             outcomes.append(PendingOutcome(outcome: .receiverDisabled(receiver: receiver.name, reason: why, at: now)))
             disabled.withLock { $0.reasons[receiver.name] = why }
+            disabling.withLock { $0[receiver.name] = (why, nil) }
             logger.error("receiver answered 410 Gone: disabled until an operator replays its messages", metadata: ["receiver": "\(receiver.name)"])
         }
         let decision = senders.configuration.retry.decide(
@@ -383,6 +401,12 @@ public final class DeliveryEngine: Sendable {
         guard !taken.isEmpty else { return }
         do {
             try await store.record(taken.map(\.outcome))
+            let commit = commits.add(1, ordering: .releasing).newValue
+            disabling.withLock { disabling in
+                for pending in taken {
+                    if case .receiverDisabled(let receiver, _, _) = pending.outcome { disabling[receiver]?.committed = commit }
+                }
+            }
             generation.add(1, ordering: .releasing)
             observer.committed(outcomes: taken.count)
             for pending in taken {
