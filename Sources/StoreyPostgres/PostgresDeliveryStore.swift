@@ -264,33 +264,33 @@ public final class PostgresDeliveryStore: DeliveryStorage {
     // MARK: Listing and replay (storey outbox)
 
     public func messages(state: DeliveryState?, limit: Int) async throws -> [DeliveryMessageRecord] {
-        let rows = try await client.query("""
-            SELECT \(unescaped: Self.messageColumns),
+        try await listed("""
+            WHERE \(state?.rawValue)::text IS NULL OR m.state = \(state?.rawValue) ORDER BY m.id DESC LIMIT \(limit)
+            """).reversed()
+    }
+
+    public func message(id: Int64) async throws -> DeliveryMessageRecord? {
+        try await listed("WHERE m.id = \(id)").first
+    }
+
+    /// Messages with the outbox ids each carries, as `storey outbox` and the API list them; `filter` is
+    /// the query's WHERE (and ORDER BY, LIMIT) on `delivery_message m`.
+    private func listed(_ filter: PostgresQuery) async throws -> [DeliveryMessageRecord] {
+        // The head binds nothing, so the filter's placeholders keep their numbers.
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT \(Self.messageColumns),
                 ARRAY(SELECT outbox_id FROM delivery_item WHERE message = m.id ORDER BY outbox_id)
-            FROM delivery_message m WHERE \(state?.rawValue)::text IS NULL OR m.state = \(state?.rawValue)
-            ORDER BY m.id DESC LIMIT \(limit)
-            """, logger: logger)
+            FROM delivery_message m \(filter.sql)
+            """, binds: filter.binds)
         var records: [DeliveryMessageRecord] = []
-        for try await c in rows.decode((Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?, [Int64]).self) {
+        for try await c in try await client.query(query, logger: logger).decode(
+            (Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?, [Int64]).self)
+        {
             var record = Self.message((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13))
             record.outboxIDs = c.14
             records.append(record)
         }
-        return records.reversed()
-    }
-
-    public func message(id: Int64) async throws -> DeliveryMessageRecord? {
-        let rows = try await client.query("""
-            SELECT \(unescaped: Self.messageColumns),
-                ARRAY(SELECT outbox_id FROM delivery_item WHERE message = m.id ORDER BY outbox_id)
-            FROM delivery_message m WHERE m.id = \(id)
-            """, logger: logger)
-        for try await c in rows.decode((Int64, String, String, String, String, String?, String, Int, Int64, String?, String?, Int64, Int64?, Int64?, [Int64]).self) {
-            var record = Self.message((c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7, c.8, c.9, c.10, c.11, c.12, c.13))
-            record.outboxIDs = c.14
-            return record
-        }
-        return nil
+        return records
     }
 
     public func replay(_ id: Int64, now: Int64) async throws -> Bool {
