@@ -15,12 +15,14 @@ public struct JournalPosition: Sendable, Equatable {
 
 /// Received messages, written to a file before they are handed to storage.
 ///
-/// libmosquitto acknowledges a QoS 1 message to the broker before our callback sees it, so from then on
-/// the broker will not send it again: a message waiting in memory for storage would die with the
-/// process. The message callback therefore appends every message to this file as it arrives (one
-/// `pwrite(2)` each, no `fsync`: like SQLite's WAL with `synchronous=NORMAL`, it survives the process
-/// being killed, not a power cut). Appending per hand-off instead left a window of up to a thousand
-/// acknowledged messages, and a test killing storeyd 20 times during a stream lost readings in it. Storage records the position it has stored up to in the same transaction
+/// Once a QoS 1 message is acknowledged the broker will not send it again: a message waiting in memory
+/// for storage would die with the process. The message callback therefore appends every message to this
+/// file as it arrives (one `pwrite(2)` each, no `fsync`: like SQLite's WAL with `synchronous=NORMAL`, it
+/// survives the process being killed, not a power cut), and the PUBACK leaves only after the callback
+/// (`Mosquitto.configure` defers libmosquitto's writes to the loop). Appending per hand-off instead left a
+/// window of up to a thousand acknowledged messages, and a test killing storeyd 20 times during a stream
+/// lost readings in it; sending the PUBACK before the callback, as libmosquitto does by itself, left a
+/// window of one message, which the same test hit about once in five CI runs. Storage records the position it has stored up to in the same transaction
 /// as the readings; at start, whatever lies beyond that position is stored first. Once everything in
 /// the file is stored and it has grown past `restartAbove`, the loop empties it and starts a new
 /// generation.
@@ -97,7 +99,7 @@ public final class IntakeJournal: Sendable {
     var writtenPosition: JournalPosition { written.withLock { $0 } }
 
     /// Appends the message just added to `batch` (network loop thread, from the message callback, so that
-    /// it is on file microseconds after libmosquitto acknowledged it). Throws if the file cannot be
+    /// it is on file before its PUBACK is sent). Throws if the file cannot be
     /// written; the message is then handed over anyway, without the protection.
     func appendLast(of batch: MQTTBatch) throws {
         try write(batch, records: batch.records.count - 1..<batch.records.count)

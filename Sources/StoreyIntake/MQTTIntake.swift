@@ -6,7 +6,7 @@ import Synchronization
 /// messages over in batches with back-pressure.
 ///
 /// The network loop runs on a thread of its own (`run()`); the consumer calls `nextBatch()` from one task.
-/// With QoS 1, libmosquitto acknowledges a message before it reaches the buffer, so messages still
+/// With QoS 1, a message is acknowledged once it is in the buffer; without a `journal`, messages still
 /// buffered when the process dies are lost: keep `maxBufferedMessages` modest.
 public final class MQTTIntake: Sendable {
     public let settings: MQTTSettings

@@ -161,6 +161,11 @@ final class Mosquitto: @unchecked Sendable {
 
     private func configure() throws {
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        // Outgoing packets then wait in libmosquitto's queue for our loop's write step instead of going out
+        // from inside a read. Unthreaded, it sends a QoS 1 PUBACK before calling the message callback, so a
+        // kill in between lost a message the broker counted as delivered; now the PUBACK leaves after the
+        // callback has put the message in the intake journal. (Both loops write whenever it wants to.)
+        try check(mosquitto_threaded_set(handle, true), "deferring outgoing packets to the loop")
         let version = settings.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "setting the MQTT protocol version")
         try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(settings.receiveMaximum)), "setting the receive maximum")

@@ -159,7 +159,15 @@ struct DaemonTests {
             if daemon.log.contains("storing messages received before the last stop") { recovered += 1 }
         }
         try await publishing.value
-        try await daemon.waitUntil("all 9000 stored", timeout: .seconds(150)) { try await daemon.query("SELECT COUNT(*) FROM reading") == "9000" }
+        var stored = "nothing"
+        do {
+            try await daemon.waitUntil("all 9000 stored", timeout: .seconds(150)) {
+                stored = try await daemon.query("SELECT COUNT(*) FROM reading")
+                return stored == "9000"
+            }
+        } catch {
+            throw TestSupportError("\(error)\nstored: \(stored) readings of 9000")
+        }
         // Each reading counted once: the counter rose by 8,999 kWh over the stream.
         let energy = try await daemon.counterEnergy()
         #expect(energy == 8999)
