@@ -154,12 +154,12 @@ let package = Package(
         // Real servers for tests: a private mosquitto per test, throwaway certificates, free ports.
         .target(
             name: "StoreyTestSupport",
-            dependencies: ["StoreyIntake", "StoreyPostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StoreyIntake", "StoreyStore", "StoreyPostgres", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreyTestSupport",
             exclude: ["Servers"]
         ),
         .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),
-        .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig"]),
+        .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore"]),
         .testTarget(
             name: "StoreyStoreTests",
             dependencies: [

@@ -24,6 +24,8 @@ public struct Configuration: Sendable {
     public var httpAccess = HTTPAccessConfiguration()
     /// Alert delivery: receivers, routes, time intervals (nil: alerts stay in the outbox, undelivered).
     public var delivery: DeliveryConfiguration? = nil
+    /// SQLite (`databasePath`) or a PostgreSQL store shared by several instances.
+    public var storage: StorageConfiguration = .sqlite
 
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {

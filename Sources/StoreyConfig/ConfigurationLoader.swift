@@ -39,7 +39,7 @@ public enum ConfigurationLoader {
 
     private static func read(file: String, overrides: ConfigurationOverrides, problems: ConfigNode.Problems) -> Configuration? {
         guard let root = ConfigNode.load(file: file, problems: problems),
-            let top = root.mapping(allowed: ["mqtt", "database", "http", "intake", "retention", "topology", "alerting", "rules", "delivery"])
+            let top = root.mapping(allowed: ["mqtt", "database", "storage", "http", "intake", "retention", "topology", "alerting", "rules", "delivery"])
         else { return nil }
         let directory = (file as NSString).deletingLastPathComponent
 
@@ -80,12 +80,13 @@ public enum ConfigurationLoader {
 
         let httpAccess = readHTTPAccess(top["http"])
         let delivery = top["delivery"].flatMap { DeliveryReader(problems: problems).read($0) }
+        let storage = readStorage(top["storage"], topology: topologyResult?.topology)
         guard let mqtt, let topologyResult, problems.errors.isEmpty else { return nil }
         return Configuration(
             file: file, mqtt: mqtt, databasePath: database, http: http, intake: intake, rawRetentionDays: retentionDays,
             topology: topologyResult.topology, topicPrefix: topologyResult.topicPrefix, workingTimes: topologyResult.workingTimes,
             alerting: alerting, rules: rules,
-            httpAccess: httpAccess, delivery: delivery)
+            httpAccess: httpAccess, delivery: delivery, storage: storage)
     }
 
     private static func readMQTT(_ node: ConfigNode, override: String?, problems: ConfigNode.Problems) -> MQTTConfiguration? {

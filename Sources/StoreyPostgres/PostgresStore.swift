@@ -1,6 +1,7 @@
 import Logging
 import NIOSSL
 import PostgresNIO
+import StoreyStore
 import Synchronization
 
 /// One PostgreSQL database shared by every Storey instance of an estate: a pool of connections

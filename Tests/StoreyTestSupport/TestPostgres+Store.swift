@@ -1,5 +1,6 @@
 import Logging
 import StoreyPostgres
+import StoreyStore
 import Testing
 
 extension TestPostgres {
