@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "StoreyDaemon",
             dependencies: [
-                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyAPI", "StoreyDelivery", "CMalloc",
+                "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyPostgres", "StoreyAPI", "StoreyDelivery", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

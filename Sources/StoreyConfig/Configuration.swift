@@ -27,6 +27,22 @@ public struct Configuration: Sendable {
     /// SQLite (`databasePath`) or a PostgreSQL store shared by several instances.
     public var storage: StorageConfiguration = .sqlite
 
+    /// Topic filters for some of the buildings only (a shard's): each one's tree under the prefix, plus its
+    /// points' topics outside it.
+    public func subscriptions(forBuildings ids: Set<String>) -> [String] {
+        var filters: [String] = []
+        var seen = Set<String>()
+        for building in topology.buildings where ids.contains(building.id) && seen.insert(building.id).inserted {
+            filters.append("\(topicPrefix)/\(building.id)/#")
+        }
+        for point in topology.points where ids.contains(topology.buildings[point.buildingIndex].id) {
+            if !point.topic.hasPrefix("\(topicPrefix)/\(topology.buildings[point.buildingIndex].id)/"), seen.insert(point.topic).inserted {
+                filters.append(point.topic)
+            }
+        }
+        return filters
+    }
+
     /// Topic filters to subscribe to: the prefix's whole tree, plus every point topic outside it.
     public var subscriptions: [String] {
         var filters = ["\(topicPrefix)/#"]

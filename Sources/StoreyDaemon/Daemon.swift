@@ -27,11 +27,8 @@ public struct Daemon: Sendable {
         let notifier = SystemdNotifier()
         let configuration = try ConfigurationLoader.load(file: configurationFile, overrides: overrides)
         if case .postgresql(let storage) = configuration.storage {
-            // The PostgreSQL stores are built and tested (StoreyPostgres); the daemon's stages still take
-            // the SQLite ones. Say so instead of quietly running on a file nobody expects.
-            throw DaemonError(
-                "storage: postgresql (\(storage.location.host)/\(storage.location.database)) is not yet something storeyd runs on; "
-                    + "remove the storage section to run on the SQLite file (database:). See docs/estate.md, \"Still to wire\".")
+            try await EstateDaemon(configuration: configuration, storage: storage, logger: logger).run()
+            return
         }
         let metrics = StoreyMetrics()
         metrics.points.set(Double(configuration.topology.points.count))
@@ -313,10 +310,4 @@ struct Housekeeping: Service, CustomStringConvertible {
 /// pages unless asked, which would leave the daemon's resident memory at its start-up peak for months.
 func releaseFreedMemory() {
     malloc_trim(0)
-}
-
-/// A setting storeyd cannot run with although the configuration is well-formed (exit code 78, EX_CONFIG).
-public struct DaemonError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -77,7 +77,8 @@ final class IntakeLoop: MosquittoEvents {
                 let wait = max(0, Self.milliseconds(at - ContinuousClock.now))
                 timeout = min(timeout, Int32(clamping: wait))
             }
-            let events = client.waitForEvents(reading: !readingPaused, timeoutMilliseconds: timeout)
+            let mayWrite = intake.acknowledgementsMayLeave
+            let events = client.waitForEvents(reading: !readingPaused, writing: mayWrite, timeoutMilliseconds: timeout)
             let drainAgain = morePending
             morePending = false
             if client.isSocketOpen && (!readingPaused && (events.readable || drainAgain) || events.hangUp) {
@@ -87,7 +88,7 @@ final class IntakeLoop: MosquittoEvents {
                 if let failure = outcome.failure { socketFailed(failure) }
                 handOff()
             }
-            if client.isSocketOpen && (events.writable || client.wantsWrite) {
+            if client.isSocketOpen && (events.writable || client.wantsWrite) && intake.acknowledgementsMayLeave {
                 if let failure = client.write() { socketFailed(failure) }
             }
             keepOutgoingTraffic(now: .now)
@@ -96,13 +97,23 @@ final class IntakeLoop: MosquittoEvents {
         }
         stopping = true
         if machine.stop() == .disconnect {
-            client.disconnect()
-            // Let the DISCONNECT reach the broker if the socket still holds it.
-            var attempts = 0
-            while client.isSocketOpen && client.wantsWrite && attempts < 10 {
-                _ = client.waitForEvents(reading: false, timeoutMilliseconds: 100)
-                _ = client.write()
-                attempts += 1
+            // Acknowledgements waiting for storage: give the consumer a few seconds to store what it has
+            // (a graceful stop). If it does not (the shard was lost), nothing more is sent and the broker
+            // keeps those messages for whoever resumes the session.
+            var waited = 0
+            while client.isSocketOpen && !intake.acknowledgementsMayLeave && waited < 50 {
+                _ = client.waitForEvents(reading: false, writing: false, timeoutMilliseconds: 100)
+                waited += 1
+            }
+            if intake.acknowledgementsMayLeave {
+                client.disconnect()
+                // Let the DISCONNECT reach the broker if the socket still holds it.
+                var attempts = 0
+                while client.isSocketOpen && client.wantsWrite && attempts < 10 {
+                    _ = client.waitForEvents(reading: false, timeoutMilliseconds: 100)
+                    _ = client.write()
+                    attempts += 1
+                }
             }
         }
         logger.info("MQTT intake stopped")
@@ -152,6 +163,7 @@ final class IntakeLoop: MosquittoEvents {
             state.status.lastMessageAt = now
             if let consumer = state.consumer, state.ready.isEmptyBatch {
                 state.consumer = nil
+                state.consumerHolding = true
                 return (consumer, batch, limit)
             }
             if state.ready.isEmptyBatch {

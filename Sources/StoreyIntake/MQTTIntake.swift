@@ -19,6 +19,8 @@ public final class MQTTIntake: Sendable {
     struct SharedState {
         var ready = MQTTBatch()
         var consumer: CheckedContinuation<MQTTBatch?, Never>?
+        /// The consumer has a batch it has not stored yet (it took one and has not asked for the next).
+        var consumerHolding = false
         var started = false
         var stopRequested = false
         var finished = false
@@ -79,6 +81,7 @@ public final class MQTTIntake: Sendable {
         }
         func take(_ state: inout SharedState) -> Outcome {
             if !state.ready.isEmptyBatch {
+                state.consumerHolding = true
                 let batch = state.ready
                 state.ready = MQTTBatch()
                 state.status.bufferedMessages = 0
@@ -89,6 +92,13 @@ public final class MQTTIntake: Sendable {
             return state.finished ? .batch(nil, wakeLoop: false) : .wait
         }
 
+        // Asking again says the last batch is stored: with `acknowledgeAfterStoring` the loop may now send
+        // its acknowledgements.
+        let stored = shared.withLock { state in
+            defer { state.consumerHolding = false }
+            return state.consumerHolding
+        }
+        if stored && settings.acknowledgeAfterStoring { wakeup.signal() }
         if case .batch(let batch, let wakeLoop) = shared.withLock({ take(&$0) }) {
             if wakeLoop { wakeup.signal() }
             return batch
@@ -115,6 +125,13 @@ public final class MQTTIntake: Sendable {
                 return state.consumer
             }?.resume(returning: nil)
         }
+    }
+
+    /// Whether packets may go out now: always, unless acknowledgements wait for storage and something
+    /// handed over is not stored yet.
+    var acknowledgementsMayLeave: Bool {
+        guard settings.acknowledgeAfterStoring else { return true }
+        return shared.withLock { $0.ready.isEmptyBatch && !$0.consumerHolding }
     }
 
     /// A snapshot of the connection state and counters.

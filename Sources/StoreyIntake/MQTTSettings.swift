@@ -83,6 +83,12 @@ public struct MQTTSettings: Sendable {
     public var maxBufferedMessages: Int
     /// Second back-pressure bound, on the bytes of topics and payloads waiting for `nextBatch()`.
     public var maxBufferedBytes: Int
+    /// QoS 1 acknowledgements (and every other packet) go out only once everything handed over is
+    /// stored: the consumer's next `nextBatch()` call says the previous batch is. A message is then the
+    /// broker's until it is in storage, so whoever resumes the session next (after a kill, another
+    /// instance taking over a shard) receives it again; the local journal is no longer what keeps it.
+    /// The broker's in-flight window (`receiveMaximum`, MQTT 5) bounds how much one store round takes.
+    public var acknowledgeAfterStoring = false
 
     public init(
         host: String = "127.0.0.1",

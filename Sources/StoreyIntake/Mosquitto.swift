@@ -281,12 +281,13 @@ final class Mosquitto: @unchecked Sendable {
 
     var isSocketOpen: Bool { mosquitto_socket(handle) >= 0 }
 
-    /// Waits for the wake-up descriptor and, if open, the socket. `reading` false leaves POLLIN out (back-pressure).
-    func waitForEvents(reading: Bool, timeoutMilliseconds: Int32) -> LoopEvents {
+    /// Waits for the wake-up descriptor and, if open, the socket. `reading` false leaves POLLIN out
+    /// (back-pressure); `writing` false leaves POLLOUT out (acknowledgements waiting for storage).
+    func waitForEvents(reading: Bool, writing: Bool = true, timeoutMilliseconds: Int32) -> LoopEvents {
         let socket = mosquitto_socket(handle)
         var socketEvents: Int16 = 0
         if reading { socketEvents |= Int16(POLLIN) }
-        if socket >= 0 && mosquitto_want_write(handle) { socketEvents |= Int16(POLLOUT) }
+        if writing && socket >= 0 && mosquitto_want_write(handle) { socketEvents |= Int16(POLLOUT) }
         pollDescriptors[0] = pollfd(fd: wakeup.descriptor, events: Int16(POLLIN), revents: 0)
         pollDescriptors[1] = pollfd(fd: socket, events: socketEvents, revents: 0)
         let count = socket >= 0 ? 2 : 1

@@ -40,9 +40,6 @@ struct StoreyDaemonCommand: AsyncParsableCommand {
         } catch let errors as ConfigErrors {
             for error in errors.errors { logger.critical("\(error)") }
             throw ExitCode(78)  // EX_CONFIG
-        } catch let error as DaemonError {
-            logger.critical("\(error)")
-            throw ExitCode(78)
         }
     }
 }

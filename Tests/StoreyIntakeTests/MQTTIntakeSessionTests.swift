@@ -25,6 +25,41 @@ struct MQTTIntakeSessionTests {
         try await second.stop()
     }
 
+    /// With `acknowledgeAfterStoring`, a message taken but not stored (the consumer never asked for the
+    /// next batch) is still the broker's: the next session receives it again. Without it, the messages
+    /// were acknowledged as they were read, and the next session receives none of them.
+    @Test(arguments: [false, true])
+    func acknowledgementsWaitUntilTheConsumerStoredWhenAsked(afterStoring: Bool) async throws {
+        let broker = try await TestBroker()
+        defer { broker.stop() }
+        let topic = uniqueName("storey/acks")
+        var settings = settings(broker, .v5, [MQTTSubscription(topicFilter: topic, qos: 1)], clientID: uniqueName("acks"))
+        settings.acknowledgeAfterStoring = afterStoring
+        let first = RunningIntake(settings)
+        try await first.waitUntilSubscribed()
+        try await first.stop()
+        // Fewer than the broker's in-flight window (receive maximum 100), so that all arrive either way.
+        try await publishNumbered(80, topic: topic, port: broker.port, qos: 1, protocolVersion: .v5)
+
+        let second = RunningIntake(settings)
+        let intake = second.intake
+        let taken = try await withTimeout(.seconds(15), "a first batch") { await intake.nextBatch() }
+        #expect(taken != nil)
+        try await waitUntil("all 80 read by the second session") { intake.status.messagesReceived == 80 }
+        try await second.stop()
+
+        let third = RunningIntake(settings)
+        if afterStoring {
+            let again = try await third.collect(80)
+            #expect(Set(again.map(\.payload)) == Set((0..<80).map { "\($0)" }))
+        } else {
+            try await third.waitUntilSubscribed()
+            try await Task.sleep(for: .seconds(2))
+            #expect(third.intake.status.messagesReceived == 0)
+        }
+        try await third.stop()
+    }
+
     /// A QoS 0 backlog that takes several keep-alive periods to drain: the broker's answer to a ping waits
     /// behind the backlog, and without outgoing traffic libmosquitto would give up on the connection and
     /// lose the QoS 0 messages in flight.

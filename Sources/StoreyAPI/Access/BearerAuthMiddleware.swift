@@ -48,6 +48,11 @@ public final class AccessPolicy: Sendable {
         state.withLock { $0 = (tokens, openHealth) }
     }
 
+    /// Puts these rules in front of a router of the daemon's own (an estate instance's).
+    public func guardRoutes<Context: RequestContext>(of router: Router<Context>) {
+        router.add(middleware: BearerAuthMiddleware(access: self))
+    }
+
     /// The scope a request needs, or nil when it needs none.
     func requiredScope(method: HTTPRequest.Method, path: String) -> TokenScope? {
         switch path {

@@ -4,8 +4,17 @@ import ServiceLifecycle
 import StoreyConfig
 import StoreyCore
 import StoreyIntake
+import StoreyPostgres
 import StoreyStore
 import Synchronization
+
+/// Where the intake pipeline stores its batches.
+public enum ReadingSink: Sendable {
+    /// The SQLite file: synchronous, so binding and storing run on the pipeline's own thread.
+    case sqlite(ReadingStore)
+    /// A PostgreSQL store (a shard's, fenced to its holder): asynchronous, on the storing task.
+    case postgresql(PostgresReadingStore)
+}
 
 /// The intake path as one service: MQTT batches → decode and bind to points → store with their figures.
 ///
@@ -15,7 +24,7 @@ import Synchronization
 /// was already received before returning.
 public final class IntakePipeline: Service, Sendable {
     private let intake: MQTTIntake
-    private let store: ReadingStore
+    private let sink: ReadingSink
     private let metrics: StoreyMetrics
     private let logger: Logger
     private let binder: Mutex<ReadingBinder>
@@ -30,9 +39,9 @@ public final class IntakePipeline: Service, Sendable {
     private let writingSince = Mutex<ContinuousClock.Instant?>(nil)
     /// Told of every stored batch, on the storing task: keep it short (rule evaluation only notes windows).
     private let observers = Mutex<[@Sendable (IngestResult) -> Void]>([])
-    /// Binding and storing are synchronous (SQLite): they run on a thread of their own (`BlockingWork`).
+    /// Binding and storing in SQLite are synchronous: they run on a thread of their own (`BlockingWork`).
     private let writer = BlockingWork(label: "storey.intake.writer")
-    /// The writer's working memory, reused batch after batch; touched only on `writer`.
+    /// The writer's working memory, reused batch after batch; touched by one batch at a time.
     private final class Workspace: @unchecked Sendable {
         var scratch: [DecodedValue] = []
         var receipts = ReceiptTimes()
@@ -50,13 +59,20 @@ public final class IntakePipeline: Service, Sendable {
         return value == .min ? nil : value
     }
 
-    public init(
+    public convenience init(
         intake: MQTTIntake, store: ReadingStore, configuration: Configuration, metrics: StoreyMetrics, logger: Logger,
+        clock: SteadyWallClock = SteadyWallClock()
+    ) {
+        self.init(intake: intake, sink: .sqlite(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
+    }
+
+    public init(
+        intake: MQTTIntake, sink: ReadingSink, configuration: Configuration, metrics: StoreyMetrics, logger: Logger,
         clock: SteadyWallClock = SteadyWallClock()
     ) {
         self.intake = intake
         self.clock = clock
-        self.store = store
+        self.sink = sink
         self.metrics = metrics
         self.logger = logger
         self.binder = Mutex(Self.binder(for: configuration))
@@ -126,7 +142,7 @@ public final class IntakePipeline: Service, Sendable {
             do {
                 writingSince.withLock { $0 = .now }
                 defer { writingSince.withLock { $0 = nil } }
-                try await writer.run { try self.storeOnce(batch) }
+                try await storeOnce(batch)
                 storeFailing.store(false, ordering: .relaxed)
                 return
             } catch {
@@ -144,32 +160,32 @@ public final class IntakePipeline: Service, Sendable {
     }
 
     /// One attempt: binds the batch's messages to readings and stores them with their figures, in one
-    /// transaction. Runs on `writer` only, the one user of `workspace`.
-    private func storeOnce(_ batch: MQTTBatch) throws {
-        let binder = self.binder.withLock { $0 }
-        var rejections: [RejectionReason] = []
-        var newest = Int64.min
-        var refusedTopics: [(RejectionReason, String)] = []
-        // A retry binds afresh: receipt times given in a failed attempt are given again.
-        var attemptReceipts = workspace.receipts
+    /// transaction.
+    private func storeOnce(_ batch: MQTTBatch) async throws {
         let journal = batch.journalPosition.map { (generation: $0.generation, position: $0.offset) }
-        let latest = clock.now()
-        let result = try store.ingest(journal: journal) { topology in
-            var readings: [Reading] = []
-            readings.reserveCapacity(batch.count)
-            for index in 0..<batch.count {
-                let before = rejections.count
-                let topic = batch.topic(index)
-                batch.withPayload(index) { payload in
-                    binder.bind(
-                        topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), latest: latest, topology: topology,
-                        scratch: &workspace.scratch, readings: &readings, rejections: &rejections, receipts: &attemptReceipts)
-                }
-                if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
+        let (result, binding): (IngestResult, BatchBinding)
+        switch sink {
+        case .sqlite(let store):
+            (result, binding) = try await writer.run {
+                var binding = self.binding(for: batch)
+                let result = try store.ingest(journal: journal) { binding.bind(batch, topology: $0, scratch: &self.workspace.scratch) }
+                return (result, binding)
             }
-            for reading in readings where reading.time > newest { newest = reading.time }
-            return readings
+        case .postgresql(let store):
+            var bound = self.binding(for: batch)
+            result = try await store.ingest(journal: journal) { bound.bind(batch, topology: $0, scratch: &self.workspace.scratch) }
+            binding = bound
         }
+        recordStored(batch, result: result, binding: binding)
+    }
+
+    /// A retry binds afresh: receipt times given in a failed attempt are given again.
+    private func binding(for batch: MQTTBatch) -> BatchBinding {
+        BatchBinding(binder: binder.withLock { $0 }, latest: clock.now(), receipts: workspace.receipts)
+    }
+
+    private func recordStored(_ batch: MQTTBatch, result: IngestResult, binding: BatchBinding) {
+        let (rejections, refusedTopics, newest, attemptReceipts) = (binding.rejections, binding.refusedTopics, binding.newest, binding.receipts)
         workspace.receipts = attemptReceipts
         workspace.receipts.forget(before: Int64(Date().timeIntervalSince1970 * 1000) - 1000)
         if let position = batch.journalPosition { intake.journal?.markStored(position) }
@@ -196,5 +212,38 @@ public final class IntakePipeline: Service, Sendable {
                 ])
             }
         }
+    }
+}
+
+/// One attempt at binding a batch's messages to readings, and what it refused on the way.
+struct BatchBinding: Sendable {
+    let binder: ReadingBinder
+    let latest: Int64
+    var receipts: ReceiptTimes
+    var rejections: [RejectionReason] = []
+    var refusedTopics: [(RejectionReason, String)] = []
+    var newest = Int64.min
+
+    init(binder: ReadingBinder, latest: Int64, receipts: ReceiptTimes) {
+        self.binder = binder
+        self.latest = latest
+        self.receipts = receipts
+    }
+
+    mutating func bind(_ batch: MQTTBatch, topology: Topology, scratch: inout [DecodedValue]) -> [Reading] {
+        var readings: [Reading] = []
+        readings.reserveCapacity(batch.count)
+        for index in 0..<batch.count {
+            let before = rejections.count
+            let topic = batch.topic(index)
+            batch.withPayload(index) { payload in
+                binder.bind(
+                    topic: topic, payload: payload, now: batch.receivedAtMilliseconds(index), latest: latest, topology: topology,
+                    scratch: &scratch, readings: &readings, rejections: &rejections, receipts: &receipts)
+            }
+            if rejections.count > before { refusedTopics.append((rejections[before], topic)) }
+        }
+        for reading in readings where reading.time > newest { newest = reading.time }
+        return readings
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+import StoreyConfig
+import StoreyCore
+import StoreyIntake
+import StoreyPostgres
+import Synchronization
+
+/// The shards this instance holds, each taken in by an intake of its own: while `ShardOwnership` holds a
+/// shard's lock, an MQTT client with the shard's own id and persistent session (so whoever holds the
+/// shard resumes the same session, and gets what the broker queued while nobody did) feeds a pipeline
+/// storing into the shared database, fenced to the shard's holder.
+///
+/// A shard lost (the lock's connection failed) is dropped at once: its intake stops without acknowledging
+/// more, and anything it had not stored stays with the broker or the local journal. On shutdown every
+/// intake stores what it has in hand first, and only then are the locks given back.
+final class ShardIntakes: Service, Sendable, CustomStringConvertible {
+    var description: String { "ShardIntakes" }
+
+    private let configuration: Configuration
+    private let storage: PostgresStorage
+    private let database: PostgresStore
+    private let ownership: ShardOwnership
+    private let metrics: StoreyMetrics
+    private let logger: Logger
+    private let clock: SteadyWallClock
+    private let running = Mutex<[String: RunningShard]>([:])
+    private let held: Gauge
+    /// Set once shutdown began: a shard acquired after that is not taken in.
+    private let stopping = Atomic<Bool>(false)
+
+    private struct RunningShard: Sendable {
+        let slot: IntakeSlot
+        let task: Task<Void, Never>
+    }
+
+    /// The shard's intake once it is set up (nil before).
+    private final class IntakeSlot: Sendable {
+        let intake = Mutex<MQTTIntake?>(nil)
+    }
+
+    init(configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger, clock: SteadyWallClock) {
+        self.configuration = configuration
+        self.storage = storage
+        self.database = database
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        ownership = ShardOwnership(database: database, instance: storage.instance, preferred: storage.owns, standbyFor: storage.standbyFor)
+        held = metrics.registry.makeGauge(descriptor: .storey("storey_shards_held", "Shards of the estate this instance holds and takes in."))
+    }
+
+    /// Every held shard's intake is subscribed (true when none is held: a standby is ready to take over).
+    var allSubscribed: Bool {
+        running.withLock { shards in shards.values.allSatisfy { $0.slot.intake.withLock { $0?.status.state == .subscribed } } }
+    }
+
+    var heldShards: Set<String> { ownership.owned }
+
+    func run() async throws {
+        let holding = Task { await ownership.run { await self.changed($0) } }
+        try? await gracefulShutdown()
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        // Store what is in hand while still the holder, then give the locks back.
+        let shards = running.withLock { shards in
+            defer { shards.removeAll() }
+            return shards
+        }
+        for shard in shards.values { shard.slot.intake.withLock { $0?.stop() } }
+        for shard in shards.values { await shard.task.value }
+        holding.cancel()
+        await holding.value
+    }
+
+    private func changed(_ change: ShardOwnership.Change) async {
+        switch change {
+        case .acquired(let shard):
+            guard !stopping.load(ordering: .sequentiallyConsistent) else { return }
+            logger.notice("shard acquired: taking in its buildings", metadata: ["shard": "\(shard)", "instance": "\(storage.instance)"])
+            let slot = IntakeSlot()
+            let task = Task { await self.takeIn(shard, slot: slot) }
+            running.withLock { $0[shard] = RunningShard(slot: slot, task: task) }
+        case .lost(let shard):
+            guard let lost = running.withLock({ $0.removeValue(forKey: shard) }) else { return }
+            lost.slot.intake.withLock { $0?.stop() }
+            lost.task.cancel()
+        }
+        held.record(Double(running.withLock { $0.count }))
+    }
+
+    /// Sets up and runs one shard's intake until it is stopped or cancelled; set-up failures (the database
+    /// or the journal) are retried.
+    private func takeIn(_ shard: String, slot: IntakeSlot) async {
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let key = "\(shard)@\(storage.instance)"
+                let store = try await PostgresReadingStore(
+                    database: database, topology: configuration.topology, intake: key,
+                    fence: ShardFence(shard: shard, instance: storage.instance), now: { [clock] in clock.now() })
+                let journal = try IntakeJournal(
+                    path: Self.journalPath(configuration, shard: shard),
+                    storedUpTo: try await store.intakeJournalPosition().map { JournalPosition(generation: $0.generation, offset: $0.position) })
+                let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger, journal: journal)
+                let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
+                let stopped = slot.intake.withLock { current -> Bool in
+                    current = intake
+                    return Task.isCancelled
+                }
+                if stopped { return }
+                try await pipeline.run()
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.error("cannot take in shard; retrying", metadata: ["shard": "\(shard)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// A shard's own client id and session, subscribed to its buildings' topics only.
+    static func settings(_ configuration: Configuration, storage: PostgresStorage, shard: String) throws -> MQTTSettings {
+        var settings = try Daemon.mqttSettings(configuration)
+        settings.clientID = "\(configuration.mqtt.clientID)-\(shard)"
+        // The journal is this host's: another instance taking the shard over could not replay it. What is
+        // not stored must stay the broker's.
+        settings.acknowledgeAfterStoring = true
+        let buildings = Set(storage.shards.first { $0.name == shard }?.buildings ?? [])
+        settings.subscriptions = configuration.subscriptions(forBuildings: buildings).map { MQTTSubscription(topicFilter: $0, qos: configuration.mqtt.qos) }
+        return settings
+    }
+
+    /// Next to where the SQLite file would be (the state directory): the journal is this host's, per shard.
+    static func journalPath(_ configuration: Configuration, shard: String) -> String {
+        let directory = (configuration.databasePath as NSString).deletingLastPathComponent
+        return (directory.isEmpty ? "" : directory + "/") + "intake-journal-\(shard)"
+    }
+}
