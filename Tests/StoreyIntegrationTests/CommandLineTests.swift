@@ -28,7 +28,7 @@ import Testing
         #expect(result.errorOutput.contains("\(directory)/topology.yaml:12: buildings[0].floors[0].spaces[0].capacity: expected a whole number, got \"many\""))
     }
 
-    @Test func aPostgreSQLStoreIsCheckedButStoreydRefusesToRunOnItYet() async throws {
+    @Test func checkAcceptsAPostgreSQLStoreWithShards() async throws {
         let directory = try folder(topology: IntegrationTopology.text)
         try """
             mqtt:
@@ -43,10 +43,6 @@ import Testing
             """.write(toFile: "\(directory)/storey.yaml", atomically: true, encoding: .utf8)
         let check = try await runCommand(Self.storey, ["check", "--config", "\(directory)/storey.yaml"])
         #expect(check.status == 0, "\(check.errorOutput)")
-        // Not wired into the daemon yet: it says so and exits EX_CONFIG instead of running on a SQLite file.
-        let run = try await runCommand(StoreydProcess.binary, ["--config", "\(directory)/storey.yaml"], timeout: .seconds(30))
-        #expect(run.status == 78)
-        #expect(run.errorOutput.contains("storage: postgresql (127.0.0.1/storey) is not yet something storeyd runs on"), "\(run.errorOutput)")
     }
 
     @Test func topicsPrintsOneTabSeparatedLinePerPoint() async throws {
