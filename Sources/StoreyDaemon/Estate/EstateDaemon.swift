@@ -8,6 +8,7 @@ import StoreyAPI
 import StoreyConfig
 import StoreyCore
 import StoreyPostgres
+import UnixSignals
 
 /// storeyd as one of several instances sharing an estate over PostgreSQL (`storage: postgresql`): it
 /// takes in the shards it holds (`ShardIntakes`) and serves `/healthz`, `/readyz`, `/metrics` and
@@ -48,6 +49,7 @@ struct EstateDaemon {
             services: [
                 .init(service: shards),
                 .init(service: http),
+                .init(service: ReloadRefusal(logger: logger)),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -116,5 +118,19 @@ struct EstateDaemon {
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "storeyd"),
             logger: logger)
+    }
+}
+
+/// SIGHUP (`systemctl reload`) on an estate instance: not applied yet, and said so, instead of SIGHUP's
+/// default of ending the process.
+struct ReloadRefusal: Service, CustomStringConvertible {
+    var description: String { "ReloadRefusal" }
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            logger.warning("reload asked for: an estate instance does not reload its configuration yet; restart it to apply a change")
+        }
     }
 }
