@@ -166,6 +166,12 @@ struct EstateTests {
         #expect(energy.split(separator: "\n").map(String.init) == Self.buildings.map { "\($0)-kwh \(perBuilding - 1)" })
         #expect(try await Self.owners(c) == ["s-b1": "estate-c", "s-b2": "estate-c", "s-b3": "estate-b", "s-b4": "estate-b"])
         #expect(c.log.contains("shard acquired"))
+        // Its metrics say so (a resumed session's SUBSCRIBE leaves behind the acknowledgements of the
+        // backlog, so "subscribed" may come a moment after the last reading is stored).
+        try await c.waitUntil("C's metrics show two shards, subscribed") {
+            let metrics = try await c.metrics()
+            return metrics["storey_shards_held"] == 2 && metrics["storey_mqtt_connected"] == 1
+        }
         print("estate: A killed with 2 of 4 shards and \(Int(heldByA)) readings received, not stored; C held the shards \(takenOverAfter) later; \(count) of \(4 * perBuilding) readings stored, once each")
         // `systemctl reload` is not applied by an estate instance yet: it says so and keeps running.
         b.signal(SIGHUP)

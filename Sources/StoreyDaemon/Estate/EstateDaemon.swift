@@ -48,6 +48,7 @@ struct EstateDaemon {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: shards),
+                .init(service: EstateWatch(shards: shards, metrics: metrics, notifier: notifier, logger: logger)),
                 .init(service: http),
                 .init(service: ReloadRefusal(logger: logger)),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),

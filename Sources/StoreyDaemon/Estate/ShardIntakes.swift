@@ -36,9 +36,10 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         let task: Task<Void, Never>
     }
 
-    /// The shard's intake once it is set up (nil before).
+    /// The shard's intake and pipeline once they are set up (nil before).
     private final class IntakeSlot: Sendable {
         let intake = Mutex<MQTTIntake?>(nil)
+        let pipeline = Mutex<IntakePipeline?>(nil)
     }
 
     init(configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger, clock: SteadyWallClock) {
@@ -58,6 +59,16 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     }
 
     var heldShards: Set<String> { ownership.owned }
+
+    /// The MQTT status of each held shard's intake (those set up).
+    var statuses: [MQTTStatus] {
+        running.withLock { shards in shards.values.compactMap { $0.slot.intake.withLock { $0?.status } } }
+    }
+
+    /// No held shard's store write has been running for longer than `limit`: the watchdog's question.
+    func isMakingProgress(within limit: Duration) -> Bool {
+        running.withLock { shards in shards.values.allSatisfy { $0.slot.pipeline.withLock { $0?.isMakingProgress(within: limit) ?? true } } }
+    }
 
     func run() async throws {
         let holding = Task { await ownership.run { await self.changed($0) } }
@@ -105,6 +116,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
                     storedUpTo: try await store.intakeJournalPosition().map { JournalPosition(generation: $0.generation, offset: $0.position) })
                 let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger, journal: journal)
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
+                slot.pipeline.withLock { $0 = pipeline }
                 let stopped = slot.intake.withLock { current -> Bool in
                     current = intake
                     return Task.isCancelled
