@@ -159,7 +159,7 @@ let package = Package(
             exclude: ["Servers"]
         ),
         .testTarget(name: "StoreyCoreTests", dependencies: ["StoreyCore"]),
-        .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore"]),
+        .testTarget(name: "StoreyConfigTests", dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyTestSupport"]),
         .testTarget(
             name: "StoreyStoreTests",
             dependencies: [

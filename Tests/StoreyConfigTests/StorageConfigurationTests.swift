@@ -1,28 +1,12 @@
 import Foundation
 import StoreyConfig
 import StoreyStore
+import StoreyTestSupport
 import Testing
 
 /// The `storage` section: SQLite by default, or a PostgreSQL store with this instance's shards of the estate.
 @Suite struct StorageConfigurationTests {
-    /// Three buildings, one floor and one space each.
-    static let estate = """
-        buildings:
-        \(["north", "south", "east"].map { id in """
-              - id: \(id)
-                time_zone: Asia/Shanghai
-                land_area: 5000
-                floors:
-                  - level: 1
-                    area: 1000
-                    spaces:
-                      - id: \(id)-s1
-                        area: 400
-                        points:
-                          - { id: \(id)-kwh, quantity: energy }
-            """ }.joined(separator: "\n"))
-        tenants: []
-        """
+    static let estate = estateTopology(buildings: ["north", "south", "east"])
 
     func main(_ storage: String) -> (ConfigFolder, String) {
         let folder = ConfigFolder()

@@ -8,24 +8,7 @@ import Testing
 struct EstateTests {
     static let buildings = ["b1", "b2", "b3", "b4"]
 
-    /// Four buildings, one floor, one space and one energy counter each.
-    static let topology = """
-        buildings:
-        \(buildings.map { id in """
-              - id: \(id)
-                time_zone: Asia/Shanghai
-                land_area: 5000
-                floors:
-                  - level: 1
-                    area: 1000
-                    spaces:
-                      - id: \(id)-s1
-                        area: 400
-                        points:
-                          - { id: \(id)-kwh, quantity: energy }
-            """ }.joined(separator: "\n"))
-        tenants: []
-        """
+    static let topology = estateTopology(buildings: buildings)
 
     static func topic(_ building: String) -> String { "storey/\(building)/1/\(building)-s1/\(building)-kwh" }
 

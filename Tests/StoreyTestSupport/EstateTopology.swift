@@ -1,0 +1,21 @@
+/// A topology of several small buildings for estate tests: per building one floor, one space (`ID-s1`,
+/// 400 m²) and one energy counter (`ID-kwh`), no tenants.
+public func estateTopology(buildings: [String]) -> String {
+    """
+    buildings:
+    \(buildings.map { id in """
+          - id: \(id)
+            time_zone: Asia/Shanghai
+            land_area: 5000
+            floors:
+              - level: 1
+                area: 1000
+                spaces:
+                  - id: \(id)-s1
+                    area: 400
+                    points:
+                      - { id: \(id)-kwh, quantity: energy }
+        """ }.joined(separator: "\n"))
+    tenants: []
+    """
+}
