@@ -9,10 +9,12 @@
 # PostgreSQL is a throwaway cluster started here (fsync and synchronous commit on, as a deployment runs it).
 # Everything shares the machine's cores: the broker, PostgreSQL and every instance.
 #
-#   benchmarks/estate.sh [COUNT] [POINTS]      (defaults: 200,000 readings over 6,000 points)
+#   benchmarks/estate.sh [COUNT] [POINTS]      (defaults: 200,000 readings over 6,000 points; the output is
+#                                              also written to benchmarks/last-run-estate.txt)
 #   STAMP_INTERVAL=60 …                        seconds between one point's readings (default 10)
 source "$(dirname "$0")/lib.sh"
 count="${1:-200000}"; points="${2:-6000}"; interval="${STAMP_INTERVAL:-10}"
+exec > >(tee benchmarks/last-run-estate.txt)
 pg=/usr/lib/postgresql/15/bin
 [[ -x $pg/postgres ]] || { echo "PostgreSQL 15's server is needed: apt-get install -y postgresql-15" >&2; exit 1; }
 started_load="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -85,8 +87,9 @@ measure() {
   fi
   stop_all
   "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count "$count" --qos 1 --interval "$interval" >"$work/loadgen-$label.txt"
-  local t0 t1 cpu=0 rss="" pg0 pg1
+  local t0 t1 cpu=0 rss="" pg0 pg1 wal0=""
   pg0=$(pg_cpu)
+  [[ "$label" == sqlite ]] || wal0=$(psql_at "$database" 'SELECT pg_current_wal_lsn()')
   t0=$(now)
   start_all "$@"
   until [[ "$(sum_metric storey_readings_accepted_total "$@")" -ge "$count" ]]; do
@@ -100,13 +103,19 @@ measure() {
     rss+="$(awk '/VmHWM/{printf "%.0f", $2/1024}' "/proc/$pid/status") "
   done
   stop_all
-  local stored
-  if [[ "$label" == sqlite ]]; then stored=$(sqlite3 "$work/sqlite/storey.db" 'SELECT count(*) FROM reading'); else stored=$(psql_at "$database" 'SELECT count(*) FROM reading'); fi
-  python3 - "$label" "$count" "$t0" "$t1" "$stored" "$cpu" "$rss" "$pg0" "$pg1" <<'PY' | tee -a "$work/results.txt"
+  local stored size
+  if [[ "$label" == sqlite ]]; then
+    stored=$(sqlite3 "$work/sqlite/storey.db" 'SELECT count(*) FROM reading')
+    size=$(du -cb "$work/sqlite/storey.db"* | awk 'END {printf "%.0f", $1 / 1048576}')
+  else
+    stored=$(psql_at "$database" 'SELECT count(*) FROM reading')
+    size=$(psql_at "$database" "SELECT round(pg_database_size(current_database()) / 1048576.0) || ' MB; WAL ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0') / $count) || ' B a reading'")
+  fi
+  python3 - "$label" "$count" "$t0" "$t1" "$stored" "$cpu" "$rss" "$pg0" "$pg1" "$size" <<'PY' | tee -a "$work/results.txt"
 import sys
 label, count, t0, t1, stored, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], float(sys.argv[6]), sys.argv[7].split()
 server = "" if label == "sqlite" else f"  PostgreSQL CPU {float(sys.argv[9]) - float(sys.argv[8]):.1f} s (at least: backends that ended are not counted)"
-print(f"{label:7} drain {t1 - t0:6.1f} s from start  {count / (t1 - t0):8,.0f}/s  stored {stored} of {count}  storeyd CPU {cpu:.1f} s  peak RSS {' + '.join(rss)} MB{server}")
+print(f"{label:7} drain {t1 - t0:6.1f} s from start  {count / (t1 - t0):8,.0f}/s  stored {stored} of {count}  storeyd CPU {cpu:.1f} s  peak RSS {' + '.join(rss)} MB{server}  database {sys.argv[10]}{'' if label != 'sqlite' else ' MB'}")
 PY
 }
 
