@@ -177,6 +177,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+                // The daemon's underuse monitor as the alert desk (AlertDeskTests).
+                "StoreyDaemon", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -6,11 +6,20 @@ table are drawn and filled, shows a space's detail, sorts the table, switches th
 screenshot in each language, and collects script exceptions and console errors. The caller (the Swift
 integration test) decides what is right; this script only looks.
 
+With --admin-token it acknowledges the first firing alert as an operator would: clicks its acknowledge
+control with the read token (refused: the page asks for an admin token), enters the admin token in the
+page's token form, clicks again, and waits for the row to show it acknowledged; with --outages it writes
+the alert's fingerprint to DIR/acknowledged for the caller to ask the API.
+
 With --outages DIR it then watches the page through two outages the caller causes: it writes
-DIR/broker-outage and waits for the broker banner to say the broker is down, then writes DIR/stream-outage
-and waits for the stream banner to say the stream is down (the caller stops the broker, then storeyd).
+DIR/broker-outage and waits for the broker banner to say the broker is down; with no readings arriving,
+the figures hold still, so it then sorts the tenant table by gap to target (ascending, then descending)
+and writes DIR/gap-sorted for the caller to read the API's gaps of the same figures; then it writes
+DIR/stream-outage and waits for the stream banner to say the stream is down (the caller stops the broker,
+then storeyd).
 
 usage: dashboard_check.py URL --token TOKEN --screenshots DIR [--timeout SECONDS] [--outages DIR]
+                          [--admin-token TOKEN] [--alert-timeout SECONDS]
 """
 import argparse
 import base64
@@ -54,7 +63,8 @@ class Page:
         elif method == "Runtime.consoleAPICalled" and message["params"]["type"] == "error":
             self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in message["params"]["args"]))
         elif method == "Log.entryAdded" and message["params"]["entry"]["level"] == "error":
-            self.console_errors.append(message["params"]["entry"]["text"])
+            entry = message["params"]["entry"]
+            self.console_errors.append(entry["text"] + (f" ({entry['url']})" if entry.get("url") else ""))
 
     def evaluate(self, expression):
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
@@ -113,6 +123,42 @@ SNAPSHOT = """(() => {
 })()"""
 
 
+TENANT_ORDER = """(() => ({
+  sortedColumn: (document.querySelector('#tenants th.sorted-asc, #tenants th.sorted-desc') || {dataset: {}}).dataset.sort || null,
+  direction: document.querySelector('#tenants th.sorted-asc') ? 'ascending' : (document.querySelector('#tenants th.sorted-desc') ? 'descending' : null),
+  rows: [...document.querySelectorAll('#tenants tbody tr')].map(r => [r.dataset.tenant, r.children[6].textContent]),
+}))()"""
+
+
+def acknowledge(page, admin_token, timeout, outages):
+    """Acknowledges the first firing alert through the page's own controls; returns what the page showed."""
+    seen = {"firing": page.wait_for("document.querySelector('#alerts tbody tr.firing:not(.acknowledged) button') !== null", timeout)}
+    if not seen["firing"]:
+        return seen
+    fingerprint = page.evaluate("document.querySelector('#alerts tbody tr.firing:not(.acknowledged)').dataset.fingerprint")
+    seen["fingerprint"] = fingerprint
+    row = f"document.querySelector('#alerts tbody tr[data-fingerprint={json.dumps(fingerprint)}]')"
+    seen["buttonText"] = page.evaluate(f"{row}.querySelector('button').textContent")
+    # With the read token the page is refused, and says an admin token is needed.
+    page.evaluate(f"{row}.querySelector('button').click()")
+    page.wait_for("document.getElementById('alert-message').textContent.length > 0", 20)
+    seen["readTokenMessage"] = page.evaluate("document.getElementById('alert-message').textContent")
+    seen["tokenFormShown"] = page.evaluate("!document.getElementById('token-form').hidden")
+    # The operator enters the admin token in the form the page showed, and clicks again.
+    page.evaluate(f"document.getElementById('token').value = {json.dumps(admin_token)}; document.getElementById('token-form').requestSubmit()")
+    page.wait_for(f"document.getElementById('token-form').hidden && {row} !== null && {row}.querySelector('button') !== null", 20)
+    page.evaluate(f"{row}.querySelector('button').click()")
+    seen["acknowledged"] = page.wait_for(f"{row} !== null && {row}.classList.contains('acknowledged')", 20)
+    seen["stateText"] = page.evaluate(f"{row} ? {row}.children[4].textContent : null")
+    seen["buttonTextAfter"] = page.evaluate(f"{row} && {row}.querySelector('button') ? {row}.querySelector('button').textContent : null")
+    seen["message"] = page.evaluate("document.getElementById('alert-message').textContent")
+    if outages:
+        with open(os.path.join(outages, "acknowledged.new"), "w") as file:
+            file.write(fingerprint)
+        os.replace(os.path.join(outages, "acknowledged.new"), os.path.join(outages, "acknowledged"))
+    return seen
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -120,6 +166,8 @@ def main():
     parser.add_argument("--screenshots", required=True)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--outages", help="a folder for the outage hand-over files (see above)")
+    parser.add_argument("--admin-token", help="acknowledge the first firing alert with this token (see above)")
+    parser.add_argument("--alert-timeout", type=float, default=120, help="how long to wait for a firing alert")
     args = parser.parse_args()
     os.makedirs(args.screenshots, exist_ok=True)
 
@@ -183,12 +231,25 @@ def main():
         result["chinese"] = page.evaluate(SNAPSHOT)
         page.screenshot(os.path.join(args.screenshots, "dashboard-zh.png"))
 
+        if args.admin_token:
+            result["acknowledge"] = acknowledge(page, args.admin_token, args.alert_timeout, args.outages)
+
         if args.outages:
             # The broker goes away: the daemon's status event must reach the page and be said plainly.
             open(os.path.join(args.outages, "broker-outage"), "w").close()
             page.wait_for("document.getElementById('broker-state').dataset.state === 'down'", args.timeout)
             result["brokerDown"] = page.evaluate(SNAPSHOT)
             page.screenshot(os.path.join(args.screenshots, "dashboard-broker-down.png"))
+            # No readings arrive now: once the page has loaded the figures again (its poll, or a closing
+            # window), they hold still while it is sorted by gap to target and the caller asks the API.
+            updated = page.evaluate("document.getElementById('updated').textContent")
+            result["reloadedAfterBrokerDown"] = page.wait_for(
+                f"document.getElementById('updated').textContent !== {json.dumps(updated)}", args.timeout)
+            page.evaluate("document.querySelector('#tenants th[data-sort=\"gap\"]').click()")
+            result["gapAscending"] = page.evaluate(TENANT_ORDER)
+            page.evaluate("document.querySelector('#tenants th[data-sort=\"gap\"]').click()")
+            result["gapDescending"] = page.evaluate(TENANT_ORDER)
+            open(os.path.join(args.outages, "gap-sorted"), "w").close()
             # Then storeyd itself: the stream ends, and the page must say its figures may be stale.
             open(os.path.join(args.outages, "stream-outage"), "w").close()
             page.wait_for("document.getElementById('stream-state').dataset.state === 'down'", args.timeout)

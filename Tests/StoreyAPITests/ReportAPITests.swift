@@ -121,7 +121,7 @@ import Testing
                     let lines = response.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
                     #expect(lines.count == 3)
                     #expect(lines[0] == DensityReportLine.csvColumns.joined(separator: ","))
-                    #expect(lines[1].hasPrefix("tenant,alpha,\"Alpha, Ltd\",tower,2026-11-01,2026-11-30,30,400,20,10,0,0,600,12,12,,0.6,0.025,3,1.5,30,-28.5,10,-9.975,"))
+                    #expect(lines[1].hasPrefix("tenant,alpha,\"Alpha, Ltd\",tower,2026-11-01,2026-11-30,30,400,20,10,0,0,600,12,12,,0.6,0.025,0,3,1.5,30,-28.5,10,-9.975,"))
                     #expect(lines[2].hasPrefix("tenant,beta,Beta 贝塔,"))
                 }
             }

@@ -57,6 +57,8 @@ public struct DensityReportLine: Sendable, Equatable, Codable {
     /// hours, on holidays and with no data do not count).
     public var utilisation: Double?
     public var energyIntensity: Double?
+    /// Water per m² of leased area over the period, m³/m².
+    public var waterIntensity: Double?
     public var occupancyDensity: Double?
     public var outputDensity: Double?
     /// The tenant's targets for this period (monthly targets × months), per m², and the gap to them
@@ -109,7 +111,8 @@ extension DensityReportLine {
             energy: figures.energy, water: figures.water, gas: figures.gas, output: figures.output,
             meanOccupancy: figures.meanOccupancy, peakOccupancy: figures.peakOccupancy, presenceShare: figures.presenceShare,
             utilisation: capacity > 0 ? (working.map { $0.occupancy.meanLevel } ?? figures.meanOccupancy).map { $0 / capacity } : nil,
-            energyIntensity: figures.energyIntensity, occupancyDensity: figures.occupancyDensity, outputDensity: figures.outputDensity,
+            energyIntensity: figures.energyIntensity, waterIntensity: area > 0 ? figures.water / area : nil,
+            occupancyDensity: figures.occupancyDensity, outputDensity: figures.outputDensity,
             landAreaMu: landMu, energyPerMu: figures.energyPerMu, outputPerMu: figures.outputPerMu,
             outputPerKWh: scope.kind == .building && figures.energy > 0 ? figures.output / figures.energy : nil,
             readings: Dictionary(uniqueKeysWithValues: figures.readings.map { ($0.key.rawValue, $0.value) }),
@@ -156,7 +159,7 @@ extension DensityReportLine {
     /// The CSV columns, in order (the JSON field names).
     public static let csvColumns = [
         "scope", "id", "name", "building", "from", "to", "days", "leasedArea", "capacity", "energy", "water", "gas", "output",
-        "meanOccupancy", "peakOccupancy", "presenceShare", "utilisation", "energyIntensity", "occupancyDensity", "outputDensity",
+        "meanOccupancy", "peakOccupancy", "presenceShare", "utilisation", "energyIntensity", "waterIntensity", "occupancyDensity", "outputDensity",
         "outputTarget", "outputGap", "energyTarget", "energyGap", "landAreaMu", "energyPerMu", "outputPerMu", "outputPerKWh",
         "workingHours", "occupiedShare",
     ]
@@ -169,7 +172,7 @@ extension DensityReportLine {
         return [
             scope, id, name, building ?? "", from, to, String(days), number(leasedArea), number(capacity), number(energy), number(water),
             number(gas), number(output), number(meanOccupancy), number(peakOccupancy), number(presenceShare), number(utilisation),
-            number(energyIntensity), number(occupancyDensity), number(outputDensity), number(outputTarget), number(outputGap),
+            number(energyIntensity), number(waterIntensity), number(occupancyDensity), number(outputDensity), number(outputTarget), number(outputGap),
             number(energyTarget), number(energyGap), number(landAreaMu), number(energyPerMu), number(outputPerMu), number(outputPerKWh),
             number(workingHours), number(occupiedShare),
         ]

@@ -140,10 +140,18 @@
     if (value === null || value === undefined || !isFinite(value)) return "—";
     return value.toLocaleString(language === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: digits === undefined ? 2 : digits });
   }
+  // The share of the month gone, in the building's own time zone: its month figures are of its local
+  // month, whatever the time zone of the browser (a control room abroad, a CI machine on UTC).
   function monthElapsed() {
-    const now = new Date();
-    const days = new Date(now.getFullYear(), now.getMonth() + 1, 0).getDate();
-    return Math.max((now.getDate() - 1 + now.getHours() / 24) / days, 1 / (days * 24));
+    const current = building();
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-GB", {
+      timeZone: (current && current.timeZone) || undefined, hourCycle: "h23",
+      year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric",
+    });
+    for (const part of format.formatToParts(new Date())) parts[part.type] = Number(part.value);
+    const days = new Date(Date.UTC(parts.year, parts.month, 0)).getUTCDate();
+    return Math.max((parts.day - 1 + (parts.hour + parts.minute / 60) / 24) / days, 1 / (days * 24));
   }
   // The colour of a share 0…1 (1 = at or above what is expected): red → amber → green.
   function shareColour(share) {
@@ -569,6 +577,9 @@
     }
   }
 
+  // Started once a token is known; a token entered later (an admin token to acknowledge) reloads the
+  // data but must not open a second event stream or poll.
+  let following = false;
   async function start() {
     try {
       state.topology = await getJSON("/api/v1/topology");
@@ -587,6 +598,8 @@
       }
       await loadLive();
       await loadAlerts();
+      if (following) return;
+      following = true;
       follow();
       // A slow poll as well: the hour and month figures move between minute events too.
       setInterval(() => loadLive().catch((e) => console.warn(e)), 30000);
