@@ -601,8 +601,12 @@
       if (following) return;
       following = true;
       follow();
-      // A slow poll as well: the hour and month figures move between minute events too.
-      setInterval(() => loadLive().catch((e) => console.warn(e)), 30000);
+      // A slow poll as well: the hour and month figures move between minute events too, and the alert
+      // list stays right even if an alert event was missed (a stream dropped as too slow and resumed).
+      setInterval(() => {
+        loadLive().catch((e) => console.warn(e));
+        loadAlerts().catch((e) => console.warn(e));
+      }, 30000);
     } catch (error) {
       if (!tokenForm.hidden) return; // waiting for a token
       reportError(String(error.message || error));
