@@ -14,7 +14,7 @@ import Synchronization
 /// storing into the shared database, fenced to the shard's holder.
 ///
 /// A shard lost (the lock's connection failed) is dropped at once: its intake stops without acknowledging
-/// more, and anything it had not stored stays with the broker or the local journal. On shutdown every
+/// more, and anything it had not stored stays with the broker. On shutdown every
 /// intake stores what it has in hand first, and only then are the locks given back.
 final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     var description: String { "ShardIntakes" }
@@ -101,20 +101,19 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         held.record(Double(running.withLock { $0.count }))
     }
 
-    /// Sets up and runs one shard's intake until it is stopped or cancelled; set-up failures (the database
-    /// or the journal) are retried.
+    /// Sets up and runs one shard's intake until it is stopped or cancelled; set-up failures (the database)
+    /// are retried.
     private func takeIn(_ shard: String, slot: IntakeSlot) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
             do {
-                let key = "\(shard)@\(storage.instance)"
                 let store = try await PostgresReadingStore(
-                    database: database, topology: configuration.topology, intake: key,
+                    database: database, topology: configuration.topology, intake: shard,
                     fence: ShardFence(shard: shard, instance: storage.instance), now: { [clock] in clock.now() })
-                let journal = try IntakeJournal(
-                    path: Self.journalPath(configuration, shard: shard),
-                    storedUpTo: try await store.intakeJournalPosition().map { JournalPosition(generation: $0.generation, offset: $0.position) })
-                let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger, journal: journal)
+                // No intake journal: what is not stored is not acknowledged, so it is still the broker's.
+                // (A local journal could not be replayed by another instance taking the shard over, and
+                // two intakes of one shard, the one stopping and the one starting, would share its file.)
+                let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger)
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
                 slot.pipeline.withLock { $0 = pipeline }
                 let stopped = slot.intake.withLock { current -> Bool in
@@ -137,17 +136,10 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     static func settings(_ configuration: Configuration, storage: PostgresStorage, shard: String) throws -> MQTTSettings {
         var settings = try Daemon.mqttSettings(configuration)
         settings.clientID = "\(configuration.mqtt.clientID)-\(shard)"
-        // The journal is this host's: another instance taking the shard over could not replay it. What is
-        // not stored must stay the broker's.
+        // Another instance taking the shard over must receive what this one did not store.
         settings.acknowledgeAfterStoring = true
         let buildings = Set(storage.shards.first { $0.name == shard }?.buildings ?? [])
         settings.subscriptions = configuration.subscriptions(forBuildings: buildings).map { MQTTSubscription(topicFilter: $0, qos: configuration.mqtt.qos) }
         return settings
-    }
-
-    /// Next to where the SQLite file would be (the state directory): the journal is this host's, per shard.
-    static func journalPath(_ configuration: Configuration, shard: String) -> String {
-        let directory = (configuration.databasePath as NSString).deletingLastPathComponent
-        return (directory.isEmpty ? "" : directory + "/") + "intake-journal-\(shard)"
     }
 }
