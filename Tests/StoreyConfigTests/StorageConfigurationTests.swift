@@ -63,6 +63,18 @@ import Testing
         #expect(storage.location.tls == .prefer && storage.location.port == 5432)
     }
 
+    @Test func aShardSubscribesToItsOwnBuildingsTopicsOnly() throws {
+        let folder = ConfigFolder()
+        // One point of "south" on a topic outside the prefix's tree.
+        _ = folder.write("topology.yaml", Self.estate.replacingOccurrences(
+            of: "{ id: south-kwh, quantity: energy }", with: "{ id: south-kwh, quantity: energy, topic: meters/south/kwh }"))
+        let file = folder.write("storey.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\ntopology: topology.yaml\n")
+        let configuration = try ConfigurationLoader.load(file: file)
+        #expect(configuration.subscriptions(forBuildings: ["north"]) == ["storey/north/#"])
+        #expect(configuration.subscriptions(forBuildings: ["south", "east"]) == ["storey/south/#", "storey/east/#", "meters/south/kwh"])
+        #expect(configuration.subscriptions(forBuildings: []).isEmpty)
+    }
+
     @Test func mistakesNameTheFieldAndLine() {
         let (folder, file) = main("""
             storage:
