@@ -32,7 +32,7 @@ final class IntakeLoop: MosquittoEvents {
         let loop = IntakeLoop(intake: intake)
         defer { loop.finish() }
         do {
-            loop.client = try Mosquitto.make(settings: intake.settings, wakeup: intake.wakeup, events: loop)
+            loop.client = try Mosquitto.make(settings: intake.settings, wakeup: intake.wakeup, events: loop, deferWrites: true)
             loop.client.journal = intake.journal
         } catch {
             loop.logger.error("MQTT intake cannot start", metadata: ["error": "\(error)"])

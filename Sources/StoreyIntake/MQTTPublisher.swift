@@ -144,7 +144,7 @@ final class PublisherLoop: MosquittoEvents {
     static func run(publisher: MQTTPublisher) {
         let loop = PublisherLoop(publisher: publisher)
         do {
-            loop.client = try Mosquitto.make(settings: publisher.settings, wakeup: publisher.wakeup, events: loop)
+            loop.client = try Mosquitto.make(settings: publisher.settings, wakeup: publisher.wakeup, events: loop, deferWrites: false)
             try loop.client.connect()
         } catch let error as MQTTError {
             loop.end(error)
