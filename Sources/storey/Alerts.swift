@@ -34,7 +34,7 @@ struct Alerts: ParsableCommand {
     var json = false
 
     func run() throws {
-        let configuration = try options.load()
+        let configuration = try options.loadForDatabase(command: "alerts")
         let timeZone = configuration.topology.buildings.first?.timeZone ?? .gmt
         let store = AlertStore(try ReadingStore(path: configuration.databasePath, topology: configuration.topology))
         let filter = TransitionFilter(

@@ -42,7 +42,7 @@ struct Outbox: AsyncParsableCommand {
     }
 
     func list() async throws {
-        let configuration = try options.load()
+        let configuration = try options.loadForDatabase(command: "outbox")
         let store = try DeliveryStore(path: configuration.databasePath)
         var records: [DeliveryMessageRecord]
         switch state {
@@ -91,7 +91,7 @@ struct Outbox: AsyncParsableCommand {
 
     func replay() async throws {
         guard !ids.isEmpty else { throw ValidationError("replay needs the ids of dead letters (storey outbox list --state dead)") }
-        let configuration = try options.load()
+        let configuration = try options.loadForDatabase(command: "outbox")
         let store = try DeliveryStore(path: configuration.databasePath)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var missing: [Int64] = []

@@ -43,6 +43,11 @@ import Testing
             """.write(toFile: "\(directory)/storey.yaml", atomically: true, encoding: .utf8)
         let check = try await runCommand(Self.storey, ["check", "--config", "\(directory)/storey.yaml"])
         #expect(check.status == 0, "\(check.errorOutput)")
+        #expect(check.output.contains("storage: PostgreSQL, instance \(ProcessInfo.processInfo.hostName), 1 shards, owns tower"), "\(check.output)")
+        // The commands that open the database read SQLite only: they say so instead of opening an empty file.
+        let alerts = try await runCommand(Self.storey, ["alerts", "--config", "\(directory)/storey.yaml", "--database", "\(directory)/storey.db"])
+        #expect(alerts.status != 0 && alerts.errorOutput.contains("`storey alerts` reads the SQLite file only"), "\(alerts.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/storey.db"))
     }
 
     @Test func topicsPrintsOneTabSeparatedLinePerPoint() async throws {
