@@ -105,16 +105,7 @@ final class IntakeLoop: MosquittoEvents {
                 _ = client.waitForEvents(reading: false, writing: false, timeoutMilliseconds: 100)
                 waited += 1
             }
-            if intake.acknowledgementsMayLeave {
-                client.disconnect()
-                // Let the DISCONNECT reach the broker if the socket still holds it.
-                var attempts = 0
-                while client.isSocketOpen && client.wantsWrite && attempts < 10 {
-                    _ = client.waitForEvents(reading: false, timeoutMilliseconds: 100)
-                    _ = client.write()
-                    attempts += 1
-                }
-            }
+            if intake.acknowledgementsMayLeave { client.disconnectAndFlush() }
         }
         logger.info("MQTT intake stopped")
     }

@@ -94,12 +94,13 @@ public final class MQTTIntake: Sendable {
 
         // Asking again says the last batch is stored: with `acknowledgeAfterStoring` the loop may now send
         // its acknowledgements.
-        let stored = shared.withLock { state in
-            defer { state.consumerHolding = false }
-            return state.consumerHolding
+        let (stored, outcome) = shared.withLock { state in
+            let stored = state.consumerHolding
+            state.consumerHolding = false
+            return (stored, take(&state))
         }
         if stored && settings.acknowledgeAfterStoring { wakeup.signal() }
-        if case .batch(let batch, let wakeLoop) = shared.withLock({ take(&$0) }) {
+        if case .batch(let batch, let wakeLoop) = outcome {
             if wakeLoop { wakeup.signal() }
             return batch
         }

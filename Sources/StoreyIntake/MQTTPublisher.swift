@@ -180,13 +180,7 @@ final class PublisherLoop: MosquittoEvents {
                 }
                 if disconnect {
                     disconnecting = true
-                    client.disconnect()
-                    var attempts = 0
-                    while client.isSocketOpen && client.wantsWrite && attempts < 10 {
-                        _ = client.waitForEvents(reading: false, timeoutMilliseconds: 100)
-                        _ = client.write()
-                        attempts += 1
-                    }
+                    client.disconnectAndFlush()
                     end(nil)
                     return
                 }

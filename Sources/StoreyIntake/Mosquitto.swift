@@ -282,6 +282,18 @@ final class Mosquitto: @unchecked Sendable {
         _ = mosquitto_disconnect(handle)
     }
 
+    /// At the end of a loop: disconnects, and writes what is queued (the DISCONNECT last) for about a
+    /// second at most, so that it reaches the broker.
+    func disconnectAndFlush() {
+        disconnect()
+        var attempts = 0
+        while isSocketOpen && wantsWrite && attempts < 10 {
+            _ = waitForEvents(reading: false, timeoutMilliseconds: 100)
+            _ = write()
+            attempts += 1
+        }
+    }
+
     var isSocketOpen: Bool { mosquitto_socket(handle) >= 0 }
 
     /// Waits for the wake-up descriptor and, if open, the socket. `reading` false leaves POLLIN out

@@ -36,10 +36,10 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         let task: Task<Void, Never>
     }
 
-    /// The shard's intake and pipeline once they are set up (nil before).
+    /// The shard's intake and its pipeline once they are set up (nil before).
     private final class IntakeSlot: Sendable {
-        let intake = Mutex<MQTTIntake?>(nil)
-        let pipeline = Mutex<IntakePipeline?>(nil)
+        let running = Mutex<(intake: MQTTIntake, pipeline: IntakePipeline)?>(nil)
+        func stop() { running.withLock { $0?.intake.stop() } }
     }
 
     init(configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger, clock: SteadyWallClock) {
@@ -55,19 +55,19 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
 
     /// Every held shard's intake is subscribed (true when none is held: a standby is ready to take over).
     var allSubscribed: Bool {
-        running.withLock { shards in shards.values.allSatisfy { $0.slot.intake.withLock { $0?.status.state == .subscribed } } }
+        running.withLock { shards in shards.values.allSatisfy { $0.slot.running.withLock { $0?.intake.status.state == .subscribed } } }
     }
 
     var heldShards: Set<String> { ownership.owned }
 
     /// The MQTT status of each held shard's intake (those set up).
     var statuses: [MQTTStatus] {
-        running.withLock { shards in shards.values.compactMap { $0.slot.intake.withLock { $0?.status } } }
+        running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0?.intake.status } } }
     }
 
     /// No held shard's store write has been running for longer than `limit`: the watchdog's question.
     func isMakingProgress(within limit: Duration) -> Bool {
-        running.withLock { shards in shards.values.allSatisfy { $0.slot.pipeline.withLock { $0?.isMakingProgress(within: limit) ?? true } } }
+        running.withLock { shards in shards.values.allSatisfy { $0.slot.running.withLock { $0?.pipeline.isMakingProgress(within: limit) ?? true } } }
     }
 
     func run() async throws {
@@ -79,7 +79,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
             defer { shards.removeAll() }
             return shards
         }
-        for shard in shards.values { shard.slot.intake.withLock { $0?.stop() } }
+        for shard in shards.values { shard.slot.stop() }
         for shard in shards.values { await shard.task.value }
         holding.cancel()
         await holding.value
@@ -95,7 +95,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
             running.withLock { $0[shard] = RunningShard(slot: slot, task: task) }
         case .lost(let shard):
             guard let lost = running.withLock({ $0.removeValue(forKey: shard) }) else { return }
-            lost.slot.intake.withLock { $0?.stop() }
+            lost.slot.stop()
             lost.task.cancel()
         }
         held.record(Double(running.withLock { $0.count }))
@@ -115,9 +115,8 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
                 // two intakes of one shard, the one stopping and the one starting, would share its file.)
                 let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger)
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
-                slot.pipeline.withLock { $0 = pipeline }
-                let stopped = slot.intake.withLock { current -> Bool in
-                    current = intake
+                let stopped = slot.running.withLock { current -> Bool in
+                    current = (intake, pipeline)
                     return Task.isCancelled
                 }
                 if stopped { return }
