@@ -183,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreyIntegrationTests",
-            dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyDaemon", "StoreyTestSupport"]
+            dependencies: ["StoreyCore", "StoreyConfig", "StoreyStore", "StoreyDaemon", "StoreyTestSupport", "StoreyPostgres"]
         ),
         // The packaged service under a real systemd (systemd-nspawn): needs root; builds the release .deb.
         .testTarget(name: "StoreySystemTests", dependencies: ["StoreyTestSupport"], exclude: ["Container"]),

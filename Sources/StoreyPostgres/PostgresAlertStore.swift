@@ -56,6 +56,24 @@ public final class PostgresAlertStore: Sendable {
         alerts: [Alert], actions: [AlertAction], places: (AlertTransition) -> AlertPlace, progress: [String: Int64] = [:],
         silencesSaved: [Silence] = [], silencesRemoved: [String] = [], now: Int64
     ) async throws -> Int {
+        try await commit(
+            alerts: alerts, actions: actions, placed: Self.places(of: actions, places), progress: progress, silencesSaved: silencesSaved,
+            silencesRemoved: silencesRemoved, now: now)
+    }
+
+    /// Where each recorded transition of `actions` sits, in their order.
+    static func places(of actions: [AlertAction], _ places: (AlertTransition) -> AlertPlace) -> [AlertPlace] {
+        actions.compactMap { action in
+            if case .record(let transition) = action { places(transition) } else { nil }
+        }
+    }
+
+    /// `commit`, with the recorded transitions' places given (`placed`, in order) and, for a shard's
+    /// monitor, fenced: nothing is written unless `fence`'s instance still holds its shard.
+    func commit(
+        alerts: [Alert], actions: [AlertAction], placed: [AlertPlace], progress: [String: Int64], silencesSaved: [Silence],
+        silencesRemoved: [String], now: Int64, fence: ShardFence? = nil
+    ) async throws -> Int {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         // Encoded before the transaction: nothing in it waits on anything but the database.
@@ -66,13 +84,14 @@ public final class PostgresAlertStore: Sendable {
         var notifications: [(AlertNotification, String)] = []
         for action in actions {
             switch action {
-            case .record(let transition): history.append((transition, places(transition)))
+            case .record(let transition): history.append((transition, placed[history.count]))
             case .notify(let notification): notifications.append((notification, String(decoding: try encoder.encode(notification), as: UTF8.self)))
             }
         }
         let silences = try silencesSaved.map { ($0, String(decoding: try encoder.encode($0.matchers), as: UTF8.self)) }
         let logger = self.logger
         try await database.transaction { connection in
+            try await fence?.check(connection, logger: logger)
             for (alert, labels, snapshot) in saved {
                 try await connection.query("""
                     INSERT INTO alert(fingerprint, rule, scope_kind, scope_id, state, episode, severity, labels, snapshot, updated_at)

@@ -355,10 +355,10 @@ private final class ScopeIDCache: @unchecked Sendable {
 
 /// The store's figures as rules read them, by the scope indices of one topology.
 public struct StoredFigures: WindowFigureSource {
-    public let alerts: AlertStore
+    public let alerts: any AlertStorage
     public let topology: Topology
 
-    public init(alerts: AlertStore, topology: Topology) {
+    public init(alerts: any AlertStorage, topology: Topology) {
         self.alerts = alerts
         self.topology = topology
     }

@@ -15,7 +15,7 @@ struct EstateTests {
     /// A storeyd of the estate: one shard per building, sharing the broker sessions' client id base.
     static func instance(
         _ name: String, owns: [String], standby: Bool, clientID: String, database: String, cluster: TestPostgres, passwordFile: String,
-        broker: TestBroker
+        broker: TestBroker, sections: String = ""
     ) throws -> StoreydProcess {
         let daemon = try StoreydProcess(topology: topology, brokerURL: "mqtt://127.0.0.1:\(broker.port)")
         try """
@@ -34,7 +34,7 @@ struct EstateTests {
                 owns: [\(owns.joined(separator: ", "))]
                 standby: \(standby)
             topology: topology.yaml
-
+            \(sections)
             """.write(toFile: daemon.configFile, atomically: true, encoding: .utf8)
         return daemon
     }
@@ -55,36 +55,69 @@ struct EstateTests {
     /// takes A's shards over, resumes their broker sessions, and every reading published is stored exactly
     /// once, its energy counted once; B's API shows the new owner. (With acknowledgements sent on receipt,
     /// as a single storeyd on its own journal does, this loses what A held: 1,998 readings when tried.)
-    @Test func aStandbyTakesOverAKilledOwnersShardsAndEveryReadingIsStoredOnce() async throws {
-        guard TestPostgres.serverBinaries != nil else {
-            try Test.cancel("skipped: PostgreSQL's server is not installed here (apt-get install -y postgresql-15)")
+    /// The estate of these tests: a throwaway database, a broker, and three instances running, A owning
+    /// shards s-b1 and s-b2, B s-b3 and s-b4, C standing by (started once A and B hold theirs).
+    struct Rig {
+        let cluster: TestPostgres
+        let database: String
+        let broker: TestBroker
+        let secrets: URL
+        let a: StoreydProcess, b: StoreydProcess, c: StoreydProcess
+
+        /// `sections`: configuration added to every instance's (rules, delivery), given the secrets folder.
+        static func start(sections: (URL) throws -> String = { _ in "" }) async throws -> Rig {
+            guard TestPostgres.serverBinaries != nil else {
+                try Test.cancel("skipped: PostgreSQL's server is not installed here (apt-get install -y postgresql-15)")
+            }
+            let cluster = try await TestPostgres.shared()
+            let database = try await cluster.makeDatabase(prefix: "estate")
+            let broker = try await TestBroker(TestBrokerOptions(maxQueuedMessages: 0))
+            let secrets = try makeTemporaryDirectory(prefix: "estate-secrets")
+            let passwordFile = secrets.appendingPathComponent("db-password").path
+            try TestPostgres.password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            let clientID = uniqueName("estate")
+            let added = try sections(secrets)
+            func make(_ name: String, owns: [String], standby: Bool) throws -> StoreydProcess {
+                try EstateTests.instance(
+                    name, owns: owns, standby: standby, clientID: clientID, database: database, cluster: cluster, passwordFile: passwordFile,
+                    broker: broker, sections: added)
+            }
+            let rig = Rig(
+                cluster: cluster, database: database, broker: broker, secrets: secrets,
+                a: try make("estate-a", owns: ["s-b1", "s-b2"], standby: false),
+                b: try make("estate-b", owns: ["s-b3", "s-b4"], standby: false),
+                c: try make("estate-c", owns: [], standby: true))
+            do {
+                try rig.a.start()
+                try rig.b.start()
+                try await rig.a.waitUntilReady()
+                try await rig.b.waitUntilReady()
+                try await rig.b.waitUntil("A and B hold their shards") {
+                    try await EstateTests.owners(rig.b) == ["s-b1": "estate-a", "s-b2": "estate-a", "s-b3": "estate-b", "s-b4": "estate-b"]
+                }
+                try rig.c.start()
+                try await rig.c.waitUntilReady()
+            } catch {
+                rig.stop()
+                throw error
+            }
+            return rig
         }
-        let cluster = try await TestPostgres.shared()
-        let database = try await cluster.makeDatabase(prefix: "estate")
-        let broker = try await TestBroker(TestBrokerOptions(maxQueuedMessages: 0))
-        defer { broker.stop() }
-        let secrets = try makeTemporaryDirectory(prefix: "estate-secrets")
-        let passwordFile = secrets.appendingPathComponent("db-password").path
-        try TestPostgres.password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        let clientID = uniqueName("estate")
-        func make(_ name: String, owns: [String], standby: Bool) throws -> StoreydProcess {
-            try Self.instance(name, owns: owns, standby: standby, clientID: clientID, database: database, cluster: cluster, passwordFile: passwordFile, broker: broker)
-        }
-        let a = try make("estate-a", owns: ["s-b1", "s-b2"], standby: false)
-        let b = try make("estate-b", owns: ["s-b3", "s-b4"], standby: false)
-        let c = try make("estate-c", owns: [], standby: true)
-        defer {
+
+        func stop() {
             for daemon in [a, b, c] { daemon.kill9() }
+            broker.stop()
         }
-        try a.start()
-        try b.start()
-        try await a.waitUntilReady()
-        try await b.waitUntilReady()
-        try await b.waitUntil("A and B hold their shards") {
-            try await Self.owners(b) == ["s-b1": "estate-a", "s-b2": "estate-a", "s-b3": "estate-b", "s-b4": "estate-b"]
+
+        func psql(_ sql: String) async throws -> String {
+            try await cluster.psql(sql, database: database).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        try c.start()
-        try await c.waitUntilReady()
+    }
+
+    @Test func aStandbyTakesOverAKilledOwnersShardsAndEveryReadingIsStoredOnce() async throws {
+        let rig = try await Rig.start()
+        defer { rig.stop() }
+        let (cluster, database, broker, a, b, c) = (rig.cluster, rig.database, rig.broker, rig.a, rig.b, rig.c)
 
         // 1,500 readings a building, one minute apart, published in paced rounds across all four: the
         // first 500 of each, stored by A and B.
@@ -160,6 +193,105 @@ struct EstateTests {
         b.signal(SIGHUP)
         try await b.waitUntil("B answers a reload") { b.log.contains("does not reload its configuration yet") }
         #expect(b.isRunning)
+        #expect(try await b.stop() == 0)
+        #expect(try await c.stop() == 0)
+    }
+
+    /// An alert of a building whose owner is killed: A fires it (point b1-kw fell silent); it is delivered
+    /// once, by whichever instance claims it from the shared outbox (A before it died, or another once
+    /// A's claim lapsed); C takes the shard over with the alert's state, so it does not fire it again; the
+    /// point reports again, C resolves the alert, and that is delivered once too. B, meanwhile, judges
+    /// its own buildings and never this one's alert.
+    @Test func anAlertOfAKilledOwnersBuildingIsDeliveredOnceAndResolvedByTheStandby() async throws {
+        let secret = "whsec_" + Data("estate-webhook-signing-key-0123456789".utf8).base64EncodedString()
+        let hook = try await TestWebhookReceiver(secrets: [secret])
+        defer { hook.stop() }
+        let rig = try await Rig.start { secrets in
+            let secretFile = secrets.appendingPathComponent("whsec").path
+            try secret.write(toFile: secretFile, atomically: true, encoding: .utf8)
+            return """
+                alerting:
+                  evaluate_every: 1s
+                rules:
+                  - name: silent
+                    scope: { kind: point, ids: [b1-kw, b3-kw] }
+                    condition: { silent_intervals: 3 }
+                    severity: critical
+                delivery:
+                  poll_interval: 0.5s
+                  retry: { initial: 0.2s, maximum: 2s }
+                  receivers:
+                    - name: hook
+                      webhook: { url: "\(hook.url)", secret_files: [\(secretFile)], timeout: 3s }
+                  route:
+                    receiver: hook
+                """
+        }
+        defer { rig.stop() }
+        let (a, b, c) = (rig.a, rig.b, rig.c)
+        let port = rig.broker.port
+        /// b1-kw (A's) and b3-kw (B's) report every half second for `seconds`.
+        func report(_ seconds: Double, points: [String]) async throws {
+            let until = Date().addingTimeInterval(seconds)
+            while Date() < until {
+                let now = Date().timeIntervalSince1970
+                try await publishReadings(points.map { point in ("storey/\(point.prefix(2))/1/\(point.prefix(2))-s1/\(point)", "{\"value\": 42, \"ts\": \(now)}") }, port: port)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        func transitions() async throws -> [String] {
+            try await rig.psql("SELECT scope_id || ' ' || from_state || '>' || to_state FROM alert_transition ORDER BY id")
+                .split(separator: "\n").map(String.init)
+        }
+        /// The webhook messages accepted: "kind scope", in arrival order.
+        func delivered() -> [String] {
+            hook.accepted().compactMap { request in
+                let alert = ((request["body"] as? [String: Any])?["alerts"] as? [[String: Any]])?.first
+                guard let kind = alert?["kind"] as? String, let scope = (alert?["scope"] as? [String: Any])?["id"] as? String else { return nil }
+                return "\(kind) \(scope)"
+            }
+        }
+
+        // Both points report, then b1-kw falls silent while b3-kw goes on: A fires b1-kw's alert.
+        try await report(3, points: ["b1-kw", "b3-kw"])
+        let keepB3 = Task { try await report(40, points: ["b3-kw"]) }
+        defer { keepB3.cancel() }
+        do {
+            try await waitUntil("A firing b1-kw's alert", timeout: .seconds(60)) { try await transitions().contains { $0.hasPrefix("b1-kw") && $0.hasSuffix(">firing") } }
+        } catch {
+            throw TestSupportError("\(error)\ntransitions: \(try await transitions())\nA's log:\n\(a.log.suffix(3000))")
+        }
+        // Killed at once: the notification may be unsent, or claimed by A and unsent, or sent.
+        a.kill9()
+        try await b.waitUntil("C holds A's shards", timeout: .seconds(30)) {
+            let owners = try await Self.owners(b)
+            return owners["s-b1"] == "estate-c" && owners["s-b2"] == "estate-c"
+        }
+        do {
+            try await waitUntil("the firing delivered", timeout: .seconds(90)) { delivered().contains("firing b1-kw") }
+        } catch {
+            throw TestSupportError("\(error)\nrequests: \(hook.requests())\noutbox: \(try await rig.psql("SELECT * FROM delivery_message"))")
+        }
+        // C holds the shard and judges it every second: a few seconds more, and nothing fired again.
+        try await Task.sleep(for: .seconds(4))
+        #expect(delivered() == ["firing b1-kw"])
+        #expect(try await transitions().filter { $0.hasPrefix("b1-kw") && $0.hasSuffix(">firing") }.count == 1)
+
+        // b1-kw reports again: C resolves the alert, and that is delivered once.
+        try await report(3, points: ["b1-kw"])
+        do {
+            try await waitUntil("the resolution delivered", timeout: .seconds(60)) { delivered().contains("resolved b1-kw") }
+        } catch {
+            throw TestSupportError("\(error)\ntransitions: \(try await transitions())\nC's log:\n\(c.log.suffix(3000))")
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(delivered() == ["firing b1-kw", "resolved b1-kw"])
+        #expect(c.log.contains("alert silent on point b1-kw: firing → resolved"), "C resolved it")
+        #expect(!b.log.contains("on point b1-kw"), "B judged a building of another shard")
+        // b3-kw never fell silent (B watched it throughout).
+        #expect(try await transitions().filter { $0.hasPrefix("b3-kw") }.isEmpty)
+        #expect(hook.requests().allSatisfy { $0["verified"] as? Bool == true })
+        keepB3.cancel()
         #expect(try await b.stop() == 0)
         #expect(try await c.stop() == 0)
     }

@@ -1,5 +1,6 @@
 /// A topology of several small buildings for estate tests: per building one floor, one space (`ID-s1`,
-/// 400 m²) and one energy counter (`ID-kwh`), no tenants.
+/// 400 m²), one energy counter (`ID-kwh`) and one power meter reporting every second (`ID-kw`), no
+/// tenants.
 public func estateTopology(buildings: [String]) -> String {
     """
     buildings:
@@ -15,6 +16,7 @@ public func estateTopology(buildings: [String]) -> String {
                     area: 400
                     points:
                       - { id: \(id)-kwh, quantity: energy }
+                      - { id: \(id)-kw, quantity: power, expected_interval: 1s }
         """ }.joined(separator: "\n"))
     tenants: []
     """

@@ -12,8 +12,14 @@ public final class DeliveryService: Service, Sendable {
 
     /// Nil when the configuration has no `delivery:` section (notifications then wait in the outbox).
     static func make(_ configuration: Configuration, metrics: StoreyMetrics, logger: Logger) throws -> DeliveryService? {
+        guard configuration.delivery != nil else { return nil }
+        return try make(configuration, store: try DeliveryStore(path: configuration.databasePath), metrics: metrics, logger: logger)
+    }
+
+    /// On any outbox: an estate instance's is the shared one on PostgreSQL, where each message is claimed
+    /// by one instance.
+    static func make(_ configuration: Configuration, store: any DeliveryStorage, metrics: StoreyMetrics, logger: Logger) throws -> DeliveryService? {
         guard let delivery = configuration.delivery else { return nil }
-        let store = try DeliveryStore(path: configuration.databasePath)
         let senders = try ReceiverSenders(delivery)
         return DeliveryService(engine: DeliveryEngine(store: store, senders: senders, observer: DeliveryMetrics(metrics), logger: logger), logger: logger)
     }

@@ -11,12 +11,12 @@ import StoreyPostgres
 import UnixSignals
 
 /// storeyd as one of several instances sharing an estate over PostgreSQL (`storage: postgresql`): it
-/// takes in the shards it holds (`ShardIntakes`) and serves `/healthz`, `/readyz`, `/metrics` and
-/// `/api/v1/shards` (who holds which shard, from the shared database, so any instance tells the whole
-/// estate's ownership).
+/// takes in and judges the shards it holds (`ShardIntakes`), delivers from the shared outbox (each
+/// message claimed by one instance), and serves `/healthz`, `/readyz`, `/metrics` and `/api/v1/shards`
+/// (who holds which shard, from the shared database, so any instance tells the whole estate's ownership).
 ///
-/// Not yet on PostgreSQL (docs/estate.md, "Still to wire"): rule evaluation, alert delivery, the rest of
-/// the API and the dashboard. The start-up log says so.
+/// Not yet on PostgreSQL (docs/estate.md, "Still to wire"): the rest of the API and the dashboard,
+/// operators' actions on alerts, housekeeping and reload. The start-up log says so.
 struct EstateDaemon {
     let configuration: Configuration
     let storage: PostgresStorage
@@ -33,14 +33,17 @@ struct EstateDaemon {
         ])
         let database = try await PostgresStore(storage.location, password: password, logger: logger)
         defer { database.close() }
+        let delivery = try DeliveryService.make(
+            configuration, store: PostgresDeliveryStore(database: database, instance: storage.instance), metrics: metrics, logger: logger)
         let shards = ShardIntakes(
-            configuration: configuration, storage: storage, database: database, metrics: metrics, logger: logger, clock: clock)
+            configuration: configuration, storage: storage, database: database, metrics: metrics, logger: logger, clock: clock,
+            outboxChanged: { delivery?.outboxChanged() })
         let access = AccessPolicy(
             tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
             failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit))
         let http = try Self.application(configuration: configuration, access: access, metrics: metrics, database: database, shards: shards, storage: storage, logger: logger)
         logger.warning(
-            "on PostgreSQL, this version takes readings in and shares shard ownership only: rules, alert delivery and the dashboard run on SQLite (docs/estate.md)")
+            "on PostgreSQL, this version takes readings in, judges its shards' rules and delivers alerts; the operator's API and dashboard, alert acknowledgements and silences, housekeeping and reload run on SQLite only (docs/estate.md)")
         logger.info("starting", metadata: [
             "config": "\(configuration.file)", "broker": "\(configuration.mqtt.url)", "instance": "\(storage.instance)",
             "owns": "\(storage.owns.joined(separator: ","))", "standby": "\(storage.standby)", "http": "\(configuration.http)",
@@ -48,6 +51,7 @@ struct EstateDaemon {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: shards),
+            ] + (delivery.map { [.init(service: $0)] } ?? []) + [
                 .init(service: EstateWatch(shards: shards, metrics: metrics, notifier: notifier, logger: logger)),
                 .init(service: http),
                 .init(service: ReloadRefusal(logger: logger)),

@@ -11,7 +11,9 @@ import Synchronization
 /// The shards this instance holds, each taken in by an intake of its own: while `ShardOwnership` holds a
 /// shard's lock, an MQTT client with the shard's own id and persistent session (so whoever holds the
 /// shard resumes the same session, and gets what the broker queued while nobody did) feeds a pipeline
-/// storing into the shared database, fenced to the shard's holder.
+/// storing into the shared database, fenced to the shard's holder; and an underuse monitor judges the
+/// shard's buildings from the shared figures, its commits fenced the same way (the outbox it adds to is
+/// the estate's: any instance's delivery sends each message once).
 ///
 /// A shard lost (the lock's connection failed) is dropped at once: its intake stops without acknowledging
 /// more, and anything it had not stored stays with the broker. On shutdown every
@@ -28,6 +30,8 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     private let clock: SteadyWallClock
     private let running = Mutex<[String: RunningShard]>([:])
     private let held: Gauge
+    /// Told when a shard's monitor added to the outbox (delivery wakes up).
+    private let outboxChanged: @Sendable () -> Void
     /// Set once shutdown began: a shard acquired after that is not taken in.
     private let stopping = Atomic<Bool>(false)
 
@@ -42,7 +46,11 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         func stop() { running.withLock { $0?.intake.stop() } }
     }
 
-    init(configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger, clock: SteadyWallClock) {
+    init(
+        configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger,
+        clock: SteadyWallClock, outboxChanged: @escaping @Sendable () -> Void = {}
+    ) {
+        self.outboxChanged = outboxChanged
         self.configuration = configuration
         self.storage = storage
         self.database = database
@@ -101,26 +109,34 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         held.record(Double(running.withLock { $0.count }))
     }
 
-    /// Sets up and runs one shard's intake until it is stopped or cancelled; set-up failures (the database)
-    /// are retried.
+    /// Sets up and runs one shard's intake and monitor until the intake is stopped or the task cancelled;
+    /// set-up failures (the database) are retried.
     private func takeIn(_ shard: String, slot: IntakeSlot) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
             do {
+                let fence = ShardFence(shard: shard, instance: storage.instance)
                 let store = try await PostgresReadingStore(
-                    database: database, topology: configuration.topology, intake: shard,
-                    fence: ShardFence(shard: shard, instance: storage.instance), now: { [clock] in clock.now() })
+                    database: database, topology: configuration.topology, intake: shard, fence: fence, now: { [clock] in clock.now() })
                 // No intake journal: what is not stored is not acknowledged, so it is still the broker's.
                 // (A local journal could not be replayed by another instance taking the shard over, and
                 // two intakes of one shard, the one stopping and the one starting, would share its file.)
                 let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger)
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
+                let monitor = try await monitor(shard, fence: fence, store: store, intake: intake, pipeline: pipeline)
                 let stopped = slot.running.withLock { current -> Bool in
                     current = (intake, pipeline)
                     return Task.isCancelled
                 }
                 if stopped { return }
-                try await pipeline.run()
+                // The monitor judges while the intake runs; the intake stopped (shard lost, or shutdown),
+                // the monitor stops after its tick.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await pipeline.run() }
+                    group.addTask { try await monitor.run() }
+                    try await group.next()
+                    group.cancelAll()
+                }
                 return
             } catch {
                 if Task.isCancelled { return }
@@ -129,6 +145,30 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
                 delay = min(delay * 2, .seconds(30))
             }
         }
+    }
+
+    /// The shard's underuse monitor: its buildings only, their alerts taken back from the shared store.
+    private func monitor(
+        _ shard: String, fence: ShardFence, store: PostgresReadingStore, intake: MQTTIntake, pipeline: IntakePipeline
+    ) async throws -> UnderuseMonitor {
+        let alerts = PostgresAlertStore(database: database)
+        let saved = UnderuseMonitor.Saved(
+            alerts: try await alerts.loadAlerts(), silences: try await alerts.loadSilences(), progress: try await alerts.progress())
+        let monitor = try UnderuseMonitor(
+            configuration: configuration, alerts: BlockingPostgresAlerts(alerts, fence: fence), saved: saved,
+            lastSeen: { store.lastSeenTimes }, buildings: Set(storage.shards.first { $0.name == shard }?.buildings ?? []),
+            logger: shardLogger(shard), metrics: nil, now: { [clock] in clock.now() },
+            caughtUp: Daemon.caughtUp(intake, pipeline), connected: { intake.status.state == .subscribed },
+            intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
+        pipeline.onStored { monitor.stored($0) }
+        monitor.onOutboxChanged(outboxChanged)
+        return monitor
+    }
+
+    private func shardLogger(_ shard: String) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "shard"] = "\(shard)"
+        return logger
     }
 
     /// A shard's own client id and session, subscribed to its buildings' topics only.

@@ -18,9 +18,15 @@ import Synchronization
 /// downtime are in the figures before the windows they belong to are judged. A tick during which intake
 /// held readings but stored none (the disk or the writer stalled) is not a quiet tick and does not check
 /// silence: what is waiting may be exactly the readings that would change the verdict.
+///
+/// An estate instance runs one monitor per shard it holds, on PostgreSQL (`BlockingPostgresAlerts`,
+/// fenced to the shard's holder): it judges only the shard's buildings, watches only their points, and
+/// takes back only their alerts, so no two monitors ever judge, remind or resolve the same alert.
 public final class UnderuseMonitor: Service, AlertDesk, Sendable {
-    private let store: ReadingStore
-    private let alerts: AlertStore
+    private let lastSeen: @Sendable () -> [Int64?]
+    private let alerts: any AlertStorage
+    /// The buildings (by id) this monitor judges; nil: all of them.
+    private let buildings: Set<String>?
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let monotonic: @Sendable () -> Int64
@@ -58,15 +64,50 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         var clock = SteadyTime()
     }
 
-    public init(
+    /// What a monitor takes back at start: alerts, silences and how far it had judged.
+    public struct Saved: Sendable {
+        public var alerts: [Alert]
+        public var silences: [Silence]
+        public var progress: [String: Int64]
+
+        public init(alerts: [Alert], silences: [Silence], progress: [String: Int64]) {
+            self.alerts = alerts
+            self.silences = silences
+            self.progress = progress
+        }
+
+        /// Read from `storage` (on the calling thread: a PostgreSQL bridge waits there).
+        public init(from storage: any AlertStorage) throws {
+            self.init(alerts: try storage.loadAlerts(), silences: try storage.loadSilences(), progress: try storage.progress())
+        }
+    }
+
+    /// The single instance's monitor, on its SQLite store: judges every building.
+    public convenience init(
         configuration: Configuration, store: ReadingStore, logger: Logger, metrics: StoreyMetrics? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
         intakeIdle: @escaping @Sendable () -> Bool = { true },
         monotonic: @escaping @Sendable () -> Int64 = SteadyWallClock.systemMonotonic
     ) throws {
-        self.store = store
-        self.alerts = AlertStore(store)
+        let alerts = AlertStore(store)
+        try self.init(
+            configuration: configuration, alerts: alerts, saved: try Saved(from: alerts), lastSeen: { store.lastSeenTimes },
+            buildings: nil, logger: logger, metrics: metrics, now: now,
+            caughtUp: caughtUp, connected: connected, intakeIdle: intakeIdle, monotonic: monotonic)
+    }
+
+    /// A monitor on any store, judging `buildings` only (nil: all). `saved` is what it takes back (of
+    /// those buildings' alerts only); `lastSeen` tells when each point's last reading was stored.
+    public init(
+        configuration: Configuration, alerts: any AlertStorage, saved: Saved, lastSeen: @escaping @Sendable () -> [Int64?],
+        buildings: Set<String>?, logger: Logger, metrics: StoreyMetrics?,
+        now: @escaping @Sendable () -> Int64, caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
+        intakeIdle: @escaping @Sendable () -> Bool, monotonic: @escaping @Sendable () -> Int64 = SteadyWallClock.systemMonotonic
+    ) throws {
+        self.lastSeen = lastSeen
+        self.alerts = alerts
+        self.buildings = buildings
         self.logger = logger
         self.now = now
         self.monotonic = monotonic
@@ -75,9 +116,11 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         self.intakeIdle = intakeIdle
         self.metrics = metrics.map { UnderuseMetrics(registry: $0.registry) }
         var evaluator = Self.evaluator(for: configuration)
-        let orphans = evaluator.restore(try alerts.loadAlerts())
+        // Another shard's alerts are its holder's to judge, remind and resolve.
+        let mine = buildings.map { buildings in saved.alerts.filter { $0.labels["building"].map(buildings.contains) ?? false } } ?? saved.alerts
+        let orphans = evaluator.restore(mine)
         let time = now()
-        for silence in try alerts.loadSilences() where silence.end > time {
+        for silence in saved.silences where silence.end > time {
             _ = evaluator.addSilence(silence, now: time)
         }
         if !orphans.isEmpty {
@@ -85,7 +128,13 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         }
         state = Mutex(State(
             configuration: configuration, evaluator: evaluator, judge: Self.judge(for: configuration),
-            progress: try alerts.progress()))
+            progress: saved.progress))
+    }
+
+    /// The indices of the buildings judged in `topology`.
+    private func judgedBuildings(_ topology: Topology) -> [Int] {
+        guard let buildings else { return Array(topology.buildings.indices) }
+        return topology.buildings.indices.filter { buildings.contains(topology.buildings[$0].id) }
     }
 
     static func evaluator(for configuration: Configuration) -> UnderuseEvaluator {
@@ -146,7 +195,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
 
     public func run() async throws {
         let interval = state.withLock { $0.configuration.alerting.evaluateEvery }
-        while !Task.isShuttingDownGracefully {
+        // Cancelled: a shard's monitor whose shard was lost.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await judging.run { try self.tick() }
             } catch {
@@ -188,14 +238,21 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private func change(_ body: (inout State, Int64) -> ([AlertAction], [Silence], [String])) throws -> Int {
         let (actions, notified, topology) = try state.withLock { state in
             let time = now()
+            let original = state
             let before = state.evaluator.alerts
             let (actions, saved, removed) = body(&state, time)
             let topology = state.configuration.topology
-            let notified = try alerts.commit(
-                alerts: Self.changed(before, state.evaluator.alerts), actions: actions,
-                places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
-                silencesSaved: saved, silencesRemoved: removed, now: time)
-            return (actions, notified, topology)
+            do {
+                let notified = try alerts.commit(
+                    alerts: Self.changed(before, state.evaluator.alerts), actions: actions,
+                    places: { Self.place(of: $0.scope, at: $0.time, in: topology) }, progress: [:],
+                    silencesSaved: saved, silencesRemoved: removed, now: time)
+                return (actions, notified, topology)
+            } catch {
+                // Not committed, not done: the operator's action is refused whole (their client is told).
+                state = original
+                throw error
+            }
         }
         committed(actions, notified: notified, topology: topology)
         return actions.count
@@ -208,86 +265,106 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     public func tick() throws {
         let started = ContinuousClock.now
         let (actions, notified, topology) = try state.withLock { state -> ([AlertAction], Int, Topology) in
-            defer {
-                let elapsed = (ContinuousClock.now - started).components
-                metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
-            }
-            let clock = state.clock.read(wall: now(), monotonic: monotonic())
-            let time = clock.time
-            if let step = clock.forwardStep, state.connectedSince != nil {
-                // Every point's last reading is now hours "ago": silence is counted afresh from the step,
-                // as after a reconnection, and a point that really stopped is still found.
-                state.connectedSince = time
-                logger.notice("the host's clock stepped forward by \(step / 1000) s; point silence is counted from now")
-            }
-            if !state.isCaughtUp {
-                guard caughtUp() else { return ([], 0, state.configuration.topology) }
-                state.isCaughtUp = true
-            }
-            let before = state.evaluator.alerts
-            var actions: [AlertAction] = []
-            let grace = Int64(state.configuration.alerting.lateReadingsGrace * 1000)
-
-            // Windows that received readings: judged one quiet tick later, oldest first.
-            let intake = sinceLastTick.withLock { progress in
-                defer { progress = IntakeProgress() }
-                return progress
-            }
-            let changed = intake.touched
-            // (Windows still open are the clock's to judge.)
-            let changedClosed = changed.filter { window in
-                window.building < state.configuration.topology.buildings.count && state.judge.windowEnd(window) * 1000 + grace <= time
-            }
-            // Intake stalled: readings are waiting, none were stored. Settling windows stay settling.
-            let stalled = intake.batches == 0 && !intakeIdle()
-            var due: Set<BuildingWindow> = []
-            if stalled {
-                state.settling.formUnion(changedClosed)
-            } else {
-                due = state.settling.subtracting(changedClosed)
-                state.settling = changedClosed
-            }
-            // Windows that closed by the clock, since the progress saved.
-            var progress: [String: Int64] = [:]
-            for building in state.configuration.topology.buildings.indices {
-                for resolution in state.evaluator.resolutions {
-                    let name = "\(state.configuration.topology.buildings[building].id)/\(resolution.rawValue)"
-                    // First run: from the window now open (history before Storey ran is judged only
-                    // as readings for it arrive).
-                    var start = state.progress[name] ?? state.judge.windowStart(building: building, resolution: resolution, at: time)
-                    while true {
-                        let window = BuildingWindow(building: building, resolution: resolution, start: start)
-                        let end = state.judge.windowEnd(window)
-                        guard end * 1000 + grace <= time else { break }
-                        due.insert(window)
-                        start = end
+            let original = state
+            var taken: IntakeProgress?
+            do {
+                return try judgeTick(&state, taken: &taken, started: started)
+            } catch {
+                // Nothing was committed (a figure read or the commit failed: on PostgreSQL, the network):
+                // the whole tick is judged again next time, its windows, progress and transitions with it.
+                state = original
+                if let taken {
+                    sinceLastTick.withLock { progress in
+                        progress.batches += taken.batches
+                        progress.touched.formUnion(taken.touched)
                     }
-                    if state.progress[name] != start { progress[name] = start }
-                    state.progress[name] = start
                 }
+                throw error
             }
-            let source = StoredFigures(alerts: alerts, topology: state.configuration.topology)
-            for window in due.sorted(by: { ($0.start, $0.resolution.order) < ($1.start, $1.resolution.order) }) {
-                actions += try state.judge.judge(window, evaluator: &state.evaluator, source: source, now: time)
-            }
-            if !stalled { actions += checkSilentPoints(state: &state, now: time) }
-            actions += state.evaluator.tick(now: time)
-
-            let changedAlerts = Self.changed(before, state.evaluator.alerts)
-            guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return ([], 0, state.configuration.topology) }
-            let topology = state.configuration.topology
-            let notified = try alerts.commit(
-                alerts: changedAlerts, actions: actions, places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
-                progress: progress, now: time)
-            for case .record(let transition) in actions {
-                logger.notice("alert \(transition.rule) on \(transition.scope.kind.rawValue) \(transition.scopeID): \(transition.from.rawValue) → \(transition.to.rawValue)", metadata: [
-                    "fingerprint": "\(transition.fingerprint)", "reason": "\(transition.reason.code)",
-                    "value": "\(transition.values.map { "\($0.value) \($0.unit)" } ?? "-")",
-                ])
-            }
-            return (actions, notified, topology)
         }
         committed(actions, notified: notified, topology: topology)
+    }
+
+    private func judgeTick(_ state: inout State, taken: inout IntakeProgress?, started: ContinuousClock.Instant) throws -> ([AlertAction], Int, Topology) {
+        defer {
+            let elapsed = (ContinuousClock.now - started).components
+            metrics?.update(state.evaluator, tickSeconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+        }
+        let clock = state.clock.read(wall: now(), monotonic: monotonic())
+        let time = clock.time
+        if let step = clock.forwardStep, state.connectedSince != nil {
+            // Every point's last reading is now hours "ago": silence is counted afresh from the step,
+            // as after a reconnection, and a point that really stopped is still found.
+            state.connectedSince = time
+            logger.notice("the host's clock stepped forward by \(step / 1000) s; point silence is counted from now")
+        }
+        if !state.isCaughtUp {
+            guard caughtUp() else { return ([], 0, state.configuration.topology) }
+            state.isCaughtUp = true
+        }
+        let before = state.evaluator.alerts
+        var actions: [AlertAction] = []
+        let grace = Int64(state.configuration.alerting.lateReadingsGrace * 1000)
+
+        // Windows that received readings: judged one quiet tick later, oldest first.
+        let intake = sinceLastTick.withLock { progress in
+            defer { progress = IntakeProgress() }
+            return progress
+        }
+        taken = intake
+        let changed = intake.touched
+        // (Windows still open are the clock's to judge.)
+        let changedClosed = changed.filter { window in
+            window.building < state.configuration.topology.buildings.count && state.judge.windowEnd(window) * 1000 + grace <= time
+        }
+        // Intake stalled: readings are waiting, none were stored. Settling windows stay settling.
+        let stalled = intake.batches == 0 && !intakeIdle()
+        var due: Set<BuildingWindow> = []
+        if stalled {
+            state.settling.formUnion(changedClosed)
+        } else {
+            due = state.settling.subtracting(changedClosed)
+            state.settling = changedClosed
+        }
+        // Windows that closed by the clock, since the progress saved.
+        var progress: [String: Int64] = [:]
+        for building in judgedBuildings(state.configuration.topology) {
+            for resolution in state.evaluator.resolutions {
+                let name = "\(state.configuration.topology.buildings[building].id)/\(resolution.rawValue)"
+                // First run: from the window now open (history before Storey ran is judged only
+                // as readings for it arrive).
+                var start = state.progress[name] ?? state.judge.windowStart(building: building, resolution: resolution, at: time)
+                while true {
+                    let window = BuildingWindow(building: building, resolution: resolution, start: start)
+                    let end = state.judge.windowEnd(window)
+                    guard end * 1000 + grace <= time else { break }
+                    due.insert(window)
+                    start = end
+                }
+                if state.progress[name] != start { progress[name] = start }
+                state.progress[name] = start
+            }
+        }
+        let source = StoredFigures(alerts: alerts, topology: state.configuration.topology)
+        for window in due.sorted(by: { ($0.start, $0.resolution.order) < ($1.start, $1.resolution.order) }) {
+            actions += try state.judge.judge(window, evaluator: &state.evaluator, source: source, now: time)
+        }
+        if !stalled { actions += checkSilentPoints(state: &state, now: time) }
+        actions += state.evaluator.tick(now: time)
+
+        let changedAlerts = Self.changed(before, state.evaluator.alerts)
+        guard !actions.isEmpty || !changedAlerts.isEmpty || !progress.isEmpty else { return ([], 0, state.configuration.topology) }
+        let topology = state.configuration.topology
+        let notified = try alerts.commit(
+            alerts: changedAlerts, actions: actions, places: { Self.place(of: $0.scope, at: $0.time, in: topology) },
+            progress: progress, silencesSaved: [], silencesRemoved: [], now: time)
+        for case .record(let transition) in actions {
+            logger.notice("alert \(transition.rule) on \(transition.scope.kind.rawValue) \(transition.scopeID): \(transition.from.rawValue) → \(transition.to.rawValue)", metadata: [
+                "fingerprint": "\(transition.fingerprint)", "reason": "\(transition.reason.code)",
+                "value": "\(transition.values.map { "\($0.value) \($0.unit)" } ?? "-")",
+            ])
+        }
+        return (actions, notified, topology)
     }
 
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {
@@ -298,10 +375,11 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             return []
         }
         if state.connectedSince == nil { state.connectedSince = time }
-        let last = store.lastSeenTimes
+        let last = lastSeen()
         let topology = state.configuration.topology
+        let judged = Set(judgedBuildings(topology))
         var actions: [AlertAction] = []
-        for point in watched where point < last.count {
+        for point in watched where point < last.count && (buildings == nil || judged.contains(topology.floors[topology.points[point].floorIndex].buildingIndex)) {
             actions += state.evaluator.pointChecked(
                 point: point, lastReading: last[point], expectedInterval: topology.points[point].expectedInterval,
                 watchedSince: state.connectedSince!, now: time)

@@ -1,0 +1,72 @@
+import Dispatch
+import StoreyCore
+import StoreyStore
+import Synchronization
+
+/// `PostgresAlertStore` as the underuse monitor's `AlertStorage`: each call starts the query on Swift's
+/// shared threads and waits for the answer on the calling thread. The monitor judges on a thread of its
+/// own (`BlockingWork`), so the wait never takes a shared thread from the query it waits for.
+///
+/// With a `fence`, every commit is the shard holder's only: a monitor whose instance lost the shard
+/// cannot record a transition or add to the outbox (its commit throws `ShardFence.NotHolder`).
+public final class BlockingPostgresAlerts: AlertStorage {
+    public let store: PostgresAlertStore
+    public let fence: ShardFence?
+
+    public init(_ store: PostgresAlertStore, fence: ShardFence? = nil) {
+        self.store = store
+        self.fence = fence
+    }
+
+    public func loadAlerts() throws -> [Alert] { try wait { try await self.store.loadAlerts() } }
+    public func loadSilences() throws -> [Silence] { try wait { try await self.store.loadSilences() } }
+    public func progress() throws -> [String: Int64] { try wait { try await self.store.progress() } }
+
+    public func commit(
+        alerts: [Alert], actions: [AlertAction], places: (AlertTransition) -> AlertPlace, progress: [String: Int64],
+        silencesSaved: [Silence], silencesRemoved: [String], now: Int64
+    ) throws -> Int {
+        let placed = PostgresAlertStore.places(of: actions, places)
+        return try wait {
+            try await self.store.commit(
+                alerts: alerts, actions: actions, placed: placed, progress: progress, silencesSaved: silencesSaved,
+                silencesRemoved: silencesRemoved, now: now, fence: self.fence)
+        }
+    }
+
+    public func figureRows(
+        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
+    ) throws -> [[(Quantity, FigureValues)]] {
+        let scopes = scopes.map { ScopeKey(kind: $0.kind, id: $0.id) }
+        return try wait {
+            try await self.store.figureRows(of: scopes.map { ($0.kind, $0.id) }, quantities: quantities, resolution: resolution, windowStart: windowStart)
+                .map { rows in rows.map { QuantityFigures(quantity: $0.0, values: $0.1) } }
+        }.map { rows in rows.map { ($0.quantity, $0.values) } }
+    }
+
+    public func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) throws -> [Int] {
+        let points = points.map { PointKey(id: $0.id, quantity: $0.quantity) }
+        return try wait {
+            try await self.store.pointReadings(of: points.map { ($0.id, $0.quantity) }, resolution: resolution, windowStart: windowStart)
+        }
+    }
+
+    // Tuples are not Sendable: what crosses to the query's task and back goes in these.
+    private struct ScopeKey: Sendable { var kind: ScopeKind, id: String }
+    private struct PointKey: Sendable { var id: String, quantity: Quantity }
+    private struct QuantityFigures: Sendable { var quantity: Quantity, values: FigureValues }
+
+    /// Runs `work` on Swift's shared threads and waits here for its result.
+    private func wait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let answered = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, any Error>?>(nil)
+        Task {
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            answered.signal()
+        }
+        answered.wait()
+        return try result.withLock { $0! }.get()
+    }
+}
