@@ -20,9 +20,11 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
 /// dashboard. It only reads: figures from the store, the topology in force, the daemon's status.
 ///
 /// Every group of routes is added by `addRoutes(to:)` from its own file (`OperatorView+Topology.swift`,
-/// `+Live`, `+Series`, `+Reports`, `+Events`, `+Alerts` with silences, `+Outbox`).
+/// `+Live`, `+Series`, `+Reports`, `+Events`, `+Alerts` with silences, `+Outbox`, `+Shards`).
 public final class OperatorView: Sendable {
-    public let store: ReadingStore
+    /// Where figures, alerts and the outbox are read: the single instance's SQLite file, or an estate's
+    /// shared PostgreSQL database.
+    public let store: any OperatorStore
     public let events: EventHub
     public let access: AccessPolicy
     /// Fixed paths and their methods (for 405 and HEAD); routes added elsewhere declare theirs here too.
@@ -42,6 +44,8 @@ public final class OperatorView: Sendable {
     let alertDesk = Mutex<(any AlertDesk)?>(nil)
     /// Wakes delivery after a dead letter is replayed (`onOutboxReplayed`); nil: it polls.
     let outboxReplayed = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Who holds which shard, on an estate instance (`attachShards`); nil: a single instance, no shards.
+    let shardSource = Mutex<(@Sendable () async throws -> ShardsJSON)?>(nil)
 
     /// Lets the alert routes change alerts through `desk`.
     public func attach(_ desk: any AlertDesk) {
@@ -52,8 +56,19 @@ public final class OperatorView: Sendable {
     ///   - workingTimes: the configuration's working hours and holiday calendars (default: every minute is
     ///     working time).
     ///   - clock: now, in Unix seconds (tests pass their own).
-    public init(
+    public convenience init(
         store: ReadingStore, topology: Topology, workingTimes: WorkingTimeTable = WorkingTimeTable(defaultHours: .always),
+        access: AccessPolicy, events: EventHub,
+        status: @escaping @Sendable () -> DaemonStatus,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
+        self.init(
+            operatorStore: SQLiteOperatorStore(store), topology: topology, workingTimes: workingTimes, access: access, events: events,
+            status: status, clock: clock)
+    }
+
+    public init(
+        operatorStore store: any OperatorStore, topology: Topology, workingTimes: WorkingTimeTable = WorkingTimeTable(defaultHours: .always),
         access: AccessPolicy, events: EventHub,
         status: @escaping @Sendable () -> DaemonStatus,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
@@ -109,6 +124,7 @@ public final class OperatorView: Sendable {
         addEventRoutes(to: api)
         addAlertRoutes(to: api)
         addOutboxRoutes(to: api)
+        addShardRoutes(to: api)
         addDocumentRoutes(to: router, api: api)
         for path in ["topology", "live", "series", "reports/tenants", "reports/buildings", "events", "openapi.yaml"] {
             knownPaths.declare("/api/v1/" + path, [.get, .head])

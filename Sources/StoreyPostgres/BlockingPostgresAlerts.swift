@@ -1,7 +1,5 @@
-import Dispatch
 import StoreyCore
 import StoreyStore
-import Synchronization
 
 /// `PostgresAlertStore` as the underuse monitor's `AlertStorage`: each call starts the query on Swift's
 /// shared threads and waits for the answer on the calling thread. The monitor judges on a thread of its
@@ -18,16 +16,16 @@ public final class BlockingPostgresAlerts: AlertStorage {
         self.fence = fence
     }
 
-    public func loadAlerts() throws -> [Alert] { try wait { try await self.store.loadAlerts() } }
-    public func loadSilences() throws -> [Silence] { try wait { try await self.store.loadSilences() } }
-    public func progress() throws -> [String: Int64] { try wait { try await self.store.progress() } }
+    public func loadAlerts() throws -> [Alert] { try waitHere { try await self.store.loadAlerts() } }
+    public func loadSilences() throws -> [Silence] { try waitHere { try await self.store.loadSilences() } }
+    public func progress() throws -> [String: Int64] { try waitHere { try await self.store.progress() } }
 
     public func commit(
         alerts: [Alert], actions: [AlertAction], places: (AlertTransition) -> AlertPlace, progress: [String: Int64],
         silencesSaved: [Silence], silencesRemoved: [String], now: Int64
     ) throws -> Int {
         let placed = PostgresAlertStore.places(of: actions, places)
-        return try wait {
+        return try waitHere {
             try await self.store.commit(
                 alerts: alerts, actions: actions, placed: placed, progress: progress, silencesSaved: silencesSaved,
                 silencesRemoved: silencesRemoved, now: now, fence: self.fence)
@@ -38,7 +36,7 @@ public final class BlockingPostgresAlerts: AlertStorage {
         of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
     ) throws -> [[(Quantity, FigureValues)]] {
         let scopes = scopes.map { ScopeKey(kind: $0.kind, id: $0.id) }
-        return try wait {
+        return try waitHere {
             try await self.store.figureRows(of: scopes.map { ($0.kind, $0.id) }, quantities: quantities, resolution: resolution, windowStart: windowStart)
                 .map { rows in rows.map { QuantityFigures(quantity: $0.0, values: $0.1) } }
         }.map { rows in rows.map { ($0.quantity, $0.values) } }
@@ -46,7 +44,7 @@ public final class BlockingPostgresAlerts: AlertStorage {
 
     public func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) throws -> [Int] {
         let points = points.map { PointKey(id: $0.id, quantity: $0.quantity) }
-        return try wait {
+        return try waitHere {
             try await self.store.pointReadings(of: points.map { ($0.id, $0.quantity) }, resolution: resolution, windowStart: windowStart)
         }
     }
@@ -55,18 +53,4 @@ public final class BlockingPostgresAlerts: AlertStorage {
     private struct ScopeKey: Sendable { var kind: ScopeKind, id: String }
     private struct PointKey: Sendable { var id: String, quantity: Quantity }
     private struct QuantityFigures: Sendable { var quantity: Quantity, values: FigureValues }
-
-    /// Runs `work` on Swift's shared threads and waits here for its result.
-    private func wait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        let answered = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<T, any Error>?>(nil)
-        Task {
-            let outcome: Result<T, any Error>
-            do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
-            result.withLock { $0 = outcome }
-            answered.signal()
-        }
-        answered.wait()
-        return try result.withLock { $0! }.get()
-    }
 }

@@ -119,6 +119,7 @@ SNAPSHOT = """(() => {
     alertRows: document.querySelectorAll('#alerts tbody tr').length,
     historyTitle: document.getElementById('history-title').hidden ? null : text('#history-title'),
     historyItems: document.querySelectorAll('#alert-history li').length,
+    shardsShown: !document.getElementById('shard-section').hidden,
   };
 })()"""
 
@@ -128,6 +129,72 @@ TENANT_ORDER = """(() => ({
   direction: document.querySelector('#tenants th.sorted-asc') ? 'ascending' : (document.querySelector('#tenants th.sorted-desc') ? 'descending' : null),
   rows: [...document.querySelectorAll('#tenants tbody tr')].map(r => [r.dataset.tenant, r.children[6].textContent]),
 }))()"""
+
+
+class BrowserError(Exception):
+    pass
+
+
+def open_dashboard(url, token, language="en"):
+    """Starts Debian's headless chromium and opens the dashboard at URL with TOKEN stored, as an operator
+    would have it; returns (browser process, profile folder, page). Raises BrowserError."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        raise BrowserError("chromium is not installed (scripts/install-dependencies installs it)")
+    profile = tempfile.mkdtemp(prefix="storey-chromium-")
+    browser = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={profile}",
+         "--window-size=1400,1000", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.time() + 30
+        while time.time() < deadline and port is None:
+            line = browser.stderr.readline()
+            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
+            if match:
+                port = int(match.group(1))
+        if port is None:
+            raise BrowserError("chromium did not open its DevTools port")
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        page_target = next(t for t in targets if t["type"] == "page")
+        page = Page(page_target["webSocketDebuggerUrl"])
+        page.call("Runtime.enable")
+        page.call("Log.enable")
+        page.call("Page.enable")
+        page.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
+        # The token and the starting language, as an operator would have stored them.
+        page.call("Page.addScriptToEvaluateOnNewDocument", source=(
+            f"localStorage.setItem('storey-token', {json.dumps(token)}); localStorage.setItem('storey-language', {json.dumps(language)});"))
+        page.call("Page.navigate", url=url)
+        return browser, profile, page
+    except BaseException:
+        close_browser(browser, profile)
+        raise
+
+
+def close_browser(browser, profile):
+    browser.terminate()
+    try:
+        browser.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        browser.kill()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def print_report(page, result):
+    """Prints RESULT as JSON with the page's script exceptions and console errors, late ones included
+    (the protocol events still pending are read first)."""
+    page.ws.settimeout(0.5)
+    try:
+        while True:
+            page.note(json.loads(page.ws.recv()))
+    except Exception:
+        pass
+    result["exceptions"] = page.exceptions
+    result["consoleErrors"] = page.console_errors
+    print(json.dumps(result, ensure_ascii=False))
 
 
 def acknowledge(page, admin_token, timeout, outages):
@@ -171,39 +238,12 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.screenshots, exist_ok=True)
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print(json.dumps({"error": "chromium is not installed (scripts/install-dependencies installs it)"}))
-        return 2
-    profile = tempfile.mkdtemp(prefix="storey-chromium-")
-    browser = subprocess.Popen(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-         "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={profile}",
-         "--window-size=1400,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        port = None
-        deadline = time.time() + 30
-        while time.time() < deadline and port is None:
-            line = browser.stderr.readline()
-            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
-            if match:
-                port = int(match.group(1))
-        if port is None:
-            print(json.dumps({"error": "chromium did not open its DevTools port"}))
-            return 2
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
-        page_target = next(t for t in targets if t["type"] == "page")
-        page = Page(page_target["webSocketDebuggerUrl"])
-        page.call("Runtime.enable")
-        page.call("Log.enable")
-        page.call("Page.enable")
-        page.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
-        # The token and the starting language, as an operator would have stored them.
-        page.call("Page.addScriptToEvaluateOnNewDocument", source=(
-            f"localStorage.setItem('storey-token', {json.dumps(args.token)}); localStorage.setItem('storey-language', 'en');"))
-        page.call("Page.navigate", url=args.url)
-
+        browser, profile, page = open_dashboard(args.url, args.token)
+    except BrowserError as error:
+        print(json.dumps({"error": str(error)}))
+        return 2
+    try:
         result = {}
         result["loaded"] = page.wait_for(
             "document.querySelectorAll('#tower rect.space').length > 0 && "
@@ -255,24 +295,10 @@ def main():
             page.wait_for("document.getElementById('stream-state').dataset.state === 'down'", args.timeout)
             result["streamDown"] = page.evaluate(SNAPSHOT)
 
-        # Drain pending protocol events so late exceptions are seen too.
-        page.ws.settimeout(0.5)
-        try:
-            while True:
-                page.note(json.loads(page.ws.recv()))
-        except Exception:
-            pass
-        result["exceptions"] = page.exceptions
-        result["consoleErrors"] = page.console_errors
-        print(json.dumps(result, ensure_ascii=False))
+        print_report(page, result)
         return 0
     finally:
-        browser.terminate()
-        try:
-            browser.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+        close_browser(browser, profile)
 
 
 if __name__ == "__main__":

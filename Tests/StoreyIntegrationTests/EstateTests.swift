@@ -201,7 +201,9 @@ struct EstateTests {
     /// once, by whichever instance claims it from the shared outbox (A before it died, or another once
     /// A's claim lapsed); C takes the shard over with the alert's state, so it does not fire it again; the
     /// point reports again, C resolves the alert, and that is delivered once too. B, meanwhile, judges
-    /// its own buildings and never this one's alert.
+    /// its own buildings and never this one's alert, yet its API lists it (the whole estate from any
+    /// instance), refuses to acknowledge it naming the instance that judges it, and its dashboard, in a
+    /// real browser, shows the shards move from A to C and the alert A fired.
     @Test func anAlertOfAKilledOwnersBuildingIsDeliveredOnceAndResolvedByTheStandby() async throws {
         let secret = "whsec_" + Data("estate-webhook-signing-key-0123456789".utf8).base64EncodedString()
         let hook = try await TestWebhookReceiver(secrets: [secret])
@@ -230,6 +232,21 @@ struct EstateTests {
         defer { rig.stop() }
         let (a, b, c) = (rig.a, rig.b, rig.c)
         let port = rig.broker.port
+        // B's dashboard in a real browser, open from before the kill.
+        let handover = try makeTemporaryDirectory(prefix: "estate-browser")
+        let (browserReport, browserLog) = (handover.appendingPathComponent("report.json").path, handover.appendingPathComponent("browser.log").path)
+        let browser = try ChildProcess(
+            "/usr/bin/env",
+            ["python3", OperatorViewTests.repository.appendingPathComponent("Tests/Browser/shards_check.py").path, "http://127.0.0.1:\(b.httpPort)/",
+             "--first", "s-b1=estate-a,s-b2=estate-a,s-b3=estate-b,s-b4=estate-b",
+             "--then", "s-b1=estate-c,s-b2=estate-c,s-b3=estate-b,s-b4=estate-b", "--then-alert", "point:b1-kw",
+             "--handover", handover.path, "--screenshots", OperatorViewTests.repository.appendingPathComponent(".build/screenshots").path,
+             "--timeout", "120"],
+            outputFile: browserReport, errorFile: browserLog)
+        defer { browser.stop() }
+        try await waitUntil("B's dashboard showing A and B holding their shards", timeout: .seconds(90)) {
+            FileManager.default.fileExists(atPath: handover.appendingPathComponent("first-seen").path) || !browser.isRunning
+        }
         /// b1-kw (A's) and b3-kw (B's) report every half second for `seconds`.
         func report(_ seconds: Double, points: [String]) async throws {
             let until = Date().addingTimeInterval(seconds)
@@ -261,6 +278,13 @@ struct EstateTests {
         } catch {
             throw TestSupportError("\(error)\ntransitions: \(try await transitions())\nA's log:\n\(a.log.suffix(3000))")
         }
+        // B lists the alert A fired, and will not acknowledge it: A judges it.
+        let listed = try JSONSerialization.jsonObject(with: Data(try await b.httpBody("/api/v1/alerts?state=firing").utf8)) as? [String: Any]
+        let alert = try #require((listed?["alerts"] as? [[String: Any]])?.first { $0["scope"] as? String == "point:b1-kw" }, "B's alerts: \(listed ?? [:])")
+        let fingerprint = try #require(alert["fingerprint"] as? String)
+        let refused = try await b.http("POST", "/api/v1/alerts/\(fingerprint)/acknowledgement", json: #"{"by": "ops"}"#)
+        #expect(refused.status == 409 && refused.body.contains("held by instance estate-a"), "\(refused)")
+
         // Killed at once: the notification may be unsent, or claimed by A and unsent, or sent.
         a.kill9()
         try await b.waitUntil("C holds A's shards", timeout: .seconds(30)) {
@@ -275,7 +299,12 @@ struct EstateTests {
         // C holds the shard and judges it every second: a few seconds more, and nothing fired again.
         try await Task.sleep(for: .seconds(4))
         #expect(delivered() == ["firing b1-kw"])
-        #expect(try await transitions().filter { $0.hasPrefix("b1-kw") && $0.hasSuffix(">firing") }.count == 1)
+        #expect(try await transitions().filter { $0.hasPrefix("b1-kw") && $0.hasSuffix(">firing") && !$0.contains("firing>") }.count == 1)
+        // C judges it now: it acknowledges it, and B shows that.
+        let acknowledged = try await c.http("POST", "/api/v1/alerts/\(fingerprint)/acknowledgement", json: #"{"by": "ops", "comment": "on it"}"#)
+        #expect(acknowledged.status == 200, "\(acknowledged)")
+        let seenFromB = try JSONSerialization.jsonObject(with: Data(try await b.httpBody("/api/v1/alerts/\(fingerprint)").utf8)) as? [String: Any]
+        #expect((seenFromB?["acknowledgement"] as? [String: Any])?["by"] as? String == "ops", "\(seenFromB ?? [:])")
 
         // b1-kw reports again: C resolves the alert, and that is delivered once.
         try await report(3, points: ["b1-kw"])
@@ -292,6 +321,19 @@ struct EstateTests {
         #expect(try await transitions().filter { $0.hasPrefix("b3-kw") }.isEmpty)
         #expect(hook.requests().allSatisfy { $0["verified"] as? Bool == true })
         keepB3.cancel()
+
+        // B's dashboard showed the shards move to C.
+        try await waitUntil("the browser's report", timeout: .seconds(150)) { !browser.isRunning }
+        let text = (try? String(contentsOfFile: browserReport, encoding: .utf8)) ?? ""
+        let report = try #require(
+            try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            "the browser reported \(text); its log: \((try? String(contentsOfFile: browserLog, encoding: .utf8)) ?? "")")
+        #expect(report["firstSeen"] as? Bool == true && report["thenSeen"] as? Bool == true, "\(report)")
+        let after = report["then"] as? [String: Any]
+        #expect((after?["rows"] as? [[String]])?.first == ["s-b1", "b1", "estate-c"] + ((after?["rows"] as? [[String]])?.first?.suffix(1) ?? []), "\(after ?? [:])")
+        #expect(after?["answered"] as? String == "Answered by instance estate-b", "\(after ?? [:])")
+        #expect(after?["alertScopes"] as? [String] == ["point:b1-kw"], "\(after ?? [:])")
+        #expect((report["exceptions"] as? [Any])?.isEmpty == true && (report["consoleErrors"] as? [Any])?.isEmpty == true, "\(report)")
         #expect(try await b.stop() == 0)
         #expect(try await c.stop() == 0)
     }

@@ -49,7 +49,7 @@ public struct Problem: Error, HTTPResponseError, Codable, Sendable, Equatable {
 }
 
 extension Problem {
-    static let base = "/api/v1/problems/"
+    public static let base = "/api/v1/problems/"
 
     public static func badParameter(_ name: String, _ detail: String) -> Problem {
         Problem(.badRequest, type: base + "bad-parameter", title: "A parameter is not acceptable", detail: detail, parameter: name)

@@ -87,7 +87,7 @@ extension OperatorView {
     }
 
     func addAlertRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
-        let alerts = AlertStore(store)
+        let alerts = store
         api.get("alerts") { request, _ -> Response in
             let query = request.uri.queryParameters
             var state: AlertState?
@@ -122,7 +122,7 @@ extension OperatorView {
         api.get("alerts/:fingerprint") { _, context -> Response in
             let fingerprint = try context.parameters.require("fingerprint")
             return try await BlockingWork.shared.run {
-                guard let entry = try alerts.alerts(fingerprint: fingerprint).first else {
+                guard let entry = try alerts.alert(fingerprint: fingerprint) else {
                     throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
                 }
                 let history = try alerts.transitions(TransitionFilter(fingerprint: fingerprint, limit: 10_000))
@@ -134,14 +134,14 @@ extension OperatorView {
             let body = try await Self.decode(AcknowledgeBody.self, from: request, context: context)
             let desk = try self.desk()
             return try await BlockingWork.shared.run {
-                guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
+                guard try alerts.alert(fingerprint: fingerprint) != nil else {
                     throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
                 }
                 guard try desk.acknowledge(fingerprint, by: body.by ?? "operator", comment: body.comment ?? "") else {
                     throw Problem(.conflict, type: Problem.base + "not-firing", title: "Only a firing alert can be acknowledged",
                         detail: "alert \(fingerprint) is not firing")
                 }
-                let entry = try alerts.alerts(fingerprint: fingerprint).first!
+                let entry = try alerts.alert(fingerprint: fingerprint)!
                 return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
             }
         }
@@ -150,14 +150,14 @@ extension OperatorView {
             let desk = try self.desk()
             let by = request.uri.queryParameters["by"].map(String.init) ?? "operator"
             return try await BlockingWork.shared.run {
-                guard try alerts.alerts(fingerprint: fingerprint).first != nil else {
+                guard try alerts.alert(fingerprint: fingerprint) != nil else {
                     throw Problem.notFound("no alert \(fingerprint)", parameter: "fingerprint")
                 }
                 guard try desk.unacknowledge(fingerprint, by: by) else {
                     throw Problem(.conflict, type: Problem.base + "not-acknowledged", title: "The alert is not acknowledged",
                         detail: "alert \(fingerprint) is not a firing, acknowledged alert")
                 }
-                let entry = try alerts.alerts(fingerprint: fingerprint).first!
+                let entry = try alerts.alert(fingerprint: fingerprint)!
                 return try JSONOutput.response(Self.json(entry.alert, updatedAt: entry.updatedAt))
             }
         }

@@ -69,12 +69,12 @@ extension OperatorView {
     }
 
     func addOutboxRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
-        // The same database as the readings and alerts; opened once, here.
-        let opened = Result { try DeliveryStore(path: store.path) }
-        let deliveries = { @Sendable () throws -> DeliveryStore in
-            switch opened {
-            case .success(let store): return store
-            case .failure(let error): throw Problem.unavailable("the outbox cannot be read: \(error)")
+        let store = self.store
+        let deliveries = { @Sendable () throws -> any DeliveryStorage in
+            do {
+                return try store.deliveries()
+            } catch {
+                throw Problem.unavailable("the outbox cannot be read: \(error)")
             }
         }
         api.get("outbox") { request, _ -> Response in

@@ -88,7 +88,7 @@ extension OperatorView {
         for scope in scopes {
             let zone = snapshot.timeZone(of: scope)
             let rows = try store.figures(
-                scope: scope.kind, id: topology.scopeID(scope), resolution: .day,
+                scope: scope.kind, id: topology.scopeID(scope), resolution: .day, quantity: nil,
                 from: zone.startOfDay(period.from), to: zone.startOfDay(period.to.adding(days: 1)))
             let start = zone.startOfDay(period.from)
             let end = zone.startOfDay(period.to.adding(days: 1))

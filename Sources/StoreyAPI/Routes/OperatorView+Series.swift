@@ -93,7 +93,7 @@ extension OperatorView {
         guard to - from <= limits.maximum else {
             throw Problem.badParameter("from", "a \(resolution.rawValue) series covers at most \(limits.maximum / 86400) days; ask for a shorter period or a coarser resolution")
         }
-        let rows = try store.figures(scope: scope.kind, id: snapshot.topology.scopeID(scope), resolution: resolution, from: from, to: to)
+        let rows = try store.figures(scope: scope.kind, id: snapshot.topology.scopeID(scope), resolution: resolution, quantity: nil, from: from, to: to)
         let assembled = snapshot.assemble(rows)
         let windows = assembled.keys.map(\.windowStart).sorted().compactMap { start -> SeriesWindowJSON? in
             let figures = assembled[ScopeWindow(scope: scope, windowStart: start)]!

@@ -8,15 +8,16 @@ import StoreyAPI
 import StoreyConfig
 import StoreyCore
 import StoreyPostgres
+import Synchronization
 import UnixSignals
 
 /// storeyd as one of several instances sharing an estate over PostgreSQL (`storage: postgresql`): it
 /// takes in and judges the shards it holds (`ShardIntakes`), delivers from the shared outbox (each
-/// message claimed by one instance), and serves `/healthz`, `/readyz`, `/metrics` and `/api/v1/shards`
-/// (who holds which shard, from the shared database, so any instance tells the whole estate's ownership).
+/// message claimed by one instance), and serves `/healthz`, `/readyz` and `/metrics`.
 ///
-/// Not yet on PostgreSQL (docs/estate.md, "Still to wire"): the rest of the API and the dashboard,
-/// operators' actions on alerts, housekeeping and reload. The start-up log says so.
+/// Its operator's view (API, event stream, dashboard) reads the whole estate from the shared store, and
+/// `/api/v1/shards` says who holds which shard. Not yet on PostgreSQL (docs/estate.md, "Still to wire"):
+/// housekeeping (pruning) and reload. The start-up log says so.
 struct EstateDaemon {
     let configuration: Configuration
     let storage: PostgresStorage
@@ -33,17 +34,34 @@ struct EstateDaemon {
         ])
         let database = try await PostgresStore(storage.location, password: password, logger: logger)
         defer { database.close() }
-        let delivery = try DeliveryService.make(
-            configuration, store: PostgresDeliveryStore(database: database, instance: storage.instance), metrics: metrics, logger: logger)
+        let outbox = PostgresDeliveryStore(database: database, instance: storage.instance)
+        let delivery = try DeliveryService.make(configuration, store: outbox, metrics: metrics, logger: logger)
+        // The operator's view reads the whole estate (a store that never writes readings: no fence).
+        let store = PostgresOperatorStore(
+            readings: try await PostgresReadingStore(database: database, topology: configuration.topology, intake: "operator-view"), outbox: outbox)
+        let events = EventHub(clientBuffer: configuration.httpAccess.eventClientBuffer)
+        let status = Mutex(DaemonStatus(brokerConnected: false, storeWritable: true))
+        let view = OperatorView(
+            operatorStore: store, topology: configuration.topology, workingTimes: configuration.workingTimes,
+            access: AccessPolicy(
+                tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
+                failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit)),
+            events: events, status: { status.withLock { $0 } })
         let shards = ShardIntakes(
             configuration: configuration, storage: storage, database: database, metrics: metrics, logger: logger, clock: clock,
-            outboxChanged: { delivery?.outboxChanged() })
-        let access = AccessPolicy(
-            tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
-            failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit))
-        let http = try Self.application(configuration: configuration, access: access, metrics: metrics, database: database, shards: shards, storage: storage, logger: logger)
-        logger.warning(
-            "on PostgreSQL, this version takes readings in, judges its shards' rules and delivers alerts; the operator's API and dashboard, alert acknowledgements and silences, housekeeping and reload run on SQLite only (docs/estate.md)")
+            outboxChanged: { delivery?.outboxChanged() },
+            // This instance's shards' transitions join its event stream; other instances' show at the page's next poll.
+            transitions: { view.publishAlertEvents($0) })
+        view.attach(EstateAlertDesk(shards: shards, store: store, storage: storage, now: { clock.now() }))
+        if let delivery { view.onOutboxReplayed { delivery.outboxChanged() } }
+        let health = HealthProbe(
+            brokerConnected: { shards.allSubscribed },
+            storeWritable: { !shards.isStoreFailing && store.isReachable() })
+        view.attachShards { try await Self.shards(database: database, held: shards, storage: storage) }
+        let http = try HTTPService.application(
+            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
+        let windowEvents = WindowEventSource(view: view, newestReading: { shards.newestReading }, logger: logger)
+        logger.warning("on PostgreSQL, this version does not reload its configuration nor prune old data yet (docs/estate.md)")
         logger.info("starting", metadata: [
             "config": "\(configuration.file)", "broker": "\(configuration.mqtt.url)", "instance": "\(storage.instance)",
             "owns": "\(storage.owns.joined(separator: ","))", "standby": "\(storage.standby)", "http": "\(configuration.http)",
@@ -52,8 +70,11 @@ struct EstateDaemon {
             services: [
                 .init(service: shards),
             ] + (delivery.map { [.init(service: $0)] } ?? []) + [
-                .init(service: EstateWatch(shards: shards, metrics: metrics, notifier: notifier, logger: logger)),
+                .init(service: EstateWatch(shards: shards, metrics: metrics, notifier: notifier, logger: logger) { connected, writable in
+                    status.withLock { $0 = DaemonStatus(brokerConnected: connected, storeWritable: writable) }
+                }),
                 .init(service: http),
+                .init(service: windowEvents),
                 .init(service: ReloadRefusal(logger: logger)),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],
@@ -64,65 +85,17 @@ struct EstateDaemon {
         logger.info("stopped cleanly")
     }
 
-    /// One shard's row in `/api/v1/shards`.
-    struct ShardRow: Codable, Sendable {
-        var shard: String
-        var buildings: [String]
-        /// nil: nobody has held it yet.
-        var instance: String?
-        var since: Date?
-        var lastSeen: Date?
-        /// Held by the instance answering.
-        var heldHere: Bool
-    }
-
-    struct ShardList: ResponseEncodable, Sendable {
-        var instance: String
-        var shards: [ShardRow]
-    }
-
-    static func application(
-        configuration: Configuration, access: AccessPolicy, metrics: StoreyMetrics, database: PostgresStore, shards: ShardIntakes,
-        storage: PostgresStorage, logger: Logger
-    ) throws -> some Service {
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
-        access.guardRoutes(of: router)
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
-            let reachable = (try? await database.client.query("SELECT 1", logger: logger).collect()) != nil
-            let subscribed = shards.allSubscribed
-            let body = "database: \(reachable ? "reachable" : "not reachable")\nshards: \(subscribed ? "all subscribed" : "not all subscribed")\n"
-            return Response(
-                status: reachable && subscribed ? .ok : .serviceUnavailable,
-                headers: [.contentType: "text/plain; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-        }
-        router.get("metrics") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
-        }
-        router.get("api/v1/shards") { _, _ -> ShardList in
-            let owners = try await ShardOwnership.owners(database)
-            let here = shards.heldShards
-            func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
-            return ShardList(instance: storage.instance, shards: storage.shards.map { shard in
-                let owner = owners[shard.name]
-                return ShardRow(
-                    shard: shard.name, buildings: shard.buildings, instance: owner?.instance, since: owner.map { date($0.since) },
-                    lastSeen: owner.map { date($0.seenAt) }, heldHere: here.contains(shard.name))
-            })
-        }
-        var server = HTTPServerBuilder.http1()
-        if let tls = configuration.httpAccess.tls {
-            server = try .tls(.http1(), tlsConfiguration: try HTTPService.tlsConfiguration(tls))
-        }
-        return Application(
-            router: router, server: server,
-            configuration: ApplicationConfiguration(
-                address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "storeyd"),
-            logger: logger)
+    /// `GET /api/v1/shards`: who holds which shard, from the shared database (any instance answers for
+    /// the whole estate; the dashboard shows it).
+    static func shards(database: PostgresStore, held: ShardIntakes, storage: PostgresStorage) async throws -> ShardsJSON {
+        let owners = try await ShardOwnership.owners(database)
+        let here = held.heldShards
+        return ShardsJSON(instance: storage.instance, shards: storage.shards.map { shard in
+            let owner = owners[shard.name]
+            return ShardJSON(
+                shard: shard.name, buildings: shard.buildings, instance: owner?.instance, since: owner?.since, lastSeen: owner?.seenAt,
+                heldHere: here.contains(shard.name))
+        })
     }
 }
 

@@ -6,6 +6,7 @@ import StoreyConfig
 import StoreyCore
 import StoreyIntake
 import StoreyPostgres
+import StoreyStore
 import Synchronization
 
 /// The shards this instance holds, each taken in by an intake of its own: while `ShardOwnership` holds a
@@ -32,6 +33,8 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     private let held: Gauge
     /// Told when a shard's monitor added to the outbox (delivery wakes up).
     private let outboxChanged: @Sendable () -> Void
+    /// Told of every shard monitor's committed transitions (the event stream).
+    private let transitions: @Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void
     /// Set once shutdown began: a shard acquired after that is not taken in.
     private let stopping = Atomic<Bool>(false)
 
@@ -40,17 +43,19 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         let task: Task<Void, Never>
     }
 
-    /// The shard's intake and its pipeline once they are set up (nil before).
+    /// The shard's intake, its pipeline and its monitor once they are set up (nil before).
     private final class IntakeSlot: Sendable {
-        let running = Mutex<(intake: MQTTIntake, pipeline: IntakePipeline)?>(nil)
+        let running = Mutex<(intake: MQTTIntake, pipeline: IntakePipeline, monitor: UnderuseMonitor)?>(nil)
         func stop() { running.withLock { $0?.intake.stop() } }
     }
 
     init(
         configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger,
-        clock: SteadyWallClock, outboxChanged: @escaping @Sendable () -> Void = {}
+        clock: SteadyWallClock, outboxChanged: @escaping @Sendable () -> Void = {},
+        transitions: @escaping @Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void = { _ in }
     ) {
         self.outboxChanged = outboxChanged
+        self.transitions = transitions
         self.configuration = configuration
         self.storage = storage
         self.database = database
@@ -71,6 +76,27 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     /// The MQTT status of each held shard's intake (those set up).
     var statuses: [MQTTStatus] {
         running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0?.intake.status } } }
+    }
+
+    /// The monitor judging `building` (by id), when this instance holds its shard.
+    func monitor(judging building: String) -> UnderuseMonitor? {
+        guard let shard = storage.shards.first(where: { $0.buildings.contains(building) })?.name else { return nil }
+        return running.withLock { $0[shard]?.slot.running.withLock { $0?.monitor } }
+    }
+
+    /// Every held shard's monitor.
+    var monitors: [UnderuseMonitor] {
+        running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0?.monitor } } }
+    }
+
+    /// The time of the newest reading the held shards stored since they were taken (for the event stream).
+    var newestReading: Int64? {
+        running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0?.pipeline.newestReading } }.max() }
+    }
+
+    /// Some held shard's store writes are failing.
+    var isStoreFailing: Bool {
+        running.withLock { shards in shards.values.contains { $0.slot.running.withLock { $0?.pipeline.isStoreFailing ?? false } } }
     }
 
     /// No held shard's store write has been running for longer than `limit`: the watchdog's question.
@@ -125,7 +151,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
                 let monitor = try await monitor(shard, fence: fence, store: store, intake: intake, pipeline: pipeline)
                 let stopped = slot.running.withLock { current -> Bool in
-                    current = (intake, pipeline)
+                    current = (intake, pipeline, monitor)
                     return Task.isCancelled
                 }
                 if stopped { return }
@@ -157,11 +183,13 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         let monitor = try UnderuseMonitor(
             configuration: configuration, alerts: BlockingPostgresAlerts(alerts, fence: fence), saved: saved,
             lastSeen: { store.lastSeenTimes }, buildings: Set(storage.shards.first { $0.name == shard }?.buildings ?? []),
+            followsStoredSilences: true,
             logger: shardLogger(shard), metrics: nil, now: { [clock] in clock.now() },
             caughtUp: Daemon.caughtUp(intake, pipeline), connected: { intake.status.state == .subscribed },
             intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
         pipeline.onStored { monitor.stored($0) }
         monitor.onOutboxChanged(outboxChanged)
+        monitor.onTransitions(transitions)
         return monitor
     }
 

@@ -27,6 +27,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let alerts: any AlertStorage
     /// The buildings (by id) this monitor judges; nil: all of them.
     private let buildings: Set<String>?
+    /// Silences are set in the shared store by any instance (an estate's): each tick takes them up.
+    private let followsStoredSilences: Bool
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let monotonic: @Sendable () -> Int64
@@ -101,13 +103,14 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     /// those buildings' alerts only); `lastSeen` tells when each point's last reading was stored.
     public init(
         configuration: Configuration, alerts: any AlertStorage, saved: Saved, lastSeen: @escaping @Sendable () -> [Int64?],
-        buildings: Set<String>?, logger: Logger, metrics: StoreyMetrics?,
+        buildings: Set<String>?, followsStoredSilences: Bool = false, logger: Logger, metrics: StoreyMetrics?,
         now: @escaping @Sendable () -> Int64, caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
         intakeIdle: @escaping @Sendable () -> Bool, monotonic: @escaping @Sendable () -> Int64 = SteadyWallClock.systemMonotonic
     ) throws {
         self.lastSeen = lastSeen
         self.alerts = alerts
         self.buildings = buildings
+        self.followsStoredSilences = followsStoredSilences
         self.logger = logger
         self.now = now
         self.monotonic = monotonic
@@ -350,6 +353,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             actions += try state.judge.judge(window, evaluator: &state.evaluator, source: source, now: time)
         }
         if !stalled { actions += checkSilentPoints(state: &state, now: time) }
+        if followsStoredSilences { actions += try takeUpStoredSilences(&state.evaluator, now: time) }
         actions += state.evaluator.tick(now: time)
 
         let changedAlerts = Self.changed(before, state.evaluator.alerts)
@@ -365,6 +369,18 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             ])
         }
         return (actions, notified, topology)
+    }
+
+    /// The silences in the shared store, as they are now: new or changed ones added, expired or removed
+    /// ones taken away.
+    private func takeUpStoredSilences(_ evaluator: inout UnderuseEvaluator, now time: Int64) throws -> [AlertAction] {
+        let stored = try alerts.loadSilences().filter { $0.end > time }
+        let known = evaluator.silences
+        var actions: [AlertAction] = []
+        for silence in stored where !known.contains(silence) { actions += evaluator.addSilence(silence, now: time) }
+        let current = Set(stored.map(\.id))
+        for silence in known where !current.contains(silence.id) { actions += evaluator.removeSilence(id: silence.id, now: time) }
+        return actions
     }
 
     private func checkSilentPoints(state: inout State, now time: Int64) -> [AlertAction] {

@@ -39,6 +39,9 @@
       firing: "firing", pending: "pending", acknowledgedBy: "acknowledged by", silenced: "silenced", flapping: "flapping",
       needsAdmin: "Acknowledging needs an admin token: enter one above.", historyOf: "Alert history of",
       noHistory: "No alert transitions.",
+      shards: "Instances of the estate", colShard: "Shard", colBuildings: "Buildings", colHolder: "Held by",
+      colHeldSince: "Since", thisInstance: "this instance", heldByNobody: "nobody — a standby takes it over",
+      answeredBy: "Answered by instance",
     },
     zh: {
       title: "Storey 楼宇", colourBy: "着色依据", modeUtilisation: "使用率（在岗人数 / 设计容量）",
@@ -66,6 +69,9 @@
       firing: "告警中", pending: "待定", acknowledgedBy: "已确认：", silenced: "已静默", flapping: "反复",
       needsAdmin: "确认告警需要管理员令牌：请在上方输入。", historyOf: "告警记录：",
       noHistory: "没有告警记录。",
+      shards: "集群实例", colShard: "分片", colBuildings: "楼栋", colHolder: "负责实例",
+      colHeldSince: "接管于", thisInstance: "本实例", heldByNobody: "无 — 备用实例将接管",
+      answeredBy: "应答实例：",
     },
   };
   const params = new URLSearchParams(location.search);
@@ -458,6 +464,33 @@
       body.appendChild(tr);
     }
   }
+  // An estate's instances (storage: postgresql): which holds each shard of buildings. A single instance
+  // lists none, and the section stays hidden.
+  function drawShards() {
+    const list = state.shards;
+    document.getElementById("shard-section").hidden = !list || list.shards.length === 0;
+    if (!list) return;
+    const body = document.querySelector("#shards tbody");
+    body.textContent = "";
+    for (const shard of list.shards) {
+      const tr = document.createElement("tr");
+      tr.dataset.shard = shard.shard;
+      tr.dataset.holder = shard.instance || "";
+      tr.className = !shard.instance ? "nobody" : (shard.heldHere ? "here" : "");
+      const holder = !shard.instance ? t("heldByNobody") : shard.instance + (shard.heldHere ? " (" + t("thisInstance") + ")" : "");
+      for (const text of [shard.shard, shard.buildings.join(", "), holder, shard.since ? timeFormat().format(new Date(shard.since)) : "—"]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+    document.getElementById("shard-answered").textContent = list.instance ? t("answeredBy") + " " + list.instance : "";
+  }
+  async function loadShards() {
+    state.shards = await getJSON("/api/v1/shards");
+    drawShards();
+  }
   async function loadAlerts() {
     state.alerts = (await getJSON("/api/v1/alerts")).alerts;
     drawAlerts();
@@ -508,6 +541,7 @@
     drawTower();
     drawTable();
     drawAlerts();
+    drawShards();
     if (state.live) document.getElementById("updated").textContent = new Date(state.live.generatedAt).toLocaleTimeString(language === "zh" ? "zh-CN" : "en-GB");
   }
 
@@ -598,6 +632,7 @@
       }
       await loadLive();
       await loadAlerts();
+      await loadShards();
       if (following) return;
       following = true;
       follow();
@@ -607,6 +642,14 @@
         loadLive().catch((e) => console.warn(e));
         loadAlerts().catch((e) => console.warn(e));
       }, 30000);
+      // An estate: ownership moves within seconds of an instance dying, and alerts judged by other
+      // instances do not come down this instance's event stream: both asked for more often.
+      if (state.shards && state.shards.shards.length > 0) {
+        setInterval(() => {
+          loadShards().catch((e) => console.warn(e));
+          loadAlerts().catch((e) => console.warn(e));
+        }, 5000);
+      }
     } catch (error) {
       if (!tokenForm.hidden) return; // waiting for a token
       reportError(String(error.message || error));
