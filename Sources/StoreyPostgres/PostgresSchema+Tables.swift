@@ -221,3 +221,18 @@ extension PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// An instance asking for a shard it is configured to own and finds held (by a standby that took it
+    /// over while the owner was away): the standby hands it back. Refreshed every try; a request not
+    /// refreshed for a few tries is stale (its instance gone) and ignored.
+    static let shardRequests = [
+        """
+        CREATE TABLE shard_request (
+            shard TEXT PRIMARY KEY,
+            instance TEXT NOT NULL,
+            asked_at BIGINT NOT NULL           -- milliseconds since the Unix epoch (the server's clock)
+        )
+        """,
+    ]
+}

@@ -135,6 +135,7 @@ enum PostgresSchema {
         ("p2: points, readings and figures", readingsAndFigures),
         ("p3: alerts, their history, silences and the evaluator's progress", alerts),
         ("p4: shard owners", shards),
+        ("p5: shard requests", shardRequests),
     ]
 }
 

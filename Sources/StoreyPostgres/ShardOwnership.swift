@@ -9,11 +9,18 @@ import Synchronization
 ///
 /// An instance first tries the shards it is configured to own; as a standby it also tries every other
 /// shard, after a grace period at start (so that an owner starting at the same time gets its own).
+///
+/// An owner back after a restart finds its shards held by the standby that took them over: it asks for
+/// them (`shard_request`), and the standby hands each back — its intake stops after storing what it
+/// holds, then the lock is released — so a rolling restart does not leave every shard on the standby.
 public final class ShardOwnership: Sendable {
     public enum Change: Sendable, Equatable {
         case acquired(String)
         /// The connection holding the lock failed: the shard may already be another's.
         case lost(String)
+        /// Given back to the instance configured to own it, which asked. The lock is released only once
+        /// the handler of this change returns: it stops the shard's intake and stores what it holds first.
+        case released(String)
     }
 
     public let instance: String
@@ -134,10 +141,20 @@ public final class ShardOwnership: Sendable {
     ) async throws {
         while !Task.isCancelled {
             let standby = ContinuousClock.now - started >= standbyGrace
-            let wanted = preferred + (standby ? standbyFor : [])
+            // Shards their owners ask for: a standby neither takes them nor keeps them.
+            let asked = try await requests(connection)
+            for shard in owned.sorted() where !preferred.contains(shard) {
+                guard let owner = asked[shard] else { continue }
+                try await release(shard, to: owner, connection: connection, epoch: epoch, changes)
+            }
+            let wanted = preferred + (standby ? standbyFor.filter { asked[$0] == nil } : [])
             let mine = owned
+            var refused: [String] = []
             for shard in wanted where !mine.contains(shard) {
-                guard try await tryLock(shard, connection) else { continue }
+                guard try await tryLock(shard, connection) else {
+                    if preferred.contains(shard) { refused.append(shard) }
+                    continue
+                }
                 let current = state.withLock { state in
                     guard state.epoch == epoch else { return false }
                     state.held.insert(shard)
@@ -152,6 +169,7 @@ public final class ShardOwnership: Sendable {
             // rather than waited for, or a slow database would hold up the confirmation past `deadline`
             // and the instance would give up shards it holds (seen in the estate test, with the reading
             // table locked for 6 s).
+            try await ask(for: refused, connection)
             try await connection.query("""
                 UPDATE shard_owner SET seen_at = \(unescaped: PostgresDeliveryStore.serverNow)
                 WHERE shard IN (
@@ -160,6 +178,47 @@ public final class ShardOwnership: Sendable {
             state.withLock { state in if state.epoch == epoch { state.confirmed = ContinuousClock.now } }
             try await Task.sleep(for: retry)
         }
+    }
+
+    /// Asks for `shards` (configured to own, held by another), and withdraws requests for the rest.
+    private func ask(for shards: [String], _ connection: PostgresConnection) async throws {
+        try await connection.query("""
+            DELETE FROM shard_request WHERE instance = \(instance) AND NOT (shard = ANY(\(shards)))
+            """, logger: logger)
+        guard !shards.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO shard_request(shard, instance, asked_at)
+            SELECT s, \(instance), \(unescaped: PostgresDeliveryStore.serverNow) FROM unnest(\(shards)) AS s
+            ON CONFLICT (shard) DO UPDATE SET instance = excluded.instance, asked_at = excluded.asked_at
+            """, logger: logger)
+    }
+
+    /// Shards asked for by other instances lately (within a few tries): shard → the instance asking.
+    private func requests(_ connection: PostgresConnection) async throws -> [String: String] {
+        let freshness = Int64((retry * 3).components.seconds * 1000 + (retry * 3).components.attoseconds / 1_000_000_000_000_000)
+        var asked: [String: String] = [:]
+        for try await (shard, owner) in try await connection.query("""
+            SELECT shard, instance FROM shard_request
+            WHERE instance <> \(instance) AND asked_at > \(unescaped: PostgresDeliveryStore.serverNow) - \(freshness)
+            """, logger: logger
+        ).decode((String, String).self) { asked[shard] = owner }
+        return asked
+    }
+
+    /// Hands a shard back: the change is handled (its intake stopped, what it held stored), then the lock
+    /// released for the asking owner to take.
+    private func release(
+        _ shard: String, to owner: String, connection: PostgresConnection, epoch: Int, _ changes: @escaping @Sendable (Change) async -> Void
+    ) async throws {
+        logger.notice("handing shard back to its owner", metadata: ["shard": "\(shard)", "instance": "\(instance)", "owner": "\(owner)"])
+        await changes(.released(shard))
+        let current = state.withLock { state in
+            guard state.epoch == epoch else { return false }
+            state.held.remove(shard)
+            return true
+        }
+        guard current else { return }
+        try await connection.query("SELECT pg_advisory_unlock(\(Self.lockClass), \(Self.lockKey(shard)))", logger: logger)
     }
 
     private func tryLock(_ shard: String, _ connection: PostgresConnection) async throws -> Bool {

@@ -81,6 +81,61 @@ struct ShardOwnershipTests {
         #expect(a.changes.withLock { $0 } == [.acquired("s1"), .acquired("s2"), .lost("s1"), .lost("s2")])
     }
 
+    /// An owner restarted (a rolling restart) finds the standby holding its shards: it asks, and the
+    /// standby hands them back, releasing each lock only once its handler of the change has returned (an
+    /// estate instance stores what the shard's intake holds there).
+    @Test func anOwnerBackFromARestartGetsItsShardsBackFromTheStandby() async throws {
+        let database = try await TestPostgres.freshStore(prefix: "handback")
+        func open() async throws -> PostgresStore {
+            try await PostgresStore(database.location, password: TestPostgres.password, logger: Logger(label: "test.handback"))
+        }
+        let a = Instance(ShardOwnership(database: database, instance: "a", preferred: ["s1", "s2"], retry: .milliseconds(200)))
+        a.start()
+        try await waitUntil("a holding its shards") { a.ownership.owned == ["s1", "s2"] }
+        // The standby's handler takes its time over a handed-back shard, as storing what an intake holds does.
+        let handedBack = Mutex<[String: ContinuousClock.Instant]>([:])
+        let standby = ShardOwnership(
+            database: try await open(), instance: "c", preferred: [], standbyFor: ["s1", "s2"], retry: .milliseconds(200), standbyGrace: .zero)
+        let changes = Mutex<[ShardOwnership.Change]>([])
+        let c = Task {
+            await standby.run { change in
+                changes.withLock { $0.append(change) }
+                if case .released(let shard) = change {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    handedBack.withLock { $0[shard] = .now }
+                }
+            }
+        }
+        defer { c.cancel() }
+        try await Task.sleep(for: .seconds(1))
+        #expect(standby.owned.isEmpty, "the standby took an owner's shard while it lived")
+
+        // a stops (its locks go with its connection): c takes its shards.
+        await a.stop()
+        try await waitUntil("c holding a's shards") { standby.owned == ["s1", "s2"] }
+        // a is back: it asks, c hands each back once its handler is done, a holds them again.
+        let back = Instance(ShardOwnership(database: try await open(), instance: "a", preferred: ["s1", "s2"], retry: .milliseconds(200)))
+        back.start()
+        let acquired = Mutex<[String: ContinuousClock.Instant]>([:])
+        try await waitUntil("a holding its shards again", timeout: .seconds(15)) {
+            for shard in back.ownership.owned where acquired.withLock({ $0[shard] }) == nil { acquired.withLock { $0[shard] = .now } }
+            return back.ownership.owned == ["s1", "s2"]
+        }
+        #expect(standby.owned.isEmpty)
+        #expect(changes.withLock { $0 }.filter { if case .released = $0 { true } else { false } } == [.released("s1"), .released("s2")])
+        for shard in ["s1", "s2"] {
+            let released = try #require(handedBack.withLock { $0[shard] }, "c's handler finished with \(shard)")
+            let taken = try #require(acquired.withLock { $0[shard] })
+            #expect(released <= taken, "\(shard) taken by a before c had stored what it held")
+        }
+        #expect(try await ShardOwnership.owners(database).mapValues(\.instance) == ["s1": "a", "s2": "a"])
+        // Requests are withdrawn once granted: a lone standby may take them again if a goes.
+        #expect(try await TestPostgres.shared().psql("SELECT COUNT(*) FROM shard_request", database: database.location.database)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        await back.stop()
+        try await waitUntil("c holding them once a has gone") { standby.owned == ["s1", "s2"] }
+    }
+
     @Test func aFormerHolderCannotStoreItsShardsReadings() async throws {
         let database = try await TestPostgres.freshStore(prefix: "fence")
         let topology = ReadingStoreTests().topology

@@ -16,8 +16,8 @@ import UnixSignals
 /// message claimed by one instance), and serves `/healthz`, `/readyz` and `/metrics`.
 ///
 /// Its operator's view (API, event stream, dashboard) reads the whole estate from the shared store, and
-/// `/api/v1/shards` says who holds which shard. Not yet on PostgreSQL (docs/estate.md, "Still to wire"):
-/// housekeeping (pruning) and reload. The start-up log says so.
+/// `/api/v1/shards` says who holds which shard; hourly pruning runs on one instance at a time. Not yet on
+/// PostgreSQL (docs/estate.md, "Still to wire"): reload. The start-up log says so.
 struct EstateDaemon {
     let configuration: Configuration
     let storage: PostgresStorage
@@ -36,9 +36,10 @@ struct EstateDaemon {
         defer { database.close() }
         let outbox = PostgresDeliveryStore(database: database, instance: storage.instance)
         let delivery = try DeliveryService.make(configuration, store: outbox, metrics: metrics, logger: logger)
-        // The operator's view reads the whole estate (a store that never writes readings: no fence).
-        let store = PostgresOperatorStore(
-            readings: try await PostgresReadingStore(database: database, topology: configuration.topology, intake: "operator-view"), outbox: outbox)
+        // The operator's view reads the whole estate, and housekeeping prunes it (a store that never
+        // writes readings: no fence).
+        let estateReadings = try await PostgresReadingStore(database: database, topology: configuration.topology, intake: "operator-view")
+        let store = PostgresOperatorStore(readings: estateReadings, outbox: outbox)
         let events = EventHub(clientBuffer: configuration.httpAccess.eventClientBuffer)
         let status = Mutex(DaemonStatus(brokerConnected: false, storeWritable: true))
         let view = OperatorView(
@@ -61,7 +62,10 @@ struct EstateDaemon {
         let http = try HTTPService.application(
             address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
         let windowEvents = WindowEventSource(view: view, newestReading: { shards.newestReading }, logger: logger)
-        logger.warning("on PostgreSQL, this version does not reload its configuration nor prune old data yet (docs/estate.md)")
+        let housekeeping = EstateHousekeeping(
+            pruning: EstatePruning(readings: estateReadings, instance: storage.instance), retentionDays: configuration.rawRetentionDays,
+            historyRetention: configuration.alerting.historyRetention, now: { clock.now() }, logger: logger)
+        logger.warning("on PostgreSQL, this version does not reload its configuration yet (docs/estate.md)")
         logger.info("starting", metadata: [
             "config": "\(configuration.file)", "broker": "\(configuration.mqtt.url)", "instance": "\(storage.instance)",
             "owns": "\(storage.owns.joined(separator: ","))", "standby": "\(storage.standby)", "http": "\(configuration.http)",
@@ -75,6 +79,7 @@ struct EstateDaemon {
                 }),
                 .init(service: http),
                 .init(service: windowEvents),
+                .init(service: housekeeping),
                 .init(service: ReloadRefusal(logger: logger)),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],

@@ -17,8 +17,9 @@ import Synchronization
 /// the estate's: any instance's delivery sends each message once).
 ///
 /// A shard lost (the lock's connection failed) is dropped at once: its intake stops without acknowledging
-/// more, and anything it had not stored stays with the broker. On shutdown every
-/// intake stores what it has in hand first, and only then are the locks given back.
+/// more, and anything it had not stored stays with the broker. A shard handed back to its owner (this
+/// instance stood by for it) stops the same way, but its lock goes only once what it holds is stored.
+/// On shutdown every intake stores what it has in hand first, and only then are the locks given back.
 final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     var description: String { "ShardIntakes" }
 
@@ -131,6 +132,12 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
             guard let lost = running.withLock({ $0.removeValue(forKey: shard) }) else { return }
             lost.slot.stop()
             lost.task.cancel()
+        case .released(let shard):
+            // Handed back to its owner: what the intake holds is stored before the lock goes.
+            guard let released = running.withLock({ $0.removeValue(forKey: shard) }) else { return }
+            logger.notice("shard handed back to its owner: storing what its intake holds", metadata: ["shard": "\(shard)"])
+            released.slot.stop()
+            await released.task.value
         }
         held.record(Double(running.withLock { $0.count }))
     }
