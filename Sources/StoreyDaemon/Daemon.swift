@@ -27,7 +27,7 @@ public struct Daemon: Sendable {
         let notifier = SystemdNotifier()
         let configuration = try ConfigurationLoader.load(file: configurationFile, overrides: overrides)
         if case .postgresql(let storage) = configuration.storage {
-            try await EstateDaemon(configuration: configuration, storage: storage, logger: logger).run()
+            try await EstateDaemon(configuration: configuration, storage: storage, file: configurationFile, overrides: overrides, logger: logger).run()
             return
         }
         let metrics = StoreyMetrics()

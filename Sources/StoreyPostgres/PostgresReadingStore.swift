@@ -10,9 +10,9 @@ import Synchronization
 /// make and the intake's journal position, or nothing); the aggregator runs on this side, as with
 /// SQLite, against what PostgreSQL held before the batch (`BatchHistory`).
 ///
-/// One writer per store: `ingest` and `replaceTopology` are called by the intake's writer only, one at
-/// a time. Several instances write one database safely as long as each owns its buildings' points
-/// (a shard's advisory lock, later): a reading's point is written by one instance.
+/// Writes take turns: `ingest` (the intake's writer) and `replaceTopology` (a reload) each wait for the
+/// other to finish. Several instances write one database safely as long as each owns its buildings'
+/// points (a shard's advisory lock): a reading's point is written by one instance.
 public final class PostgresReadingStore: Sendable {
     public let database: PostgresStore
     /// The intake whose journal position is recorded with each batch (a shard's name, later).
@@ -56,7 +56,7 @@ public final class PostgresReadingStore: Sendable {
 
     /// Adopts a reloaded topology; figures already stored stay as they are.
     public func replaceTopology(_ topology: Topology) async throws {
-        try beginWriting()
+        await beginWriting()
         defer { writing.store(false, ordering: .releasing) }
         let (points, scopes) = try await Self.register(topology, database)
         let newest = try await Self.newestReadings(points, database)
@@ -82,7 +82,7 @@ public final class PostgresReadingStore: Sendable {
     /// Binds and stores a batch in one transaction (see `ReadingStore.ingest(journal:bind:)`).
     @discardableResult
     public func ingest(journal: (generation: Int64, position: Int64)? = nil, bind: (Topology) -> [Reading]) async throws -> IngestResult {
-        try beginWriting()
+        await beginWriting()
         defer { writing.store(false, ordering: .releasing) }
         let (base, topology, pointRowID, scopeRowIDs) = state.withLock { ($0.aggregator, $0.topology, $0.pointRowID, $0.scopeRowIDs) }
         let readings = bind(topology)
@@ -157,9 +157,11 @@ public final class PostgresReadingStore: Sendable {
         return result
     }
 
-    private func beginWriting() throws {
-        guard writing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            throw PostgresStoreError("two writers at once on one reading store: the intake's writer is its only caller")
+    /// Waits for the write in progress, if any (a reload's topology change takes milliseconds; a batch,
+    /// as long as its transaction), then takes the turn.
+    private func beginWriting() async {
+        while !writing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            try? await Task.sleep(for: .milliseconds(2))
         }
     }
 

@@ -200,10 +200,39 @@ struct EstateTests {
         #expect(c.log.contains("handing shard back to its owner"), "\(c.log.suffix(2000))")
         try await c.waitUntil("C's metrics show no shard held") { try await c.metrics()["storey_shards_held"] == 0 }
         #expect(try await stored() == 4 * perBuilding)
-        // `systemctl reload` is not applied by an estate instance yet: it says so and keeps running.
+        // `systemctl reload` of B: a meter added to b3 (B's shard) is taken in at once, and a token list
+        // added to its configuration applies at once; a broken file is refused whole and B goes on with
+        // what it ran.
+        let withMeter = Self.topology.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+            guard line.contains("id: b3-kw,") else { return [String(line)] }
+            return [String(line), line.prefix { $0 == " " } + "- { id: b3-new, quantity: power }"]
+        }.joined(separator: "\n")
+        #expect(withMeter.contains("b3-new"))
+        try withMeter.write(to: b.directory.appendingPathComponent("topology.yaml"), atomically: true, encoding: .utf8)
+        let tokens = rig.secrets.appendingPathComponent("tokens")
+        try "read estate-read-token-0123456789\n".write(to: tokens, atomically: true, encoding: .utf8)
+        let configuration = try String(contentsOfFile: b.configFile, encoding: .utf8)
+        try (configuration + "http:\n  tokens_file: \(tokens.path)\n").write(toFile: b.configFile, atomically: true, encoding: .utf8)
+        #expect(try await b.httpStatus("/api/v1/shards") == 200)
         b.signal(SIGHUP)
-        try await b.waitUntil("B answers a reload") { b.log.contains("does not reload its configuration yet") }
+        try await b.waitUntil("B reloaded") { b.log.contains("configuration reloaded") }
+        try await publishReadings([("storey/b3/1/b3-s1/b3-new", "{\"value\": 7, \"ts\": \(Date().timeIntervalSince1970)}")], port: broker.port)
+        try await waitUntil("the new meter's reading stored") {
+            try await cluster.psql("SELECT COUNT(*) FROM reading r JOIN point p ON p.id = r.point WHERE p.key = 'b3-new'", database: database)
+                .hasPrefix("1")
+        }
+        #expect(try await b.httpStatus("/api/v1/shards") == 401, "a token is needed now")
+        let withToken = try await runCommand(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer estate-read-token-0123456789", "http://127.0.0.1:\(b.httpPort)/api/v1/shards"],
+            timeout: StoreydProcess.httpTimeout)
+        #expect(withToken.output == "200")
+        try (configuration + "http:\n  tokens_file: [broken\n").write(toFile: b.configFile, atomically: true, encoding: .utf8)
+        b.signal(SIGHUP)
+        try await b.waitUntil("B refusing the broken file") { b.log.contains("configuration NOT reloaded") }
+        #expect(try await b.httpStatus("/api/v1/shards") == 401, "still the reloaded configuration")
         #expect(b.isRunning)
+        #expect(try await Self.owners(c) == ["s-b1": "estate-a", "s-b2": "estate-a", "s-b3": "estate-b", "s-b4": "estate-b"])
         #expect(try await a.stop() == 0)
         #expect(try await b.stop() == 0)
         #expect(try await c.stop() == 0)
@@ -229,7 +258,7 @@ struct EstateTests {
                 rules:
                   - name: silent
                     scope: { kind: point, ids: [b1-kw, b3-kw] }
-                    condition: { silent_intervals: 3 }
+                    condition: { silent_intervals: 6 }  # a few seconds: the rig takes some to start
                     severity: critical
                 delivery:
                   poll_interval: 0.5s
@@ -244,6 +273,19 @@ struct EstateTests {
         defer { rig.stop() }
         let (a, b, c) = (rig.a, rig.b, rig.c)
         let port = rig.broker.port
+        /// b1-kw (A's) and b3-kw (B's) report every half second for `seconds`.
+        func report(_ seconds: Double, points: [String]) async throws {
+            let until = Date().addingTimeInterval(seconds)
+            while Date() < until {
+                let now = Date().timeIntervalSince1970
+                try await publishReadings(points.map { point in ("storey/\(point.prefix(2))/1/\(point.prefix(2))-s1/\(point)", "{\"value\": 42, \"ts\": \(now)}") }, port: port)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        // Both points report from the start: a point never heard is judged silent once watched long
+        // enough, and a browser slow to start on a loaded machine must not make that happen.
+        let early = Task { try await report(300, points: ["b1-kw", "b3-kw"]) }
+        defer { early.cancel() }
         // B's dashboard in a real browser, open from before the kill.
         let handover = try makeTemporaryDirectory(prefix: "estate-browser")
         let (browserReport, browserLog) = (handover.appendingPathComponent("report.json").path, handover.appendingPathComponent("browser.log").path)
@@ -259,15 +301,6 @@ struct EstateTests {
         try await waitUntil("B's dashboard showing A and B holding their shards", timeout: .seconds(90)) {
             FileManager.default.fileExists(atPath: handover.appendingPathComponent("first-seen").path) || !browser.isRunning
         }
-        /// b1-kw (A's) and b3-kw (B's) report every half second for `seconds`.
-        func report(_ seconds: Double, points: [String]) async throws {
-            let until = Date().addingTimeInterval(seconds)
-            while Date() < until {
-                let now = Date().timeIntervalSince1970
-                try await publishReadings(points.map { point in ("storey/\(point.prefix(2))/1/\(point.prefix(2))-s1/\(point)", "{\"value\": 42, \"ts\": \(now)}") }, port: port)
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
         func transitions() async throws -> [String] {
             try await rig.psql("SELECT scope_id || ' ' || from_state || '>' || to_state FROM alert_transition ORDER BY id")
                 .split(separator: "\n").map(String.init)
@@ -282,6 +315,8 @@ struct EstateTests {
         }
 
         // Both points report, then b1-kw falls silent while b3-kw goes on: A fires b1-kw's alert.
+        early.cancel()
+        _ = await early.result
         try await report(3, points: ["b1-kw", "b3-kw"])
         let keepB3 = Task { try await report(40, points: ["b3-kw"]) }
         defer { keepB3.cancel() }
@@ -291,8 +326,9 @@ struct EstateTests {
             throw TestSupportError("\(error)\ntransitions: \(try await transitions())\nA's log:\n\(a.log.suffix(3000))")
         }
         // B lists the alert A fired, and will not acknowledge it: A judges it.
+        let history = try await transitions()
         let listed = try JSONSerialization.jsonObject(with: Data(try await b.httpBody("/api/v1/alerts?state=firing").utf8)) as? [String: Any]
-        let alert = try #require((listed?["alerts"] as? [[String: Any]])?.first { $0["scope"] as? String == "point:b1-kw" }, "B's alerts: \(listed ?? [:])")
+        let alert = try #require((listed?["alerts"] as? [[String: Any]])?.first { $0["scope"] as? String == "point:b1-kw" }, "B's alerts: \(listed ?? [:])\ntransitions: \(history)")
         let fingerprint = try #require(alert["fingerprint"] as? String)
         let refused = try await b.http("POST", "/api/v1/alerts/\(fingerprint)/acknowledgement", json: #"{"by": "ops"}"#)
         #expect(refused.status == 409 && refused.body.contains("held by instance estate-a"), "\(refused)")

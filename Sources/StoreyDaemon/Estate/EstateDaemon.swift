@@ -1,7 +1,4 @@
 import Foundation
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import StoreyAPI
@@ -9,18 +6,20 @@ import StoreyConfig
 import StoreyCore
 import StoreyPostgres
 import Synchronization
-import UnixSignals
 
 /// storeyd as one of several instances sharing an estate over PostgreSQL (`storage: postgresql`): it
 /// takes in and judges the shards it holds (`ShardIntakes`), delivers from the shared outbox (each
 /// message claimed by one instance), and serves `/healthz`, `/readyz` and `/metrics`.
 ///
 /// Its operator's view (API, event stream, dashboard) reads the whole estate from the shared store, and
-/// `/api/v1/shards` says who holds which shard; hourly pruning runs on one instance at a time. Not yet on
-/// PostgreSQL (docs/estate.md, "Still to wire"): reload. The start-up log says so.
+/// `/api/v1/shards` says who holds which shard; hourly pruning runs on one instance at a time; SIGHUP
+/// reloads the configuration (`EstateReloader`).
 struct EstateDaemon {
     let configuration: Configuration
     let storage: PostgresStorage
+    /// Read again at SIGHUP.
+    let file: String
+    let overrides: ConfigurationOverrides
     let logger: Logger
 
     func run() async throws {
@@ -65,7 +64,9 @@ struct EstateDaemon {
         let housekeeping = EstateHousekeeping(
             pruning: EstatePruning(readings: estateReadings, instance: storage.instance), retentionDays: configuration.rawRetentionDays,
             historyRetention: configuration.alerting.historyRetention, now: { clock.now() }, logger: logger)
-        logger.warning("on PostgreSQL, this version does not reload its configuration yet (docs/estate.md)")
+        let reloader = EstateReloader(
+            file: file, overrides: overrides, current: configuration, shards: shards, readings: estateReadings, view: view,
+            delivery: delivery, metrics: metrics, notifier: notifier, logger: logger)
         logger.info("starting", metadata: [
             "config": "\(configuration.file)", "broker": "\(configuration.mqtt.url)", "instance": "\(storage.instance)",
             "owns": "\(storage.owns.joined(separator: ","))", "standby": "\(storage.standby)", "http": "\(configuration.http)",
@@ -80,7 +81,7 @@ struct EstateDaemon {
                 .init(service: http),
                 .init(service: windowEvents),
                 .init(service: housekeeping),
-                .init(service: ReloadRefusal(logger: logger)),
+                .init(service: reloader),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -101,19 +102,5 @@ struct EstateDaemon {
                 shard: shard.name, buildings: shard.buildings, instance: owner?.instance, since: owner?.since, lastSeen: owner?.seenAt,
                 heldHere: here.contains(shard.name))
         })
-    }
-}
-
-/// SIGHUP (`systemctl reload`) on an estate instance: not applied yet, and said so, instead of SIGHUP's
-/// default of ending the process.
-struct ReloadRefusal: Service, CustomStringConvertible {
-    var description: String { "ReloadRefusal" }
-    let logger: Logger
-
-    func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            logger.warning("reload asked for: an estate instance does not reload its configuration yet; restart it to apply a change")
-        }
     }
 }

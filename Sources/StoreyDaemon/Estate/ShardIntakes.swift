@@ -23,7 +23,9 @@ import Synchronization
 final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     var description: String { "ShardIntakes" }
 
-    private let configuration: Configuration
+    /// The configuration in force (a reload replaces it; shards acquired later start with it).
+    private let current: Mutex<(configuration: Configuration, reloads: Int)>
+    private var configuration: Configuration { current.withLock { $0.configuration } }
     private let storage: PostgresStorage
     private let database: PostgresStore
     private let ownership: ShardOwnership
@@ -46,7 +48,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
 
     /// The shard's intake, its pipeline and its monitor once they are set up (nil before).
     private final class IntakeSlot: Sendable {
-        let running = Mutex<(intake: MQTTIntake, pipeline: IntakePipeline, monitor: UnderuseMonitor)?>(nil)
+        let running = Mutex<(intake: MQTTIntake, pipeline: IntakePipeline, monitor: UnderuseMonitor, store: PostgresReadingStore)?>(nil)
         func stop() { running.withLock { $0?.intake.stop() } }
     }
 
@@ -57,7 +59,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     ) {
         self.outboxChanged = outboxChanged
         self.transitions = transitions
-        self.configuration = configuration
+        current = Mutex((configuration, 0))
         self.storage = storage
         self.database = database
         self.metrics = metrics
@@ -77,6 +79,19 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     /// The MQTT status of each held shard's intake (those set up).
     var statuses: [MQTTStatus] {
         running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0?.intake.status } } }
+    }
+
+    /// Adopts a reloaded configuration: each held shard's store takes the new topology (between batches),
+    /// then its pipeline binds with it and its monitor judges by the new rules; shards acquired later
+    /// start with it. (Subscriptions and the storage section take effect at the next restart.)
+    func apply(_ next: Configuration) async throws {
+        current.withLock { $0 = (next, $0.reloads + 1) }
+        let held = running.withLock { shards in shards.values.compactMap { $0.slot.running.withLock { $0 } } }
+        for shard in held {
+            try await shard.store.replaceTopology(next.topology)
+            shard.pipeline.apply(next)
+            shard.monitor.apply(next)
+        }
     }
 
     /// The monitor judging `building` (by id), when this instance holds its shard.
@@ -148,6 +163,8 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
             do {
+                // One configuration for the whole set-up (a reload meanwhile is applied to it below).
+                let (configuration, reloads) = current.withLock { $0 }
                 let fence = ShardFence(shard: shard, instance: storage.instance)
                 let store = try await PostgresReadingStore(
                     database: database, topology: configuration.topology, intake: shard, fence: fence, now: { [clock] in clock.now() })
@@ -156,12 +173,18 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
                 // two intakes of one shard, the one stopping and the one starting, would share its file.)
                 let intake = MQTTIntake(settings: try Self.settings(configuration, storage: storage, shard: shard), logger: logger)
                 let pipeline = IntakePipeline(intake: intake, sink: .postgresql(store), configuration: configuration, metrics: metrics, logger: logger, clock: clock)
-                let monitor = try await monitor(shard, fence: fence, store: store, intake: intake, pipeline: pipeline)
+                let monitor = try await monitor(shard, configuration: configuration, fence: fence, store: store, intake: intake, pipeline: pipeline)
                 let stopped = slot.running.withLock { current -> Bool in
-                    current = (intake, pipeline, monitor)
+                    current = (intake, pipeline, monitor, store)
                     return Task.isCancelled
                 }
                 if stopped { return }
+                let (latest, reloadsNow) = current.withLock { $0 }
+                if reloadsNow != reloads {
+                    try await store.replaceTopology(latest.topology)
+                    pipeline.apply(latest)
+                    monitor.apply(latest)
+                }
                 // The monitor judges while the intake runs; the intake stopped (shard lost, or shutdown),
                 // the monitor stops after its tick.
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -182,7 +205,8 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
 
     /// The shard's underuse monitor: its buildings only, their alerts taken back from the shared store.
     private func monitor(
-        _ shard: String, fence: ShardFence, store: PostgresReadingStore, intake: MQTTIntake, pipeline: IntakePipeline
+        _ shard: String, configuration: Configuration, fence: ShardFence, store: PostgresReadingStore, intake: MQTTIntake,
+        pipeline: IntakePipeline
     ) async throws -> UnderuseMonitor {
         let alerts = PostgresAlertStore(database: database)
         let saved = UnderuseMonitor.Saved(
