@@ -332,6 +332,10 @@ struct EstateTests {
         let fingerprint = try #require(alert["fingerprint"] as? String)
         let refused = try await b.http("POST", "/api/v1/alerts/\(fingerprint)/acknowledgement", json: #"{"by": "ops"}"#)
         #expect(refused.status == 409 && refused.body.contains("held by instance estate-a"), "\(refused)")
+        // Each shard's monitor counts its alerts in its instance's /metrics, labelled with the shard.
+        let firingOnB1 = "storey_alerts{state=\"firing\",shard=\"s-b1\"}"
+        try await a.waitUntil("A's metrics counting the alert") { try await a.metrics()[firingOnB1] == 1 }
+        #expect(try await b.metrics()[firingOnB1] == nil, "B never held s-b1")
 
         // Killed at once: the notification may be unsent, or claimed by A and unsent, or sent.
         a.kill9()
@@ -346,6 +350,7 @@ struct EstateTests {
         }
         // C holds the shard and judges it every second: a few seconds more, and nothing fired again.
         try await Task.sleep(for: .seconds(4))
+        #expect(try await c.metrics()[firingOnB1] == 1, "C's monitor of s-b1 took the alert back")
         #expect(delivered() == ["firing b1-kw"])
         #expect(try await transitions().filter { $0.hasPrefix("b1-kw") && $0.hasSuffix(">firing") && !$0.contains("firing>") }.count == 1)
         // C judges it now: it acknowledges it, and B shows that.

@@ -215,7 +215,7 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
             configuration: configuration, alerts: BlockingPostgresAlerts(alerts, fence: fence), saved: saved,
             lastSeen: { store.lastSeenTimes }, buildings: Set(storage.shards.first { $0.name == shard }?.buildings ?? []),
             followsStoredSilences: true,
-            logger: shardLogger(shard), metrics: nil, now: { [clock] in clock.now() },
+            logger: shardLogger(shard), metrics: metrics, shard: shard, now: { [clock] in clock.now() },
             caughtUp: Daemon.caughtUp(intake, pipeline), connected: { intake.status.state == .subscribed },
             intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
         pipeline.onStored { monitor.stored($0) }

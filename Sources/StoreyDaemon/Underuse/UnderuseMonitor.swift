@@ -48,6 +48,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     private let outboxObservers = Mutex<[@Sendable () -> Void]>([])
     private let transitionObservers = Mutex<[@Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void]>([])
     private let metrics: UnderuseMetrics?
+    private let isShardMonitor: Bool
     /// Ticks read figures and commit alerts (SQLite): on a thread of their own (`BlockingWork`).
     private let judging = BlockingWork(label: "storey.underuse")
 
@@ -103,7 +104,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     /// those buildings' alerts only); `lastSeen` tells when each point's last reading was stored.
     public init(
         configuration: Configuration, alerts: any AlertStorage, saved: Saved, lastSeen: @escaping @Sendable () -> [Int64?],
-        buildings: Set<String>?, followsStoredSilences: Bool = false, logger: Logger, metrics: StoreyMetrics?,
+        buildings: Set<String>?, followsStoredSilences: Bool = false, logger: Logger, metrics: StoreyMetrics?, shard: String? = nil,
         now: @escaping @Sendable () -> Int64, caughtUp: @escaping @Sendable () -> Bool, connected: @escaping @Sendable () -> Bool,
         intakeIdle: @escaping @Sendable () -> Bool, monotonic: @escaping @Sendable () -> Int64 = SteadyWallClock.systemMonotonic
     ) throws {
@@ -117,7 +118,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         self.caughtUp = caughtUp
         self.connected = connected
         self.intakeIdle = intakeIdle
-        self.metrics = metrics.map { UnderuseMetrics(registry: $0.registry) }
+        self.metrics = metrics.map { UnderuseMetrics(registry: $0.registry, shard: shard) }
+        self.isShardMonitor = shard != nil
         var evaluator = Self.evaluator(for: configuration)
         // Another shard's alerts are its holder's to judge, remind and resolve.
         let mine = buildings.map { buildings in saved.alerts.filter { $0.labels["building"].map(buildings.contains) ?? false } } ?? saved.alerts
@@ -208,6 +210,7 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
             // Woken by shutdown too: `systemctl stop` must not wait out the rest of the interval.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
         }
+        if isShardMonitor && Task.isCancelled { metrics?.clear() }
     }
 
     // MARK: Operators' actions
