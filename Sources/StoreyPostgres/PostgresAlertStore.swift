@@ -216,9 +216,8 @@ public final class PostgresAlertStore: Sendable {
     }
 
     public func transitions(_ filter: TransitionFilter = TransitionFilter()) async throws -> [TransitionRecord] {
-        let rows = try await client.query("""
-            SELECT id, fingerprint, rule, scope_kind, scope_id, building, floor, tenant, episode, from_state, to_state, time,
-                value, limit_value, resolve_level, unit, reason, detail, severity, flapping
+        try await records(client.query("""
+            SELECT \(unescaped: Self.transitionColumns)
             FROM alert_transition
             WHERE (\(filter.fingerprint)::text IS NULL OR fingerprint = \(filter.fingerprint))
               AND (\(filter.building)::text IS NULL OR building = \(filter.building))
@@ -228,7 +227,30 @@ public final class PostgresAlertStore: Sendable {
               AND (\(filter.from)::bigint IS NULL OR time >= \(filter.from))
               AND (\(filter.to)::bigint IS NULL OR time < \(filter.to))
             ORDER BY time, id LIMIT \(filter.limit)
-            """, logger: logger)
+            """, logger: logger))
+    }
+
+    /// The transitions recorded with an id above `id`, by id (the estate's event stream: `TransitionFeed`).
+    public func transitions(above id: Int64, limit: Int = 5000) async throws -> [TransitionRecord] {
+        try await records(client.query("""
+            SELECT \(unescaped: Self.transitionColumns) FROM alert_transition WHERE id > \(id) ORDER BY id LIMIT \(limit)
+            """, logger: logger))
+    }
+
+    /// The id of the newest transition recorded (0 when there is none).
+    public func newestTransitionID() async throws -> Int64 {
+        for try await id in try await client.query("SELECT COALESCE(MAX(id), 0)::bigint FROM alert_transition", logger: logger).decode(Int64.self) {
+            return id
+        }
+        return 0
+    }
+
+    private static let transitionColumns = """
+        id, fingerprint, rule, scope_kind, scope_id, building, floor, tenant, episode, from_state, to_state, time,
+        value, limit_value, resolve_level, unit, reason, detail, severity, flapping
+        """
+
+    private func records(_ rows: PostgresRowSequence) async throws -> [TransitionRecord] {
         var records: [TransitionRecord] = []
         for try await c in rows.decode(
             (Int64, String, String, String, String, String?, String?, String?, Int, String, String, Int64, Double?, Double?, Double?, String?,

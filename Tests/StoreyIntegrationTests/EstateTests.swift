@@ -314,6 +314,23 @@ struct EstateTests {
             }
         }
 
+        // B's event stream, read from before the alert: it shows the firing A records and the resolution C
+        // records, though B judges neither.
+        let streamFile = handover.appendingPathComponent("b-events.txt").path
+        let stream = try ChildProcess("/usr/bin/curl", ["-s", "-N", "http://127.0.0.1:\(b.httpPort)/api/v1/events"], outputFile: streamFile)
+        defer { stream.stop() }
+        /// The alert events B's stream sent for b1-kw: "from>to", in order.
+        func streamed() -> [String] {
+            let text = (try? String(contentsOfFile: streamFile, encoding: .utf8)) ?? ""
+            return text.components(separatedBy: "\n\n").compactMap { event -> String? in
+                guard event.contains("event: alert\n"), let line = event.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }),
+                    let json = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any],
+                    json["scope"] as? String == "point:b1-kw", let from = json["from"] as? String, let to = json["to"] as? String
+                else { return nil }
+                return "\(from)>\(to)"
+            }
+        }
+
         // Both points report, then b1-kw falls silent while b3-kw goes on: A fires b1-kw's alert.
         early.cancel()
         _ = await early.result
@@ -368,6 +385,10 @@ struct EstateTests {
         }
         try await Task.sleep(for: .seconds(2))
         #expect(delivered() == ["firing b1-kw", "resolved b1-kw"])
+        try await waitUntil("B's stream showing the resolution") { streamed().last == "firing>resolved" }
+        let recorded = try await transitions().filter { $0.hasPrefix("b1-kw ") }.map { String($0.dropFirst("b1-kw ".count)) }
+        #expect(recorded.last == "firing>resolved")
+        #expect(streamed() == recorded, "each transition once, whichever instance recorded it")
         #expect(c.log.contains("alert silent on point b1-kw: firing → resolved"), "C resolved it")
         #expect(!b.log.contains("on point b1-kw"), "B judged a building of another shard")
         // b3-kw never fell silent (B watched it throughout).

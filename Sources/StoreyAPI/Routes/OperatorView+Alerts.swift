@@ -86,6 +86,14 @@ extension OperatorView {
         }
     }
 
+    /// Sends recorded transitions (an estate's, read back from the shared store) as `alert` events.
+    public func publishAlertEvents(_ records: [TransitionRecord]) {
+        for record in records {
+            guard let data = try? JSONOutput.encoder.encode(AlertTransitionJSON(record)) else { continue }
+            _ = events.publishResumable(name: "alert", data: String(decoding: data, as: UTF8.self))
+        }
+    }
+
     func addAlertRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
         let alerts = store
         api.get("alerts") { request, _ -> Response in

@@ -47,11 +47,11 @@ struct EstateDaemon {
                 tokens: try OperatorView.loadTokens(configuration.httpAccess), openHealth: configuration.httpAccess.openHealth,
                 failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit)),
             events: events, status: { status.withLock { $0 } })
+        // (Its monitors' transitions reach the event stream through the shared store, as every
+        // instance's do: `EstateAlertEvents`.)
         let shards = ShardIntakes(
             configuration: configuration, storage: storage, database: database, metrics: metrics, logger: logger, clock: clock,
-            outboxChanged: { delivery?.outboxChanged() },
-            // This instance's shards' transitions join its event stream; other instances' show at the page's next poll.
-            transitions: { view.publishAlertEvents($0) })
+            outboxChanged: { delivery?.outboxChanged() })
         view.attach(EstateAlertDesk(shards: shards, store: store, storage: storage, now: { clock.now() }))
         if let delivery { view.onOutboxReplayed { delivery.outboxChanged() } }
         let health = HealthProbe(
@@ -61,6 +61,7 @@ struct EstateDaemon {
         let http = try HTTPService.application(
             address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
         let windowEvents = WindowEventSource(view: view, newestReading: { shards.newestReading }, logger: logger)
+        let alertEvents = EstateAlertEvents(alerts: PostgresAlertStore(database: database), view: view, now: { clock.now() }, logger: logger)
         let housekeeping = EstateHousekeeping(
             pruning: EstatePruning(readings: estateReadings, instance: storage.instance), retentionDays: configuration.rawRetentionDays,
             historyRetention: configuration.alerting.historyRetention, now: { clock.now() }, logger: logger)
@@ -80,6 +81,7 @@ struct EstateDaemon {
                 }),
                 .init(service: http),
                 .init(service: windowEvents),
+                .init(service: alertEvents),
                 .init(service: housekeeping),
                 .init(service: reloader),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),

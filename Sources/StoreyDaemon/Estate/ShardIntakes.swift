@@ -36,8 +36,6 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
     private let held: Gauge
     /// Told when a shard's monitor added to the outbox (delivery wakes up).
     private let outboxChanged: @Sendable () -> Void
-    /// Told of every shard monitor's committed transitions (the event stream).
-    private let transitions: @Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void
     /// Set once shutdown began: a shard acquired after that is not taken in.
     private let stopping = Atomic<Bool>(false)
 
@@ -54,11 +52,9 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
 
     init(
         configuration: Configuration, storage: PostgresStorage, database: PostgresStore, metrics: StoreyMetrics, logger: Logger,
-        clock: SteadyWallClock, outboxChanged: @escaping @Sendable () -> Void = {},
-        transitions: @escaping @Sendable ([(transition: AlertTransition, place: AlertPlace)]) -> Void = { _ in }
+        clock: SteadyWallClock, outboxChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.outboxChanged = outboxChanged
-        self.transitions = transitions
         current = Mutex((configuration, 0))
         self.storage = storage
         self.database = database
@@ -220,7 +216,6 @@ final class ShardIntakes: Service, Sendable, CustomStringConvertible {
             intakeIdle: { intake.status.bufferedMessages == 0 && pipeline.isIdle })
         pipeline.onStored { monitor.stored($0) }
         monitor.onOutboxChanged(outboxChanged)
-        monitor.onTransitions(transitions)
         return monitor
     }
 
