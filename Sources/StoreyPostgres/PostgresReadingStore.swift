@@ -137,6 +137,14 @@ public final class PostgresReadingStore: Sendable {
                 SELECT * FROM unnest(\(accepted.map { pointRowID[$0.point] }), \(accepted.map(\.time)), \(accepted.map(\.value)))
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
+            // How far this intake's readings reached: any instance's event stream closes windows by the
+            // estate's newest (`newestReadingInEstate`), a standby's too.
+            if let newest = accepted.map(\.time).max() {
+                try await connection.query("""
+                    INSERT INTO intake_newest(intake, time) VALUES (\(intake), \(newest))
+                    ON CONFLICT (intake) DO UPDATE SET time = GREATEST(intake_newest.time, excluded.time)
+                    """, logger: logger)
+            }
             let figures = aggregator.takePending()
             try await Self.addFigures(figures, scopeRowIDs: scopeRowIDs, connection, logger)
             for key in figures.keys where key.scope.kind == .building && key.resolution != .minute {
@@ -171,6 +179,11 @@ public final class PostgresReadingStore: Sendable {
             "SELECT generation, position FROM intake_journal WHERE intake = \(intake)", logger: database.logger)
         for try await (generation, position) in rows.decode((Int64, Int64).self) { return (generation, position) }
         return nil
+    }
+
+    /// The time (milliseconds) of the newest reading any intake of the estate has stored (nil before any).
+    public func newestReadingInEstate() async throws -> Int64? {
+        try await first(Int64?.self, try await database.client.query("SELECT MAX(time) FROM intake_newest", logger: database.logger)) ?? nil
     }
 
     /// Deletes raw readings older than `time` (milliseconds); figures are kept. Point by point along the

@@ -236,3 +236,15 @@ extension PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// Per intake, the time of the newest reading it stored (the event stream's windows close by it).
+    static let intakeNewest = [
+        """
+        CREATE TABLE intake_newest (
+            intake TEXT PRIMARY KEY,
+            time BIGINT NOT NULL               -- milliseconds since the Unix epoch
+        )
+        """,
+    ]
+}

@@ -136,6 +136,7 @@ enum PostgresSchema {
         ("p3: alerts, their history, silences and the evaluator's progress", alerts),
         ("p4: shard owners", shards),
         ("p5: shard requests", shardRequests),
+        ("p6: each intake's newest reading", intakeNewest),
     ]
 }
 

@@ -282,6 +282,19 @@ struct EstateTests {
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
+        // C's event stream, open before any reading: holding no shard, it streams the estate's window
+        // figures all the same. b2-kw reports a minute ago and now, and is stored before anything else: the
+        // first minute C closes (by the estate's newest reading) has b2's figures.
+        let standbyStreamFile = try makeTemporaryDirectory(prefix: "estate-stream").appendingPathComponent("c-events.txt").path
+        let standbyStream = try ChildProcess("/usr/bin/curl", ["-s", "-N", "http://127.0.0.1:\(c.httpPort)/api/v1/events"], outputFile: standbyStreamFile)
+        defer { standbyStream.stop() }
+        func standbyStreamed() -> String { (try? String(contentsOfFile: standbyStreamFile, encoding: .utf8)) ?? "" }
+        try await waitUntil("C's stream open") { standbyStreamed().contains("event: status\n") }
+        let start = Date().timeIntervalSince1970
+        try await publishReadings([start - 60, start].map { ("storey/b2/1/b2-s1/b2-kw", "{\"value\": 5, \"ts\": \($0)}") }, port: port)
+        try await waitUntil("b2-kw's readings stored") {
+            try await rig.psql("SELECT COUNT(*) FROM reading r JOIN point p ON p.id = r.point WHERE p.key = 'b2-kw'") == "2"
+        }
         // Both points report from the start: a point never heard is judged silent once watched long
         // enough, and a browser slow to start on a loaded machine must not make that happen.
         let early = Task { try await report(300, points: ["b1-kw", "b3-kw"]) }
@@ -354,6 +367,8 @@ struct EstateTests {
         try await a.waitUntil("A's metrics counting the alert") { try await a.metrics()[firingOnB1] == 1 }
         #expect(try await b.metrics()[firingOnB1] == nil, "B never held s-b1")
 
+        #expect(standbyStreamed().contains("event: window\ndata: {\"building\":\"b2\""), "C, a standby, streams window figures: \(standbyStreamed().prefix(3000))")
+        #expect(try await c.metrics()["storey_shards_held"] == 0)
         // Killed at once: the notification may be unsent, or claimed by A and unsent, or sent.
         a.kill9()
         try await b.waitUntil("C holds A's shards", timeout: .seconds(30)) {

@@ -48,7 +48,7 @@ struct EstateDaemon {
                 failedAttempts: FailedTokenAttempts(limit: configuration.httpAccess.failedTokenLimit)),
             events: events, status: { status.withLock { $0 } })
         // (Its monitors' transitions reach the event stream through the shared store, as every
-        // instance's do: `EstateAlertEvents`.)
+        // instance's do: `EstateEvents`.)
         let shards = ShardIntakes(
             configuration: configuration, storage: storage, database: database, metrics: metrics, logger: logger, clock: clock,
             outboxChanged: { delivery?.outboxChanged() })
@@ -60,8 +60,10 @@ struct EstateDaemon {
         view.attachShards { try await Self.shards(database: database, held: shards, storage: storage) }
         let http = try HTTPService.application(
             address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
-        let windowEvents = WindowEventSource(view: view, newestReading: { shards.newestReading }, logger: logger)
-        let alertEvents = EstateAlertEvents(alerts: PostgresAlertStore(database: database), view: view, now: { clock.now() }, logger: logger)
+        let estateEvents = EstateEvents(
+            alerts: PostgresAlertStore(database: database), readings: estateReadings, view: view, now: { clock.now() }, logger: logger)
+        let windowEvents = WindowEventSource(
+            view: view, newestReading: { [shards.newestReading, estateEvents.newestReading].compactMap { $0 }.max() }, logger: logger)
         let housekeeping = EstateHousekeeping(
             pruning: EstatePruning(readings: estateReadings, instance: storage.instance), retentionDays: configuration.rawRetentionDays,
             historyRetention: configuration.alerting.historyRetention, now: { clock.now() }, logger: logger)
@@ -81,7 +83,7 @@ struct EstateDaemon {
                 }),
                 .init(service: http),
                 .init(service: windowEvents),
-                .init(service: alertEvents),
+                .init(service: estateEvents),
                 .init(service: housekeeping),
                 .init(service: reloader),
                 .init(service: StopNotice(notifier: notifier, logger: logger)),
