@@ -39,11 +39,33 @@ public final class PostgresStore: Sendable {
         }
         for await _ in started {}
         do {
+            try await probe()
             try await PostgresSchema.migrate(client, logger: logger)
         } catch {
             running.cancel()
             throw error
         }
+    }
+
+    /// One connection on its own first: the pool, failing to connect, says only that its circuit breaker
+    /// tripped, and after a minute; this says at once what was wrong (refused, certificate, password).
+    private func probe() async throws {
+        do {
+            try await dedicatedConnection(name: "storey (connection check)").close()
+        } catch {
+            throw PostgresStoreError(
+                "cannot connect to PostgreSQL at \(location.host):\(location.port)/\(location.database) as \(location.user) "
+                    + "(sslmode=\(location.tls.rawValue)): \(Self.reason(error))")
+        }
+    }
+
+    /// What went wrong, in words: the server's message, or the connection's or TLS handshake's error
+    /// (postgres-nio's own description of an error leaves both out).
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return "\(underlying)" }
+        return "\(error.code)"
     }
 
     deinit { running.cancel() }

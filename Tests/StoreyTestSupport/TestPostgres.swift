@@ -20,6 +20,8 @@ public final class TestPostgres: Sendable {
 
     public let port: Int
     public let directory: URL
+    /// The CA that signed the server's certificate (for 127.0.0.1): connections may use TLS and verify it.
+    public let caFile: String
     private let process: ChildProcess
     private let binaries: URL
     private let databases = Atomic<Int>(0)
@@ -59,11 +61,23 @@ public final class TestPostgres: Sendable {
         guard initdb.status == 0 else {
             throw TestSupportError("initdb failed (\(initdb.status)): \(initdb.errorOutput)\(initdb.output)")
         }
+        // TLS offered beside plain connections (host lines in pg_hba match both): a certificate for
+        // 127.0.0.1 from a throwaway CA, whose certificate `caFile` keeps for tests verifying it.
+        let certificates = try await TestCertificates.generate()
+        let (serverCert, serverKey) = (directory.appendingPathComponent("server.crt").path, directory.appendingPathComponent("server.key").path)
+        caFile = directory.appendingPathComponent("ca.crt").path
+        for (from, to) in [(certificates.serverCertFile, serverCert), (certificates.serverKeyFile, serverKey), (certificates.caFile, caFile)] {
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        // The server refuses a key others can read.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: serverKey)
+        if !runAs.isEmpty { for file in [serverCert, serverKey] { try Self.chown(file, to: "postgres") } }
         port = freePort()
         let server = binaries.appendingPathComponent("postgres").path
         let arguments = [
             "-D", data.path, "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+            "-c", "ssl=on", "-c", "ssl_cert_file=\(serverCert)", "-c", "ssl_key_file=\(serverKey)",
         ]
         process = try ChildProcess(
             runAs.first ?? server, Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : [server]) + arguments,
