@@ -164,7 +164,8 @@ struct StopNotice: Service, CustomStringConvertible {
     }
 }
 
-/// SIGHUP: read the configuration again; apply it if valid, keep the old one (and say why) if not.
+/// SIGHUP: read the configuration again; apply it if valid, keep the old one (and say why) if not
+/// (`ReloadSignal`): the store, intake, rules, delivery and the operator's view take the new one.
 struct Reloader: Service, CustomStringConvertible {
     // Service lifecycle logs each service by its description; the default one reflects every field,
     // the whole configuration included (with 100,000 points: 3.5 s of start-up).
@@ -182,42 +183,15 @@ struct Reloader: Service, CustomStringConvertible {
     var delivery: DeliveryService? = nil
 
     func run() async throws {
-        var running = current
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in signals.cancelOnGracefulShutdown() {
-            notifier.reloading()
-            logger.notice("reloading configuration", metadata: ["config": "\(file)"])
-            do {
-                let next = try ConfigurationLoader.load(file: file, overrides: overrides)
-                let tokens = try OperatorView.loadTokens(next.httpAccess)
-                let deliverySenders = try delivery?.prepare(next)
-                try store.replaceTopology(next.topology)
-                delivery?.apply(deliverySenders)
-                pipeline.apply(next)
-                monitor.apply(next)
-                view.apply(topology: next.topology, workingTimes: next.workingTimes, tokens: tokens, openHealth: next.httpAccess.openHealth)
-                metrics.points.set(Double(next.topology.points.count))
-                metrics.reloads.increment()
-                for (setting, changed) in [
-                    ("mqtt", next.mqtt != running.mqtt || next.subscriptions != running.subscriptions),
-                    ("database", next.databasePath != running.databasePath || next.storage != running.storage), ("http", next.http != running.http || next.httpAccess.tls != running.httpAccess.tls),
-                ] where changed {
-                    logger.warning("a changed \(setting) setting takes effect at the next restart", metadata: ["setting": "\(setting)"])
-                }
-                running = next
-                releaseFreedMemory()  // after the store took the new topology
-                logger.notice("configuration reloaded", metadata: ["points": "\(next.topology.points.count)"])
-                notifier.ready(status: "Reloaded; \(next.topology.points.count) points")
-            } catch let errors as ConfigErrors {
-                metrics.reloadFailures.increment()
-                for error in errors.errors { logger.error("reload refused: \(error)") }
-                logger.error("configuration NOT reloaded; still running the previous one", metadata: ["errors": "\(errors.errors.count)"])
-                notifier.ready(status: "Reload refused (\(errors.errors.count) errors); running the previous configuration")
-            } catch {
-                metrics.reloadFailures.increment()
-                logger.error("configuration NOT reloaded; still running the previous one", metadata: ["error": "\(error)"])
-                notifier.ready(status: "Reload failed; running the previous configuration")
-            }
+        await ReloadSignal(file: file, overrides: overrides, metrics: metrics, notifier: notifier, logger: logger).run(from: current) { next in
+            let tokens = try OperatorView.loadTokens(next.httpAccess)
+            let deliverySenders = try delivery?.prepare(next)
+            try store.replaceTopology(next.topology)
+            delivery?.apply(deliverySenders)
+            pipeline.apply(next)
+            monitor.apply(next)
+            view.apply(topology: next.topology, workingTimes: next.workingTimes, tokens: tokens, openHealth: next.httpAccess.openHealth)
+            releaseFreedMemory()  // after the store took the new topology
         }
     }
 }
