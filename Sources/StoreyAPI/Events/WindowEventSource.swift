@@ -16,22 +16,27 @@ public struct WindowEventSource: Service, CustomStringConvertible {
     let logger: Logger
     let tick: Duration
     let heartbeat: Duration
+    let pacing: Duration
 
     public init(
         view: OperatorView, newestReading: @escaping @Sendable () -> Int64?, logger: Logger,
-        tick: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15)
+        tick: Duration = .milliseconds(250), heartbeat: Duration = .seconds(15), pacing: Duration = .seconds(1)
     ) {
         self.view = view
         self.newestReading = newestReading
         self.logger = logger
         self.tick = tick
         self.heartbeat = heartbeat
+        self.pacing = pacing
     }
 
     struct WindowEventJSON: Codable {
         var resolution: String
         var windowStart: String
         var building: String
+        /// Windows of this resolution that closed since the building's previous event and were not sent
+        /// on their own (paced: see `WindowPacer`); absent when none were.
+        var skipped: Int?
         var scopes: [ScopeFiguresJSON]
     }
 
@@ -43,6 +48,7 @@ public struct WindowEventSource: Service, CustomStringConvertible {
 
     public func run() async throws {
         var closer = WindowCloser()
+        var pacer = WindowPacer(spacing: pacing)
         var lastStatus: DaemonStatus?
         var lastHeartbeat = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -51,11 +57,13 @@ public struct WindowEventSource: Service, CustomStringConvertible {
                 lastStatus = status
                 view.events.publish(try OperatorView.statusEvent(status))
             }
-            let closed = closer.advance(newestReading: newestReading(), now: view.clock())
-            if !closed.isEmpty && view.events.isWatched() {
+            pacer.add(closer.advance(newestReading: newestReading(), now: view.clock()))
+            if !view.events.isWatched() {
+                pacer.drop()
+            } else if let due = pacer.release(at: .now) {
                 do {
                     // Store reads and JSON encoding off the shared task threads (`BlockingWork`).
-                    try await BlockingWork.shared.run { [self] in try publishClosed(minutes: closed) }
+                    try await BlockingWork.shared.run { [self] in try publishClosed(minutes: due.minutes, overflow: due.overflow) }
                 } catch {
                     logger.error("cannot read closed windows for the event stream", metadata: ["error": "\(error)"])
                 }
@@ -70,25 +78,36 @@ public struct WindowEventSource: Service, CustomStringConvertible {
         view.events.close()
     }
 
-    /// Publishes the figures of the given closed minutes, and of the hours they close, one event per
-    /// window and building, each with an id to resume from.
-    public func publishClosed(minutes: [Int64]) throws {
+    /// Publishes, for each building, the newest of the given closed minutes that has figures, and the
+    /// newest hour they close (the minute that ends an hour of the building's local time closes that
+    /// hour), each an event with an id to resume from. The older windows are counted in the event's
+    /// `skipped`, with `overflow` more minutes that closed before these. One minute, as when windows
+    /// close at their real pace, is one event (and its hour).
+    public func publishClosed(minutes: [Int64], overflow: Int = 0) throws {
         let snapshot = view.snapshot
         let topology = snapshot.topology
+        let minutes = minutes.sorted()
         let minuteFigures = snapshot.assemble(try view.store.windowFigures(resolution: .minute, windowStarts: Set(minutes)))
-        for minute in minutes.sorted() {
-            for building in topology.buildings.indices {
-                if let data = try eventData(resolution: .minute, windowStart: minute, building: building, figures: minuteFigures, snapshot: snapshot) {
-                    view.events.publishResumable(name: "window", data: data)
-                }
-                // The minute that ends an hour of the building's local time closes that hour too.
-                var aligner = WindowAligner(timeZone: topology.buildings[building].timeZone)
-                let next = aligner.windows(at: (minute + 60) * 1000)
-                if next.hour == minute + 60 {
-                    let hour = aligner.windows(at: minute * 1000).hour
-                    let hourFigures = snapshot.assemble(try view.store.windowFigures(resolution: .hour, windowStarts: [hour]))
-                    if let data = try eventData(resolution: .hour, windowStart: hour, building: building, figures: hourFigures, snapshot: snapshot) {
+        var hoursClosed: [[Int64]] = []  // per building, oldest first
+        for building in topology.buildings.indices {
+            var aligner = WindowAligner(timeZone: topology.buildings[building].timeZone)
+            hoursClosed.append(minutes.compactMap { minute in
+                aligner.windows(at: (minute + 60) * 1000).hour == minute + 60 ? aligner.windows(at: minute * 1000).hour : nil
+            })
+        }
+        let hours = Set(hoursClosed.joined())
+        let hourFigures = hours.isEmpty ? [:] : snapshot.assemble(try view.store.windowFigures(resolution: .hour, windowStarts: hours))
+        for building in topology.buildings.indices {
+            for (resolution, starts, figures, before) in [
+                (Resolution.minute, minutes, minuteFigures, overflow), (.hour, hoursClosed[building], hourFigures, 0),
+            ] {
+                for (index, start) in starts.enumerated().reversed() {
+                    if let data = try eventData(
+                        resolution: resolution, windowStart: start, building: building, skipped: before + index,
+                        figures: figures, snapshot: snapshot)
+                    {
                         view.events.publishResumable(name: "window", data: data)
+                        break
                     }
                 }
             }
@@ -96,7 +115,8 @@ public struct WindowEventSource: Service, CustomStringConvertible {
     }
 
     private func eventData(
-        resolution: Resolution, windowStart: Int64, building: Int, figures: [ScopeWindow: WindowFigures], snapshot: TopologySnapshot
+        resolution: Resolution, windowStart: Int64, building: Int, skipped: Int, figures: [ScopeWindow: WindowFigures],
+        snapshot: TopologySnapshot
     ) throws -> String? {
         let topology = snapshot.topology
         var scopes: [ScopeFiguresJSON] = []
@@ -106,7 +126,8 @@ public struct WindowEventSource: Service, CustomStringConvertible {
         guard !scopes.isEmpty else { return nil }
         scopes.sort { ($0.kind, $0.id) < ($1.kind, $1.id) }
         let json = WindowEventJSON(
-            resolution: resolution.rawValue, windowStart: Timestamps.format(seconds: windowStart), building: topology.buildings[building].id, scopes: scopes)
+            resolution: resolution.rawValue, windowStart: Timestamps.format(seconds: windowStart), building: topology.buildings[building].id,
+            skipped: skipped > 0 ? skipped : nil, scopes: scopes)
         return String(decoding: try JSONOutput.encoder.encode(json), as: UTF8.self)
     }
 }
