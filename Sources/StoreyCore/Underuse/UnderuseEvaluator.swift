@@ -76,8 +76,9 @@ public struct UnderuseEvaluator: Sendable {
     /// Takes back alerts saved before a restart or kept across a reload: each finds its rule and scope in
     /// this configuration by fingerprint (rule name, scope kind and id). Alerts whose rule or scope is gone
     /// are returned, untouched.
+    /// `now` places a pending alert saved before it fired (it has no start yet) for its labels.
     @discardableResult
-    public mutating func restore(_ saved: [Alert]) -> [Alert] {
+    public mutating func restore(_ saved: [Alert], now: Int64) -> [Alert] {
         var keys: [AlertFingerprint: AlertKey] = [:]
         for (window, indices) in rulesByWindow {
             for index in indices {
@@ -100,7 +101,7 @@ public struct UnderuseEvaluator: Sendable {
             alert.rebind(to: key.scope)
             alert.policy = AlertPolicy(holdFor: rules[key.rule].holdFor, flapPeriod: flapPeriod, repeatInterval: repeatInterval)
             alert.severity = rules[key.rule].severity
-            alert.labels = labels(of: key)
+            alert.labels = labels(of: key, at: alert.episodeStart ?? alert.firingSince ?? now)
             alert.annotations = rules[key.rule].annotations
             alerts[key] = alert
         }
@@ -179,15 +180,41 @@ public struct UnderuseEvaluator: Sendable {
         return actions
     }
 
-    /// The labels silences match on: the rule's, the tenant's, and the alert's own identity.
-    public func labels(of key: AlertKey) -> [String: String] {
+    /// The labels routes and silences match on: the tenant's own labels, the rule's, and where the alert
+    /// is — its scope's id, and the building, floor, space and tenant it lies in (a space's or a point's
+    /// tenant is the one leasing the space on the local day of `time`, when the alert started) — with
+    /// `rule` (also `alertname`, as Alertmanager names it) and `severity`.
+    public func labels(of key: AlertKey, at time: Int64) -> [String: String] {
         let rule = rules[key.rule]
-        var labels = key.scope.kind == .tenant ? topology.tenants[key.scope.index].labels : [:]
+        var place: [String: String] = [:]
+        var tenant: Int?
+        var space: Int?
+        switch key.scope.kind {
+        case .tenant: tenant = key.scope.index
+        case .space: space = key.scope.index
+        case .point:
+            let point = topology.points[key.scope.index]
+            place["floor"] = topology.floors[point.floorIndex].id
+            if case .space(let index) = point.place { space = index }
+        case .floor, .building: break
+        }
+        if let space {
+            let floor = topology.spaces[space].floorIndex
+            place["space"] = topology.spaces[space].id
+            place["floor"] = topology.floors[floor].id
+            let timeZone = topology.buildings[topology.floors[floor].buildingIndex].timeZone
+            tenant = topology.tenantIndex(ofSpace: space, on: LocalInstant(milliseconds: time, in: timeZone).date)
+        }
+        if let tenant { place["tenant"] = topology.tenants[tenant].id }
+        if let building = topology.buildingIndex(of: key.scope) { place["building"] = topology.buildings[building].id }
+        place[key.scope.kind.rawValue] = topology.scopeID(key.scope)
+
+        var labels = tenant.map { topology.tenants[$0].labels } ?? [:]
         labels.merge(rule.labels) { $1 }
+        labels.merge(place) { $1 }
+        labels["rule"] = rule.name
         labels["alertname"] = rule.name
         labels["severity"] = rule.severity.rawValue
-        labels[key.scope.kind.rawValue] = topology.scopeID(key.scope)
-        if let building = topology.buildingIndex(of: key.scope) { labels["building"] = topology.buildings[building].id }
         return labels
     }
 
@@ -201,7 +228,7 @@ public struct UnderuseEvaluator: Sendable {
 
     private func newAlert(for key: AlertKey, at time: Int64) -> Alert {
         let rule = rules[key.rule]
-        let labels = labels(of: key)
+        let labels = labels(of: key, at: time)
         var alert = Alert(
             rule: rule.name, scope: key.scope, scopeID: topology.scopeID(key.scope), severity: rule.severity,
             policy: AlertPolicy(holdFor: rule.holdFor, flapPeriod: flapPeriod, repeatInterval: repeatInterval),

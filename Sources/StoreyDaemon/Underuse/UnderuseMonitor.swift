@@ -123,8 +123,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
         var evaluator = Self.evaluator(for: configuration)
         // Another shard's alerts are its holder's to judge, remind and resolve.
         let mine = buildings.map { buildings in saved.alerts.filter { $0.labels["building"].map(buildings.contains) ?? false } } ?? saved.alerts
-        let orphans = evaluator.restore(mine)
         let time = now()
+        let orphans = evaluator.restore(mine, now: time)
         for silence in saved.silences where silence.end > time {
             _ = evaluator.addSilence(silence, now: time)
         }
@@ -189,8 +189,8 @@ public final class UnderuseMonitor: Service, AlertDesk, Sendable {
     public func apply(_ configuration: Configuration) {
         state.withLock { state in
             var evaluator = Self.evaluator(for: configuration)
-            evaluator.restore(Array(state.evaluator.alerts.values))
             let time = now()
+            evaluator.restore(Array(state.evaluator.alerts.values), now: time)
             for silence in state.evaluator.silences { _ = evaluator.addSilence(silence, now: time) }
             state.evaluator = evaluator
             state.configuration = configuration

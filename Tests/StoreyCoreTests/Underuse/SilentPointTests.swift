@@ -33,7 +33,7 @@ import Testing
         #expect(fired.contains { if case .notify(let n) = $0 { n.kind == .firing } else { false } })
         // Restarted at minute 100: the state is restored, and the first checks cannot tell yet.
         var restarted = UnderuseEvaluator(rules: [rule], topology: topology, workingTimes: WorkingTimeTable(defaultHours: .always))
-        restarted.restore(Array(evaluator.alerts.values))
+        restarted.restore(Array(evaluator.alerts.values), now: 100 * minute)
         let soon = restarted.pointChecked(point: point, lastReading: 0, expectedInterval: minute, watchedSince: 100 * minute, now: 101 * minute)
         let later = restarted.pointChecked(point: point, lastReading: 0, expectedInterval: minute, watchedSince: 100 * minute, now: 105 * minute)
         #expect(soon.isEmpty && later.isEmpty)

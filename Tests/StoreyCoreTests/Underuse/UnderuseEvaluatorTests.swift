@@ -161,6 +161,31 @@ import Testing
         #expect(rule.evaluate(observation, workingMinutes: 0, alertActive: false) == .noData(.noTarget))
     }
 
+    /// Routes match on where an alert lies, whatever its scope: a space's or a point's alert names its
+    /// floor, its space and the tenant leasing the space when the alert started.
+    @Test func alertLabelsNameTheirBuildingFloorSpaceAndTenant() {
+        let rule = UnderuseRule(
+            name: "quiet", scope: ScopeSelector(.space), metric: .power, window: .hour, condition: .below(1), severity: .critical,
+            labels: ["team": "ops"])
+        let evaluator = UnderuseEvaluator(rules: [rule], topology: topology, workingTimes: officeHours)
+        let february = TestTopology.millis("2026-02-10T09:00:00")
+        // s2 is beta's until the end of March, then vacant.
+        #expect(evaluator.labels(of: .init(rule: 0, scope: Scope(.space, 1)), at: february) == [
+            "building": "tower", "floor": "tower/1", "space": "s2", "tenant": "beta",
+            "rule": "quiet", "alertname": "quiet", "severity": "critical", "team": "ops",
+        ])
+        #expect(evaluator.labels(of: .init(rule: 0, scope: Scope(.space, 1)), at: TestTopology.millis("2026-05-01T09:00:00"))["tenant"] == nil)
+        // s3-kwh lies in s3 on the second floor, alpha's from June.
+        let point = evaluator.labels(of: .init(rule: 0, scope: Scope(.point, 4)), at: TestTopology.millis("2026-07-01T09:00:00"))
+        #expect(point["point"] == "s3-kwh" && point["space"] == "s3" && point["floor"] == "tower/2" && point["tenant"] == "alpha")
+        // A floor's water meter: its floor, no space, no tenant.
+        let water = evaluator.labels(of: .init(rule: 0, scope: Scope(.point, 5)), at: february)
+        #expect(water["floor"] == "tower/1" && water["space"] == nil && water["tenant"] == nil)
+        // A tenant's alert: the tenant and its building; a floor's: the floor.
+        #expect(evaluator.labels(of: .init(rule: 0, scope: alpha), at: february)["tenant"] == "alpha")
+        #expect(evaluator.labels(of: .init(rule: 0, scope: Scope(.floor, 1)), at: february)["floor"] == "tower/2")
+    }
+
     @Test func darkSpaceHoldsForDaysOfOnlyBaseLoad() {
         let rule = UnderuseRule(
             name: "dark-space", scope: ScopeSelector(.tenant), metric: .power, window: .day,
