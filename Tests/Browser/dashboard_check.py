@@ -9,7 +9,8 @@ integration test) decides what is right; this script only looks.
 With --admin-token it acknowledges the first firing alert as an operator would: clicks its acknowledge
 control with the read token (refused: the page asks for an admin token), enters the admin token in the
 page's token form, clicks again, and waits for the row to show it acknowledged; with --outages it writes
-the alert's fingerprint to DIR/acknowledged for the caller to ask the API.
+the alert's fingerprint to DIR/acknowledged for the caller to ask the API, waits for DIR/asked, and opens
+the alert's link (URL/alerts/FINGERPRINT, as notifications carry it) in a second tab.
 
 With --outages DIR it then watches the page through two outages the caller causes: it writes
 DIR/broker-outage and waits for the broker banner to say the broker is down; with no readings arriving,
@@ -160,6 +161,7 @@ def open_dashboard(url, token, language="en"):
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
         page_target = next(t for t in targets if t["type"] == "page")
         page = Page(page_target["webSocketDebuggerUrl"])
+        page.port = port
         page.call("Runtime.enable")
         page.call("Log.enable")
         page.call("Page.enable")
@@ -197,7 +199,7 @@ def print_report(page, result):
     print(json.dumps(result, ensure_ascii=False))
 
 
-def acknowledge(page, admin_token, timeout, outages):
+def acknowledge(page, admin_token, timeout, outages, url):
     """Acknowledges the first firing alert through the page's own controls; returns what the page showed."""
     seen = {"firing": page.wait_for("document.querySelector('#alerts tbody tr.firing:not(.acknowledged) button') !== null", timeout)}
     if not seen["firing"]:
@@ -223,7 +225,36 @@ def acknowledge(page, admin_token, timeout, outages):
         with open(os.path.join(outages, "acknowledged.new"), "w") as file:
             file.write(fingerprint)
         os.replace(os.path.join(outages, "acknowledged.new"), os.path.join(outages, "acknowledged"))
+        # Once the caller has counted the stream clients (one: this page), the link a notification carries
+        # for this alert is opened in a second tab.
+        deadline = time.time() + 30
+        while not os.path.exists(os.path.join(outages, "asked")) and time.time() < deadline:
+            time.sleep(0.1)
+        seen["link"] = open_alert_link(page, url, fingerprint)
     return seen
+
+
+def open_alert_link(page, url, fingerprint):
+    """Opens URL/alerts/FINGERPRINT (the link in webhooks and mails) in a second tab of the same browser,
+    which shares the first's stored token and language; reports what that page showed, and closes it."""
+    link = url.rstrip("/") + "/alerts/" + fingerprint
+    request = urllib.request.Request(f"http://127.0.0.1:{page.port}/json/new?{link}", method="PUT")
+    target = json.load(urllib.request.urlopen(request, timeout=10))
+    tab = Page(target["webSocketDebuggerUrl"])
+    try:
+        tab.call("Runtime.enable")
+        title = "document.getElementById('history-title')"
+        seen = {"shown": tab.wait_for(
+            f"{title} && !{title}.hidden && {title}.dataset.fingerprint === {json.dumps(fingerprint)} && "
+            "document.querySelectorAll('#alert-history li').length > 0 && document.querySelector('#alerts tbody tr.linked') !== null", 30)}
+        seen["title"] = tab.evaluate(f"{title}.textContent")
+        seen["items"] = tab.evaluate("[...document.querySelectorAll('#alert-history li')].map(li => li.textContent)")
+        seen["linkedRow"] = tab.evaluate("(document.querySelector('#alerts tbody tr.linked') || {dataset: {}}).dataset.fingerprint || null")
+        seen["exceptions"] = tab.exceptions
+        return seen
+    finally:
+        tab.ws.close()
+        urllib.request.urlopen(f"http://127.0.0.1:{page.port}/json/close/{target['id']}", timeout=10).read()
 
 
 def main():
@@ -272,7 +303,7 @@ def main():
         page.screenshot(os.path.join(args.screenshots, "dashboard-zh.png"))
 
         if args.admin_token:
-            result["acknowledge"] = acknowledge(page, args.admin_token, args.alert_timeout, args.outages)
+            result["acknowledge"] = acknowledge(page, args.admin_token, args.alert_timeout, args.outages, args.url)
 
         if args.outages:
             # The broker goes away: the daemon's status event must reach the page and be said plainly.

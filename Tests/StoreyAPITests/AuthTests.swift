@@ -68,6 +68,21 @@ import Testing
         }
     }
 
+    /// Notifications link to `external_url/alerts/FINGERPRINT`: the dashboard page itself, which opens on
+    /// that alert (the browser test follows such a link).
+    @Test func anAlertsLinkFromANotificationOpensTheDashboard() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            let page = try await client.execute(uri: "/", method: .get) { $0.body }
+            try await client.execute(uri: "/alerts/3f2a9c0d11e4b7a5", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.body == page)
+                #expect(String(buffer: response.body).contains("/dashboard.js"))
+            }
+        }
+    }
+
     @Test func withoutATokenListTheAPIIsOpen() async throws {
         let fixture = try APIFixture(tokens: false)
         try await fixture.application().test(.router) { client in

@@ -117,6 +117,7 @@ import Glibc
             if acknowledgedAlert == nil, let fingerprint = try? String(contentsOfFile: acknowledged, encoding: .utf8), !fingerprint.isEmpty {
                 acknowledgedAlert = try await ask("/alerts/\(fingerprint)")
                 streamClientsAfterAdminToken = try await tower.daemon.metric("storey_event_stream_clients")
+                FileManager.default.createFile(atPath: outages.appendingPathComponent("asked").path, contents: nil)
             }
             if !brokerStopped && FileManager.default.fileExists(atPath: outages.appendingPathComponent("broker-outage").path) {
                 tower.broker.stop()
@@ -214,6 +215,13 @@ import Glibc
         #expect(alert["rule"] as? String == "dashboard-drill")
         #expect((alert["acknowledgement"] as? [String: Any])?["by"] as? String == "dashboard", "\(alert)")
         #expect((alert["history"] as? [[String: Any]])?.last?["reason"] as? String == "acknowledged", "\(alert["history"] ?? "")")
+        // The link notifications carry for it opens the dashboard on that alert: marked, its history listed.
+        let link = try #require(acknowledge["link"] as? [String: Any], "\(acknowledge)")
+        #expect(link["shown"] as? Bool == true, "\(link)")
+        #expect((link["title"] as? String)?.hasPrefix("该告警的记录：") == true, "\(link)")
+        #expect(link["linkedRow"] as? String == acknowledge["fingerprint"] as? String, "\(link)")
+        #expect((link["items"] as? [String])?.isEmpty == false, "\(link)")
+        #expect((link["exceptions"] as? [Any])?.isEmpty == true, "\(link)")
 
         // Sorted by gap to target, both ways, the rows follow the gaps the API reports for the month so far.
         #expect(report["reloadedAfterBrokerDown"] as? Bool == true)

@@ -12,6 +12,8 @@ extension OperatorView {
         }
         let files: [(path: String, file: String, type: String)] = [
             ("/", "index.html", "text/html; charset=utf-8"),
+            // The link notifications carry: the dashboard opens on that alert (its script reads the path).
+            ("/alerts/:fingerprint", "index.html", "text/html; charset=utf-8"),
             ("/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"),
             ("/dashboard.css", "dashboard.css", "text/css; charset=utf-8"),
         ]

@@ -38,7 +38,7 @@
       colValue: "Value (limit)", colState: "State", acknowledge: "Acknowledge", unacknowledge: "Take back",
       firing: "firing", pending: "pending", acknowledgedBy: "acknowledged by", silenced: "silenced", flapping: "flapping",
       needsAdmin: "Acknowledging needs an admin token: enter one above.", historyOf: "Alert history of",
-      noHistory: "No alert transitions.",
+      noHistory: "No alert transitions.", historyOfAlert: "History of the alert", noSuchAlert: "Alert not found",
       shards: "Instances of the estate", colShard: "Shard", colBuildings: "Buildings", colHolder: "Held by",
       colHeldSince: "Since", thisInstance: "this instance", heldByNobody: "nobody — a standby takes it over",
       answeredBy: "Answered by instance",
@@ -68,7 +68,7 @@
       colValue: "数值（阈值）", colState: "状态", acknowledge: "确认", unacknowledge: "撤销确认",
       firing: "告警中", pending: "待定", acknowledgedBy: "已确认：", silenced: "已静默", flapping: "反复",
       needsAdmin: "确认告警需要管理员令牌：请在上方输入。", historyOf: "告警记录：",
-      noHistory: "没有告警记录。",
+      noHistory: "没有告警记录。", historyOfAlert: "该告警的记录：", noSuchAlert: "找不到该告警",
       shards: "集群实例", colShard: "分片", colBuildings: "楼栋", colHolder: "负责实例",
       colHeldSince: "接管于", thisInstance: "本实例", heldByNobody: "无 — 备用实例将接管",
       answeredBy: "应答实例：",
@@ -439,7 +439,7 @@
     for (const alert of open) {
       const tr = document.createElement("tr");
       tr.dataset.fingerprint = alert.fingerprint;
-      tr.className = alert.state + (alert.acknowledgement ? " acknowledged" : "");
+      tr.className = alert.state + (alert.acknowledgement ? " acknowledged" : "") + (alert.fingerprint === linkedAlert ? " linked" : "");
       let stateText = t(alert.state);
       if (alert.acknowledgement) stateText += " — " + t("acknowledgedBy") + " " + alert.acknowledgement.by;
       if (alert.silenced) stateText += " — " + t("silenced");
@@ -511,14 +511,9 @@
     message.textContent = response.ok ? "" : (await response.json().catch(() => ({}))).detail || response.statusText;
     await loadAlerts();
   }
-  async function showTenantHistory(tenantId) {
-    const tenant = state.topology.tenants.find((x) => x.id === tenantId);
-    const title = document.getElementById("history-title");
-    title.hidden = false;
-    title.textContent = t("historyOf") + " " + (tenant ? tenant.name : tenantId);
+  function listTransitions(history) {
     const list = document.getElementById("alert-history");
     list.textContent = "";
-    const history = (await getJSON("/api/v1/alerts/history?tenant=" + encodeURIComponent(tenantId))).transitions;
     if (history.length === 0) {
       const item = document.createElement("li");
       item.textContent = t("noHistory");
@@ -530,6 +525,38 @@
         transition.from + " → " + transition.to + (transition.detail ? " (" + transition.detail + ")" : "");
       list.appendChild(item);
     }
+  }
+  async function showTenantHistory(tenantId) {
+    const tenant = state.topology.tenants.find((x) => x.id === tenantId);
+    const title = document.getElementById("history-title");
+    title.hidden = false;
+    title.textContent = t("historyOf") + " " + (tenant ? tenant.name : tenantId);
+    delete title.dataset.fingerprint;
+    listTransitions((await getJSON("/api/v1/alerts/history?tenant=" + encodeURIComponent(tenantId))).transitions);
+  }
+  // A notification's link (`delivery.external_url` + /alerts/FINGERPRINT) opens the dashboard on that
+  // alert: its row marked among the open alerts, and its whole history listed.
+  const linkedAlert = (() => {
+    const match = location.pathname.match(/^\/alerts\/([^/]+)$/);
+    return match ? decodeURIComponent(match[1]) : null;
+  })();
+  async function showLinkedAlert() {
+    const title = document.getElementById("history-title");
+    title.hidden = false;
+    title.dataset.fingerprint = linkedAlert;
+    let alert;
+    try {
+      alert = await getJSON("/api/v1/alerts/" + encodeURIComponent(linkedAlert));
+    } catch (error) {
+      title.textContent = t("noSuchAlert") + ": " + linkedAlert;
+      document.getElementById("alert-history").textContent = "";
+      return;
+    }
+    title.textContent = t("historyOfAlert") + " " + ((alert.annotations && alert.annotations.summary) || alert.rule) +
+      " · " + scopeName(alert.scope);
+    listTransitions(alert.history || []);
+    const row = document.querySelector("#alerts tbody tr.linked");
+    if (row) row.scrollIntoView({ block: "center" });
   }
   document.querySelector("#tenants tbody").addEventListener("click", (event) => {
     const row = event.target.closest("tr");
@@ -632,6 +659,7 @@
       }
       await loadLive();
       await loadAlerts();
+      if (linkedAlert) await showLinkedAlert();
       await loadShards();
       if (following) return;
       following = true;
