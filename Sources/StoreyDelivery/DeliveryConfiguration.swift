@@ -88,6 +88,10 @@ public struct Receiver: Sendable, Equatable {
         self.kind = kind
     }
 
+    public var isEmail: Bool {
+        if case .email = kind { true } else { false }
+    }
+
     /// The addresses delivered independently: each email recipient, or the one webhook ("").
     public var recipients: [String] {
         switch kind {

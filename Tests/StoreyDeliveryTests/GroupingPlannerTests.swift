@@ -85,4 +85,22 @@ import Testing
         #expect(plan.messages[1].messageKey == "<storey.f1.1.2@example.com>")
         #expect(plan.messages[1].threadKey == "<storey.f1.1@example.com>")
     }
+
+    /// A firing alert is mailed, silenced, and told again when the silence ends: the second mail answers
+    /// the first instead of carrying its Message-ID (a mail client drops a repeated id as a duplicate).
+    @Test func aFiringMailAfterASilenceEndedAnswersTheFirstWithANewID() {
+        let planner = GroupingPlanner(configuration: configuration { $0.receiver = "mail" })
+        let again = item(7, receiver: "mail")
+        #expect(planner.factsNeeded([again]).episodes == [ChannelEpisode(channel: again.channel, fingerprint: "f1", episode: 1)])
+        var facts = GroupingFacts()
+        facts.lastSent[ChannelEpisode(channel: again.channel, fingerprint: "f1", episode: 1)] = 1_000
+        let plan = planner.plan([again], facts: facts, now: 5_000)
+        #expect(plan.messages.map(\.messageKey) == ["<storey.f1.1.7@example.com>"])
+        #expect(plan.messages.map(\.threadKey) == ["<storey.f1.1@example.com>"])
+        // Both in one pass (the first never went out before): only the first is the thread's root.
+        let both = planner.plan([item(1, receiver: "mail"), again], facts: GroupingFacts(), now: 5_000)
+        #expect(both.messages.map(\.messageKey) == ["<storey.f1.1@example.com>", "<storey.f1.1.7@example.com>"])
+        // A webhook's firing needs no such fact.
+        #expect(planner.factsNeeded([item(8)]).episodes.isEmpty)
+    }
 }

@@ -57,7 +57,10 @@ public struct GroupingPlanner: Sendable {
         for item in waiting {
             guard let match = configuration.route.match(atPath: item.route) else { continue }
             if !match.grouping.isImmediate { channels.insert(item.channel) }
-            if item.kind == "reminder" || item.held {
+            // A firing mail is its episode's thread root unless the episode already went out (fired again
+            // when a silence ended): `message` must know.
+            let mailedFiring = item.kind == "firing" && configuration.receiver(named: item.channel.receiver)?.isEmail == true
+            if item.kind == "reminder" || item.held || mailedFiring {
                 episodes.insert(ChannelEpisode(channel: item.channel, fingerprint: item.fingerprint, episode: item.episode))
             }
         }
@@ -66,6 +69,8 @@ public struct GroupingPlanner: Sendable {
 
     public func plan(_ waiting: [WaitingItem], facts: GroupingFacts, now: Int64) -> GroupingPlan {
         var plan = GroupingPlan()
+        // Episodes that already have their thread's first mail, earlier or in this pass.
+        var rooted = Set(facts.lastSent.keys)
         var order: [DeliveryChannel] = []
         var byChannel: [DeliveryChannel: [WaitingItem]] = [:]
         for item in waiting {
@@ -103,7 +108,7 @@ public struct GroupingPlanner: Sendable {
             guard !sendable.isEmpty else { continue }
             if match.grouping.isImmediate {
                 for item in sendable {
-                    plan.messages.append(message(channel, receiver: receiver, items: [item]))
+                    plan.messages.append(message(channel, receiver: receiver, items: [item], rooted: &rooted))
                 }
                 continue
             }
@@ -121,15 +126,18 @@ public struct GroupingPlanner: Sendable {
             while !rest.isEmpty {
                 let chunk = Array(rest.prefix(maxPerMessage))
                 rest = rest.dropFirst(chunk.count)
-                plan.messages.append(message(channel, receiver: receiver, items: chunk))
+                plan.messages.append(message(channel, receiver: receiver, items: chunk, rooted: &rooted))
             }
         }
         return plan
     }
 
     /// A message with its lasting id: a webhook-id hashed from what it carries, or a Message-ID that
-    /// names the alert episode (its first mail is the thread every later mail of the episode answers).
-    func message(_ channel: DeliveryChannel, receiver: Receiver, items: [WaitingItem]) -> NewMessage {
+    /// names the alert episode (its first mail is the thread every later mail of the episode answers;
+    /// a later firing mail of the same episode, once a silence ended, answers it too rather than reusing
+    /// its id, which mail clients would drop as a duplicate). `rooted`: the episodes whose first mail
+    /// exists on this channel.
+    func message(_ channel: DeliveryChannel, receiver: Receiver, items: [WaitingItem], rooted: inout Set<ChannelEpisode>) -> NewMessage {
         let ids = items.map(\.outboxID)
         switch receiver.kind {
         case .webhook:
@@ -139,7 +147,10 @@ public struct GroupingPlanner: Sendable {
             if items.count == 1 {
                 let item = items[0]
                 let root = "<storey.\(item.fingerprint).\(item.episode)@\(domain)>"
-                if item.kind == "firing" { return NewMessage(channel: channel, messageKey: root, threadKey: nil, items: ids) }
+                let episode = ChannelEpisode(channel: channel, fingerprint: item.fingerprint, episode: item.episode)
+                if item.kind == "firing" && rooted.insert(episode).inserted {
+                    return NewMessage(channel: channel, messageKey: root, threadKey: nil, items: ids)
+                }
                 return NewMessage(channel: channel, messageKey: "<storey.\(item.fingerprint).\(item.episode).\(item.outboxID)@\(domain)>", threadKey: root, items: ids)
             }
             let key = "<storey.digest.\(Self.digest("\(channel.receiver)\u{0}\(channel.recipient)\u{0}\(ids)"))@\(domain)>"
