@@ -69,6 +69,39 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
+    /// One recipient's full mailbox (452, try later) is retried on its own: it neither opens the circuit
+    /// the receiver's other recipients share nor holds their mails back.
+    @Test(arguments: StoreBackend.allCases)
+    func aFullMailboxIsRetriedAloneAndHoldsNoOtherRecipientBack(_ backend: StoreBackend) async throws {
+        let smtp = try await TestMailServer(deferring: ["full@example.com"])
+        var configuration = DeliveryConfiguration.testing(
+            receivers: [mail("mail", port: smtp.port, to: ["full@example.com", "a@example.com"])], route: Route(receiver: "mail"))
+        // Two endpoint failures would open the circuit for five minutes, far beyond this test.
+        configuration.circuitBreaker.failureThreshold = 2
+        configuration.circuitBreaker.initialOpen = 300
+        configuration.circuitBreaker.maximumOpen = 300
+        let harness = try await EngineHarness(configuration, backend: backend)
+        harness.start()
+        _ = try await harness.insert([Fixtures.notificationJSON(kind: "firing", scopeID: "alpha")])
+        try await harness.waitUntil("the full mailbox answered 452 three times") {
+            try await harness.store.messages(state: .pending, limit: 10).contains { $0.attempts >= 3 }
+        }
+        // Later notifications still reach the other recipient at once.
+        _ = try await harness.insert([
+            Fixtures.notificationJSON(kind: "firing", scopeID: "beta"), Fixtures.notificationJSON(kind: "resolved", scopeID: "alpha"),
+        ])
+        let mails = try await smtp.waitForMails(3, timeout: .seconds(20))
+        #expect(mails.allSatisfy { ($0["rcpt_tos"] as? [String]) == ["a@example.com"] })
+        // (Outcomes are committed a moment after the mails: waited for, not sampled.)
+        try await harness.waitUntil("only the full mailbox's messages pending, retried as temporary failures") {
+            let pending = try await harness.store.messages(state: .pending, limit: 10)
+            // (alpha's resolution waits behind alpha's firing: one alert's notices go in order.)
+            return pending.count == 3 && pending.allSatisfy { $0.channel.recipient == "full@example.com" }
+                && pending.filter { $0.lastReason == "smtp_transient" }.count == 2
+        }
+        await harness.stop()
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func aReceiverDownThenBackGetsEverythingInOrderPerAlert(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret])

@@ -1,3 +1,4 @@
+import CCurl
 import Testing
 
 @testable import StoreyDelivery
@@ -31,6 +32,18 @@ import Testing
             return
         }
         #expect(why.contains("gave up after 9 attempts"))
+    }
+
+    /// What counts against an endpoint's circuit: the server unreachable, unavailable (421) or refusing
+    /// the login; not a reply about one mail or recipient (a full mailbox, greylisting), nor a 5xx refusal.
+    @Test func smtpRepliesAboutOneMailDoNotCountAgainstTheServer() {
+        let full = SMTPSender.classify(code: CURLE_RECV_ERROR, response: 452, detail: "RCPT failed: 452")
+        #expect(full == .failed(.smtpTransient, "SMTP 452: RCPT failed: 452") && !full.isEndpointFailure)
+        #expect(!SMTPSender.classify(code: CURLE_RECV_ERROR, response: 550, detail: "").isEndpointFailure)
+        let closing = SMTPSender.classify(code: CURLE_RECV_ERROR, response: 421, detail: "service not available")
+        #expect(closing.reason == .connection && closing.isEndpointFailure)
+        #expect(SMTPSender.classify(code: CURLE_COULDNT_CONNECT, response: 0, detail: "refused").isEndpointFailure)
+        #expect(SMTPSender.classify(code: CURLE_LOGIN_DENIED, response: 535, detail: "").isEndpointFailure)
     }
 
     @Test func circuitOpensAfterARunOfFailuresAndLetsOneTrialThrough() {

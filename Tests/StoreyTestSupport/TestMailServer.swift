@@ -39,7 +39,7 @@ public final class TestMailServer: Sendable {
 
     public init(
         security: Security = .plain, certificates: TestCertificates? = nil, user: String? = nil, password: String? = nil,
-        refuse: [String] = []
+        refuse: [String] = [], deferring: [String] = []
     ) async throws {
         port = freePort()
         directory = try makeTemporaryDirectory(prefix: "storey-smtp")
@@ -47,6 +47,7 @@ public final class TestMailServer: Sendable {
         if let certificates { arguments += ["--cert", certificates.serverCertFile, "--key", certificates.serverKeyFile] }
         if let user, let password { arguments += ["--user", user, "--password", password] }
         for address in refuse { arguments += ["--refuse", address] }
+        for address in deferring { arguments += ["--defer", address] }
         let log = directory.appendingPathComponent("server.log").path
         process = try ChildProcess(try locatePython(), arguments, outputFile: log)
         try await waitForPort(port, process: process, log: log, what: "aiosmtpd")

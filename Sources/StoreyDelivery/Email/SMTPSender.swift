@@ -96,7 +96,8 @@ public final class SMTPSender: Sendable {
     }
 
     /// A transfer's result as an outcome: a 5xx reply (a refused recipient, say) is permanent; timeouts,
-    /// refused connections, TLS trouble and 4xx replies are worth another try.
+    /// refused connections, TLS trouble and 4xx replies are worth another try. 421 is the server itself
+    /// closing (unavailable): a connection failure, for the circuit breaker; other 4xx are about this mail.
     static func classify(code: CURLcode, response: Int, detail: String) -> SendOutcome {
         if code == CURLE_OK { return .delivered }
         let message = response > 0 ? "SMTP \(response): \(detail)" : detail
@@ -111,6 +112,7 @@ public final class SMTPSender: Sendable {
             return .failed(.tls, message)
         default:
             if (500..<600).contains(response) { return .rejected(.smtpRefused, message) }
+            if response == 421 { return .failed(.connection, message) }
             if (400..<500).contains(response) { return .failed(.smtpTransient, message) }
             return .failed(.connection, message)
         }

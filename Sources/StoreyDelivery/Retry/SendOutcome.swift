@@ -17,10 +17,12 @@ public enum SendOutcome: Sendable, Equatable {
         }
     }
 
-    /// Whether the attempt says the endpoint itself is in trouble (for its circuit breaker).
+    /// Whether the attempt says the endpoint itself is in trouble (for its circuit breaker). A temporary
+    /// SMTP reply about one recipient or message (a full mailbox, greylisting) comes from a working
+    /// server: it must not open the circuit that the receiver's other recipients share.
     public var isEndpointFailure: Bool {
         switch self {
-        case .failed(let reason, _, _): reason != .rendering
+        case .failed(let reason, _, _): reason != .rendering && reason != .smtpTransient
         default: false
         }
     }

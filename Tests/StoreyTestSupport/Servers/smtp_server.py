@@ -24,6 +24,7 @@ parser.add_argument("--key")
 parser.add_argument("--user")
 parser.add_argument("--password")
 parser.add_argument("--refuse", action="append", default=[], help="recipient answered 550")
+parser.add_argument("--defer", action="append", default=[], help="recipient answered 452 (mailbox full: try later)")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -44,6 +45,8 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in args.refuse:
             return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if address in args.defer:
+            return "452 4.2.2 <%s>: mailbox full, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
