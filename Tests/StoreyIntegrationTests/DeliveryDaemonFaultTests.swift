@@ -64,6 +64,19 @@ struct DeliveryDaemonFaultTests {
         #expect(trialGaps.allSatisfy { $0 >= 1.5 }, "only one trial per open time once open: gaps \(gaps)")
         #expect(try await daemon.metric("storey_delivery_dead_letters") == 0, "a held message spends no attempts")
         #expect((0...1).contains(requests.count - Int(failures)), "\(requests.count) requests, \(Int(failures)) failures counted")
+        // What an operator sees of it: every attempt counted, the oldest notification waiting over 5 s, and
+        // `storey outbox` saying the same.
+        let attempts = try await daemon.metric("storey_delivery_attempts_total{receiver=\"hook-0\"}")
+        #expect(attempts >= failures && attempts <= failures + 1, "\(attempts) attempts, \(failures) failures")
+        let oldest = try await daemon.metric("storey_delivery_oldest_undelivered_seconds")
+        #expect(oldest >= 5 && oldest < 120, "oldest undelivered \(oldest) s")
+        let storey = StoreydProcess.binary.deletingLastPathComponent().appendingPathComponent("storey")
+        let list = try await runCommand(storey, ["outbox", "--config", daemon.configFile, "--database", daemon.databasePath, "list", "--state", "pending"])
+        #expect(list.status == 0, "\(list.errorOutput)")
+        #expect(list.output.split(separator: "\n").count == 1 + count, "a line per pending message: \(list.output)")
+        #expect(list.errorOutput.contains("\(count) messages pending, 0 dead letters; oldest undelivered: "), "\(list.errorOutput)")
+        #expect(!list.errorOutput.contains("oldest undelivered: -"), "\(list.errorOutput)")
+        #expect(list.errorOutput.contains("hook-0: ") && list.errorOutput.contains(" pending after http_5xx"), "\(list.errorOutput)")
 
         // The endpoint comes back on the same port: the next trial closes the circuit and everything goes,
         // each message with the webhook-id it was first tried with.
@@ -75,6 +88,7 @@ struct DeliveryDaemonFaultTests {
         #expect(Set(requests.compactMap { $0["id"] as? String }).isSubset(of: acceptedIDs), "retries carry the id of the first attempt")
         try await daemon.waitUntil("the circuit closed") { try await daemon.metric("storey_delivery_circuit_open{receiver=\"hook-0\"}") == 0 }
         try await daemon.waitUntil("the queue empty") { try await daemon.metric("storey_delivery_queue_depth") == 0 }
+        try await daemon.waitUntil("nothing undelivered") { try await daemon.metric("storey_delivery_oldest_undelivered_seconds") == 0 }
         #expect(back.requests().count == count, "no duplicates once it answers")
         #expect(try await daemon.stop() == 0)
     }
