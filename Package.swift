@@ -134,7 +134,8 @@ let package = Package(
             name: "storey",
             dependencies: [
                 "StoreyCore", "StoreyConfig", "StoreyIntake", "StoreyStore", "StoreyDaemon", "StoreySimulation", "StoreyReplay", "StoreyDelivery",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "StoreyPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Benchmark load generator (benchmarks/intake.sh).

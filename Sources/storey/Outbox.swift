@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import StoreyConfig
+import StoreyPostgres
 import StoreyStore
 
 /// `storey outbox --config PATH list|replay ID…`: what delivery has still to do, what it gave up on, and
@@ -14,6 +16,7 @@ struct Outbox: AsyncParsableCommand {
             state and last reason.
             replay ID…: send dead letters again from their first attempt; a running storeyd picks them up at its \
             next poll. Replaying a message of a receiver disabled by HTTP 410 enables the receiver again.
+            With `storage: postgresql` both read and change the estate's shared outbox.
             """)
 
     enum Action: String, ExpressibleByArgument, CaseIterable {
@@ -34,16 +37,33 @@ struct Outbox: AsyncParsableCommand {
     @Option(help: "list: at most this many messages (the newest).")
     var limit = 1000
 
+    func validate() throws {
+        if action == .replay && ids.isEmpty { throw ValidationError("replay needs the ids of dead letters (storey outbox list --state dead)") }
+    }
+
     func run() async throws {
-        switch action {
-        case .list: try await list()
-        case .replay: try await replay()
+        let configuration = try options.load()
+        switch configuration.storage {
+        case .sqlite:
+            try await run(on: try DeliveryStore(path: configuration.databasePath))
+        case .postgresql(let storage):
+            // An estate's outbox is shared by its instances: read and replayed in its database.
+            var logger = Logger(label: "storey.outbox")
+            logger.logLevel = .warning
+            let database = try await PostgresStore(storage.location, password: try storage.password?.read(), logger: logger, maximumConnections: 2)
+            defer { database.close() }
+            try await run(on: PostgresDeliveryStore(database: database, instance: storage.instance))
         }
     }
 
-    func list() async throws {
-        let configuration = try options.loadForDatabase(command: "outbox")
-        let store = try DeliveryStore(path: configuration.databasePath)
+    private func run(on store: any DeliveryStorage) async throws {
+        switch action {
+        case .list: try await list(store)
+        case .replay: try await replay(store)
+        }
+    }
+
+    func list(_ store: any DeliveryStorage) async throws {
         var records: [DeliveryMessageRecord]
         switch state {
         case nil:
@@ -89,10 +109,7 @@ struct Outbox: AsyncParsableCommand {
         return "\(seconds / 86400)d"
     }
 
-    func replay() async throws {
-        guard !ids.isEmpty else { throw ValidationError("replay needs the ids of dead letters (storey outbox list --state dead)") }
-        let configuration = try options.loadForDatabase(command: "outbox")
-        let store = try DeliveryStore(path: configuration.databasePath)
+    func replay(_ store: any DeliveryStorage) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var missing: [Int64] = []
         for id in ids {

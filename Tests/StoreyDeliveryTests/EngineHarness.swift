@@ -12,8 +12,12 @@ final class EngineHarness: @unchecked Sendable {
     let engine: DeliveryEngine
     private var task: Task<Void, Never>?
 
-    init(_ configuration: DeliveryConfiguration, backend: StoreBackend = .sqlite) async throws {
-        fixture = try await DeliveryStoreFixture.make(backend)
+    convenience init(_ configuration: DeliveryConfiguration, backend: StoreBackend = .sqlite) async throws {
+        try self.init(configuration, fixture: try await DeliveryStoreFixture.make(backend))
+    }
+
+    init(_ configuration: DeliveryConfiguration, fixture: DeliveryStoreFixture) throws {
+        self.fixture = fixture
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .debug
         engine = DeliveryEngine(store: fixture.store, senders: try ReceiverSenders(configuration), logger: logger)
