@@ -24,4 +24,22 @@ import Testing
             #expect(!line.contains("/"), "\(line) fails the start when its file is missing")
         }
     }
+
+    /// An operator who uncomments the example configuration's secrets gets credentials the unit passes
+    /// (storeyd refuses to start on a named credential it was not given), or is told which drop-in to add.
+    @Test func theExampleConfigurationNamesOnlyCredentialsTheUnitLoads() throws {
+        let unit = try String(contentsOf: Repository.file("systemd/storeyd.service"), encoding: .utf8)
+        let loaded = Set(unit.split(separator: "\n").filter { $0.hasPrefix("LoadCredential=") }.map {
+            String($0.dropFirst("LoadCredential=".count).prefix { $0 != ":" })
+        })
+        let example = try String(contentsOf: Repository.file("Deploy/config/storey.yaml"), encoding: .utf8)
+        var named = 0
+        for line in example.split(separator: "\n") {
+            guard let match = line.firstMatch(of: /_credentials?: \[?([A-Za-z0-9._-]+)/) else { continue }
+            named += 1
+            let name = String(match.1)
+            #expect(loaded.contains(name) || line.contains("LoadCredential=\(name):"), "\(line): the unit does not load \(name)")
+        }
+        #expect(named >= 4, "the example names its secrets as credentials")
+    }
 }
