@@ -53,6 +53,10 @@ public final class IntakeJournal: Sendable {
     private let stored = Mutex<JournalPosition?>(nil)
     /// What was in the file beyond the stored position when it was opened.
     private let leftOver: Mutex<MQTTBatch?>
+    /// When the write in progress began (nil: none): a disk that stops answering blocks the network loop
+    /// here, in the message callback, so nothing reaches storage and only this shows it (the watchdog's
+    /// question, `isStuck`).
+    private let writingSince = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Opens (or creates) the journal and reads what storage has not got yet: everything after
     /// `storedUpTo`, the position storage last recorded (nil for a new database).
@@ -135,6 +139,8 @@ public final class IntakeJournal: Sendable {
                 bytes.append(contentsOf: batch.bytes[record.payloadStart..<record.payloadStart + record.payloadLength])
             }
             var done = 0
+            writingSince.withLock { $0 = .now }
+            defer { writingSince.withLock { $0 = nil } }
             while done < bytes.count {
                 let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, bytes.count - done, off_t(position.offset) + off_t(done)) }
                 if count < 0 && errno == EINTR { continue }
@@ -150,6 +156,12 @@ public final class IntakeJournal: Sendable {
             position.offset += Int64(bytes.count)
             reserveAhead(of: position.offset)
         }
+    }
+
+    /// Whether a write has been running for longer than `limit` (the disk stopped answering).
+    public func isStuck(longerThan limit: Duration) -> Bool {
+        guard let since = writingSince.withLock({ $0 }) else { return false }
+        return ContinuousClock.now - since >= limit
     }
 
     /// Keeps at least half of `reserve` allocated beyond `offset`. Failing costs only the reserve: on a

@@ -72,6 +72,11 @@ import Testing
         let slack = try WebhookRenderer(
             receiverName: "slack", webhook: WebhookReceiver(url: "https://hooks.slack.com/services/x", preset: .slack), language: .english,
             settings: settings, secrets: [], signingSecret: nil)
+        // Slack's incoming webhook: one `text` in its mrkdwn, bold with single asterisks, the alert named.
+        let slackBody = try #require(JSONSerialization.jsonObject(with: slack.request(message, now: 1_700_000_000_123).body) as? [String: String])
+        #expect(Array(slackBody.keys) == ["text"])
+        #expect(slackBody["text"]?.hasPrefix("*") == true && slackBody["text"]?.contains("**") == false, "\(slackBody)")
+        #expect(slackBody["text"]?.contains(Fixtures.notification().rule) == true, "\(slackBody)")
         #expect(slack.judge(status: 200, body: Data("ok".utf8)) == .delivered)
         #expect(slack.judge(status: 200, body: Data("invalid_payload".utf8)).reason == .botError)
         let wecom = try WebhookRenderer(

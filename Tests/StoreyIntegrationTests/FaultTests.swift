@@ -157,6 +157,87 @@ struct FaultTests {
         try await daemon.waitUntil("ready again") { try await daemon.httpStatus("/readyz") == 200 }
         #expect(try await daemon.stop() == 0)
     }
+
+    /// The database's disk stops answering (its file system frozen): a store write hangs with no error, so
+    /// after two watchdog periods storeyd stops pinging the watchdog and says why — under systemd it is
+    /// then killed and started again, the better outcome for a hung write. Once the disk answers again it
+    /// pings again and stores every reading once.
+    @Test(.enabled(if: geteuid() == 0, "needs root to mount a file system of its own and freeze it (scripts/test runs as root in CI)"))
+    func aDatabaseDiskThatStopsAnsweringStopsTheWatchdogPings() async throws {
+        let (made, why) = try await FreezableDisk.make()
+        guard let disk = made else { try Test.cancel("skipped: no file system of its own to freeze here (\(why))") }
+        let broker = try await TestBroker(TestBrokerOptions(maxQueuedMessages: 0))
+        defer { broker.stop() }
+        let daemon = try StoreydProcess(
+            topology: IntegrationTopology.text, brokerURL: "mqtt://127.0.0.1:\(broker.port)", databaseDirectory: disk.mountPoint)
+        daemon.extraEnvironment = ["WATCHDOG_USEC": "1000000"]
+        defer { daemon.kill9() }
+        try daemon.start()
+        try await daemon.waitUntilReady()
+        let readings = counterReadings(1000)
+        try await publishReadings(Array(readings[..<200]), port: broker.port)
+        try await daemon.waitUntil("200 stored") { try await daemon.query("SELECT COUNT(*) FROM reading") == "200" }
+        let pingsBefore = daemon.notify.kinds.filter { $0 == "WATCHDOG=1" }.count
+        #expect(pingsBefore >= 1, "pinged while storing")
+
+        try disk.freeze(true)
+        // Thawed before anything else on the way out: a process blocked on a frozen disk cannot be killed.
+        defer { if disk.isFrozen { try? disk.freeze(false) } }
+        let publishing = Task { [port = broker.port] in try await publishReadings(Array(readings[200...]), port: port) }
+        // The next commit blocks; two watchdog periods (1 s each) later storeyd withholds its pings.
+        try await daemon.waitUntil("the stuck write said", timeout: .seconds(20)) { daemon.log.contains("intake made no progress for a watchdog period") }
+        let pingsWhileStuck = daemon.notify.kinds.filter { $0 == "WATCHDOG=1" }.count
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(daemon.notify.kinds.filter { $0 == "WATCHDOG=1" }.count == pingsWhileStuck, "pinged while a store write was stuck")
+        #expect(daemon.isRunning)
+
+        try disk.freeze(false)
+        try await daemon.waitUntil("pinging again") { daemon.notify.kinds.filter { $0 == "WATCHDOG=1" }.count > pingsWhileStuck }
+        try await publishing.value
+        try await daemon.waitUntil("all 1000 stored", timeout: .seconds(60)) { try await daemon.query("SELECT COUNT(*) FROM reading") == "1000" }
+        #expect(try await daemon.counterEnergy() == 999)
+        #expect(try await daemon.stop() == 0)
+    }
+}
+
+/// A file system of the test's own (ext4 in a file, through a loop device: tmpfs cannot be frozen) that
+/// can be frozen as a hung disk or a dead network volume is: writes block, with no error, until thawed.
+final class FreezableDisk {
+    let mountPoint: URL
+    private(set) var isFrozen = false
+
+    /// Nil, saying why, where this machine cannot make one (no loop device, say).
+    static func make() async throws -> (FreezableDisk?, String) {
+        let image = try makeTemporaryDirectory(prefix: "storey-disk-image").appendingPathComponent("disk.img")
+        let mountPoint = try makeTemporaryDirectory(prefix: "storey-disk")
+        guard FileManager.default.createFile(atPath: image.path, contents: nil), truncate(image.path, 64 << 20) == 0 else {
+            throw TestSupportError("cannot make \(image.path)")
+        }
+        let mkfs = try await runCommand(URL(fileURLWithPath: "/usr/sbin/mkfs.ext4"), ["-q", "-F", image.path])
+        guard mkfs.status == 0 else { return (nil, "mkfs.ext4: \(mkfs.errorOutput)") }
+        let mounted = try await runCommand(URL(fileURLWithPath: "/usr/bin/mount"), ["-o", "loop", image.path, mountPoint.path])
+        guard mounted.status == 0 else { return (nil, "mount -o loop: \(mounted.errorOutput)") }
+        return (FreezableDisk(mountPoint: mountPoint), "")
+    }
+
+    private init(mountPoint: URL) { self.mountPoint = mountPoint }
+
+    /// FIFREEZE / FITHAW on the mount point, as fsfreeze(8) does.
+    func freeze(_ on: Bool) throws {
+        let descriptor = open(mountPoint.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw TestSupportError("cannot open \(mountPoint.path)") }
+        defer { close(descriptor) }
+        var unused: Int32 = 0
+        guard ioctl(descriptor, on ? 0xC004_5877 : 0xC004_5878, &unused) == 0 else {
+            throw TestSupportError("\(on ? "FIFREEZE" : "FITHAW") \(mountPoint.path): \(String(cString: strerror(errno)))")
+        }
+        isFrozen = on
+    }
+
+    deinit {
+        if isFrozen { try? freeze(false) }
+        umount2(mountPoint.path, Int32(MNT_DETACH))
+    }
 }
 
 /// Publishes `readings` at QoS 1, `chunk` at a time, `pace` apart. When the connection dies before a

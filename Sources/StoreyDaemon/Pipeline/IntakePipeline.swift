@@ -100,8 +100,11 @@ public final class IntakePipeline: Service, Sendable {
         observers.withLock { $0.append(observer) }
     }
 
-    /// True unless a store write has been running for longer than `limit`: the watchdog's question.
+    /// True unless a store write, or the intake journal's write of a message just received, has been
+    /// running for longer than `limit`: the watchdog's question. (A disk that stops answering blocks the
+    /// journal's write first, on the network loop, and then nothing reaches storage at all.)
     public func isMakingProgress(within limit: Duration) -> Bool {
+        if intake.journal?.isStuck(longerThan: limit) == true { return false }
         guard let since = writingSince.withLock({ $0 }) else { return true }
         return ContinuousClock.now - since < limit
     }

@@ -26,7 +26,7 @@ struct WatchdogTicker {
                 notifier.watchdog()
                 lastPing = .now
             } else {
-                logger.warning("intake made no progress for a watchdog period; not pinging the watchdog")
+                logger.warning("intake made no progress for a watchdog period (a write to the database or the intake journal is stuck); not pinging the watchdog")
             }
         }
         if !trimmedAfterStart && ContinuousClock.now - started >= .seconds(5) {
