@@ -66,8 +66,11 @@ struct DeliveryDaemonFaultTests {
         #expect((0...1).contains(requests.count - Int(failures)), "\(requests.count) requests, \(Int(failures)) failures counted")
         // What an operator sees of it: every attempt counted, the oldest notification waiting over 5 s, and
         // `storey outbox` saying the same.
-        let attempts = try await daemon.metric("storey_delivery_attempts_total{receiver=\"hook-0\"}")
-        #expect(attempts >= failures && attempts <= failures + 1, "\(attempts) attempts, \(failures) failures")
+        // (Every failure, whatever its reason: on a loaded machine a request may time out instead of 500.)
+        let metrics = try await daemon.metrics()
+        let attempts = metrics["storey_delivery_attempts_total{receiver=\"hook-0\"}", default: 0]
+        let allFailures = metrics.filter { $0.key.hasPrefix("storey_delivery_failures_total{receiver=\"hook-0\"") }.values.reduce(0, +)
+        #expect(attempts >= allFailures && attempts <= allFailures + 1, "\(attempts) attempts, \(allFailures) failures")
         let oldest = try await daemon.metric("storey_delivery_oldest_undelivered_seconds")
         #expect(oldest >= 5 && oldest < 120, "oldest undelivered \(oldest) s")
         let storey = StoreydProcess.binary.deletingLastPathComponent().appendingPathComponent("storey")
