@@ -97,19 +97,25 @@ public struct WindowEventSource: Service, CustomStringConvertible {
         }
         let hours = Set(hoursClosed.joined())
         let hourFigures = hours.isEmpty ? [:] : snapshot.assemble(try view.store.windowFigures(resolution: .hour, windowStarts: hours))
+        // Which windows have figures in which building, found in one pass over each set of figures.
+        struct WindowOfBuilding: Hashable {
+            var start: Int64
+            var building: Int
+        }
+        func present(_ figures: [ScopeWindow: WindowFigures]) -> Set<WindowOfBuilding> {
+            Set(figures.keys.compactMap { key in topology.buildingIndex(of: key.scope).map { WindowOfBuilding(start: key.windowStart, building: $0) } })
+        }
+        let (minutesPresent, hoursPresent) = (present(minuteFigures), present(hourFigures))
         for building in topology.buildings.indices {
-            for (resolution, starts, figures, before) in [
-                (Resolution.minute, minutes, minuteFigures, overflow), (.hour, hoursClosed[building], hourFigures, 0),
+            for (resolution, starts, figures, found, before) in [
+                (Resolution.minute, minutes, minuteFigures, minutesPresent, overflow), (.hour, hoursClosed[building], hourFigures, hoursPresent, 0),
             ] {
-                for (index, start) in starts.enumerated().reversed() {
-                    if let data = try eventData(
-                        resolution: resolution, windowStart: start, building: building, skipped: before + index,
+                guard let index = starts.lastIndex(where: { found.contains(WindowOfBuilding(start: $0, building: building)) }),
+                    let data = try eventData(
+                        resolution: resolution, windowStart: starts[index], building: building, skipped: before + index,
                         figures: figures, snapshot: snapshot)
-                    {
-                        view.events.publishResumable(name: "window", data: data)
-                        break
-                    }
-                }
+                else { continue }
+                view.events.publishResumable(name: "window", data: data)
             }
         }
     }
