@@ -46,7 +46,7 @@ final class EngineHarness: @unchecked Sendable {
         await task?.value
     }
 
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    func waitUntil(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws {
         try await StoreyTestSupport.waitUntil(what, timeout: timeout, condition)
     }
 }

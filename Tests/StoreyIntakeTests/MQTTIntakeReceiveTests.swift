@@ -108,7 +108,9 @@ struct MQTTIntakeReceiveTests {
         try await running.waitUntilSubscribed()
         let count = 100_000
         let publish = Task { try await publishNumbered(count, topic: topic, port: broker.port, qos: 1, maxInFlight: 500) }
-        let received = try await running.collect(count, timeout: .seconds(60))
+        // A reliability check, not a speed one (benchmarks/intake.sh measures speed): the whole suite's
+        // start was seen to leave it 72,503 of 100,000 after 60 s.
+        let received = try await running.collect(count, timeout: .seconds(180))
         try await publish.value
         #expect(received.count == count)
         #expect(Set(received.map(\.payload)).count == count)

@@ -65,7 +65,7 @@ public final class TestMailServer: Sendable {
         }
     }
 
-    public func waitForMails(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [[String: Any]] {
+    public func waitForMails(_ count: Int, timeout: Duration = .seconds(90)) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let mails = try self.mails()

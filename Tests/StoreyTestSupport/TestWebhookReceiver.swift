@@ -49,7 +49,7 @@ public final class TestWebhookReceiver: @unchecked Sendable {
         requests().filter { ($0["status"] as? Int) == 200 && ($0["duplicate"] as? Bool) != true }
     }
 
-    public func waitForAccepted(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [[String: Any]] {
+    public func waitForAccepted(_ count: Int, timeout: Duration = .seconds(90)) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let accepted = self.accepted()

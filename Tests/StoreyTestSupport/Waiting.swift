@@ -1,5 +1,8 @@
 /// Polls `condition` every 50 ms until it holds, or throws naming `what` once `timeout` has passed.
-public func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+/// The default is long: a whole-suite run starts hundreds of tests, daemons and brokers at once on two
+/// cores, and a step that takes milliseconds alone was seen to take 20 s there. Waits that check a
+/// deadline as behaviour pass their own timeout.
+public func waitUntil(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
