@@ -3,7 +3,8 @@
 # POINTS points of the benchmark tower) with nobody looking (reference) and with the view under load
 # (watched: 200 event-stream clients connected by benchmarks/sse-clients.py, reading everything, and wrk
 # driving the API — benchmarks/api-load.lua: live state, series, topology in turn, CONNECTIONS connections,
-# each pausing 20 ms between requests — for the whole intake). Two loads, each reference then watched:
+# each pausing 20 ms between requests and asking again with the tag it holds, as a browser does — for the
+# whole intake). Two loads, each reference then watched:
 #   stress — COUNT readings stamped one minute apart per round: 30 minutes of data a second, so minute
 #            windows close many times a second and the stream carries far more than a live tower makes;
 #   live   — readings stamped now (as meters do) for about LIVE_SECONDS of intake at full speed (the count
@@ -107,7 +108,7 @@ run_load() {
   local sse=$!
   pids+=($sse)
   sleep 2
-  STOREY_TOKEN="$token" wrk -t2 -c"$connections" -d900s --timeout 5s --latency -s benchmarks/api-load.lua "http://127.0.0.1:$http" >"$work/wrk-$load.txt" &
+  STOREY_TOKEN="$token" wrk -t"$connections" -c"$connections" -d900s --timeout 5s --latency -s benchmarks/api-load.lua "http://127.0.0.1:$http" >"$work/wrk-$load.txt" &
   local wrk_pid=$!
   pids+=($wrk_pid)
   sleep 1
@@ -124,7 +125,7 @@ run_load() {
   results+=("$load $(cat "$work/sse-$load.txt" 2>/dev/null || echo 'sse clients: no summary'); storeyd /metrics at the end: $streamed")
   results+=("$load wrk ($connections connections, 20 ms pause, live/series/topology): $(grep -E 'Requests/sec' "$work/wrk-$load.txt" | xargs)")
   results+=("$load wrk latency: $(awk '/Latency Distribution/{p=1} p&&/%/{printf "%s %s  ", $1, $2}' "$work/wrk-$load.txt")")
-  results+=("$load wrk: $(grep -E 'requests in|Non-2xx|Socket errors' "$work/wrk-$load.txt" | xargs)")
+  results+=("$load wrk: $(grep -E 'requests in|Non-2xx|Socket errors|304 Not Modified' "$work/wrk-$load.txt" | xargs)")
   results+=("$load load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)")
   stop_storeyd
 }

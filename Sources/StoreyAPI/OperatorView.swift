@@ -146,18 +146,19 @@ public struct TokenListError: Error, CustomStringConvertible {
 final class ShortLivedCache: Sendable {
     private struct Entry {
         var made: ContinuousClock.Instant
-        var value: Data
+        var value: SharedAnswer
         var refreshing = false
     }
     private let entries = Mutex<[String: Entry]>([:])
     /// Kept at most: beyond, answers past their age go first, then all (keys may come from any query).
     private let capacity = 256
 
+    /// The answer for `key`, made by `make` (the body; its tag is made with it, once per answer).
     func value(
         for key: String, maximumAge: Duration, servingStaleFor stale: Duration = .zero,
         make: @escaping @Sendable () throws -> Data
-    ) throws -> Data {
-        enum Plan { case cached(Data), refresh(Data), compute }
+    ) throws -> SharedAnswer {
+        enum Plan { case cached(SharedAnswer), refresh(SharedAnswer), compute }
         let now = ContinuousClock.now
         let plan = entries.withLock { entries -> Plan in
             guard let entry = entries[key] else { return .compute }
@@ -173,14 +174,14 @@ final class ShortLivedCache: Sendable {
             return value
         case .refresh(let value):
             Task {
-                let fresh = try? await BlockingWork.shared.run(make)
+                let fresh = try? await BlockingWork.shared.run { SharedAnswer(try make()) }
                 self.entries.withLock { entries in
                     if let fresh { entries[key] = Entry(made: .now, value: fresh) } else { entries[key]?.refreshing = false }
                 }
             }
             return value
         case .compute:
-            let value = try make()
+            let value = SharedAnswer(try make())
             entries.withLock { entries in
                 if entries.count >= capacity {
                     entries = entries.filter { now - $0.value.made < maximumAge + stale }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import StoreyAPI
+import StoreyCore
 import Testing
 
 /// Topology, live state and series, read back through HTTP from a real store.
@@ -27,6 +28,46 @@ import Testing
                 #expect((tenants[1]["leases"] as! [[String: Any]])[0]["start"] as? String == "2026-11-16")
                 #expect((json["points"] as! [[String: Any]]).count == 5)
             }
+        }
+    }
+
+    /// A dashboard's browser asks again with the tag of what it holds: while the answer is the same it
+    /// gets 304 and no body (the topology of 100,000 points is megabytes), once it changed the new answer.
+    @Test func anAnswerTheClientHoldsComesBackAs304WithoutABodyUntilItChanges() async throws {
+        let fixture = try APIFixture()
+        try await fixture.application().test(.router) { client in
+            for path in ["/api/v1/topology", "/api/v1/live", "/api/v1/series?scope=tenant:alpha&resolution=minute"] {
+                let first = try await client.execute(uri: path, method: .get, headers: APIFixture.read)
+                #expect(first.status == .ok, "\(path)")
+                let tag = try #require(first.headers[.eTag], "\(path) has no ETag")
+                #expect(first.headers[.cacheControl] == "no-cache")
+                var asking = APIFixture.read
+                for held in [tag, "\"other\", W/\(tag)", "*"] {
+                    asking[.ifNoneMatch] = held
+                    let again = try await client.execute(uri: path, method: .get, headers: asking)
+                    #expect(again.status == .notModified, "\(path) with If-None-Match: \(held)")
+                    #expect(again.body.readableBytes == 0)
+                    #expect(again.headers[.eTag] == tag)
+                }
+                asking[.ifNoneMatch] = "\"not-this-one\""
+                let other = try await client.execute(uri: path, method: .get, headers: asking)
+                #expect(other.status == .ok)
+                #expect(other.text == first.text)
+            }
+
+            let before = try await client.execute(uri: "/api/v1/topology", method: .get, headers: APIFixture.read)
+            let tag = try #require(before.headers[.eTag])
+            // A reload that ends beta's tenancy: what the client holds is no longer the answer.
+            let topology = APIFixture.topology()
+            fixture.view.apply(
+                topology: Topology(buildings: topology.buildings, floors: topology.floors, spaces: topology.spaces, tenants: [topology.tenants[0]], points: topology.points),
+                tokens: try TokenTable.parse("read \(APIFixture.readToken) dashboard\n"), openHealth: true)
+            var asking = APIFixture.read
+            asking[.ifNoneMatch] = tag
+            let after = try await client.execute(uri: "/api/v1/topology", method: .get, headers: asking)
+            #expect(after.status == .ok)
+            #expect(after.headers[.eTag] != nil && after.headers[.eTag] != tag)
+            #expect((try after.json()["tenants"] as? [[String: Any]])?.count == 1)
         }
     }
 

@@ -18,7 +18,7 @@ import Testing
         }
     }
 
-    func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
+    func text(_ answer: SharedAnswer) -> String { String(decoding: answer.body, as: UTF8.self) }
 
     @Test func anAnswerIsSharedWhileFreshThenServedStaleWhileOneRefreshRuns() async throws {
         let cache = ShortLivedCache()

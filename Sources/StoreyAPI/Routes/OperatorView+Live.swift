@@ -58,12 +58,12 @@ extension OperatorView {
             // A control room's screens all ask for the same building every few seconds: answer them from
             // one computation a second, so their number does not cost intake anything; made in the
             // background while the last one is given for up to 4 s more, so none of them waits for it.
-            let body = try await BlockingWork.shared.run {
+            let answer = try await BlockingWork.shared.run {
                 try self.liveCache.value(for: building ?? "", maximumAge: .seconds(1), servingStaleFor: .seconds(4)) {
                     try JSONOutput.encoder.encode(try self.liveJSON(building: building))
                 }
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            return answer.response(to: request)
         }
     }
 

@@ -39,10 +39,10 @@ extension OperatorView {
             // serves them all (a window still open moves on by the minute at most), made in the
             // background while the last one is given for up to 4 s more.
             let key = [query.scope, query.resolution, query.from, query.to, query.figure].map { $0 ?? "" }.joined(separator: "\u{1F}")
-            let body = try await BlockingWork.shared.run {
+            let answer = try await BlockingWork.shared.run {
                 try self.seriesCache.value(for: key, maximumAge: .seconds(1), servingStaleFor: .seconds(4)) { try JSONOutput.encoder.encode(try self.seriesJSON(query)) }
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            return answer.response(to: request)
         }
     }
 

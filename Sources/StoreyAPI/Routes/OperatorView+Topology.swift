@@ -64,15 +64,16 @@ extension OperatorView {
     }
 
     func addTopologyRoutes<Context: RequestContext>(to api: RouterGroup<Context>) {
-        api.get("topology") { _, _ -> Response in
+        api.get("topology") { request, _ -> Response in
             // Changes only with a reload (which empties the cache) or a lease starting or ending at a
-            // local midnight: encoded once per half hour, not per request (100,000 points: megabytes).
-            let body = try await BlockingWork.shared.run {
+            // local midnight: encoded once per half hour, not per request (100,000 points: megabytes),
+            // and not sent again to a client that holds it (its tag).
+            let answer = try await BlockingWork.shared.run {
                 try self.topologyCache.value(for: "\(self.clock() / 1800)", maximumAge: .seconds(1800)) {
                     try JSONOutput.encoder.encode(self.topologyJSON())
                 }
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            return answer.response(to: request)
         }
     }
 
