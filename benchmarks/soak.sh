@@ -16,8 +16,7 @@ mosquitto_sub -p "$mqtt" -t 'bench/#' -q 1 >/dev/null & sub=$!; pids+=($sub)
   >"$work/loadgen.txt" & loadgen=$!; pids+=($loadgen)
 rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # storeyd's resident memory in two parts: its heap (anonymous), where a leak would show, and the pages
-# of files it maps — the binary and the database (`mmap_size`, up to 256 MB), which grow with the file
-# until that cap and which the kernel may drop at any time.
+# of files it maps (the binary; the database too, before mmap_size went to 0 on 2026-11-29).
 anon() { awk '/RssAnon/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 file() { awk '/RssFile/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 accepted() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_readings_accepted_total /{printf "%d", $2}'; }

@@ -65,12 +65,14 @@ public final class ReadingStore: @unchecked Sendable {
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync survives a killed process; only a power cut may lose the last commits.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Intake touches the open windows' rows over and over: keep them in SQLite's cache and map the
-            // file, instead of a pread(2) per page (measured: a third of intake time went to syscalls).
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
+            // No memory-mapped I/O: mapped database pages count as storeyd's resident memory, up to the whole
+            // file (soak, 100,000 points: 303 MB mapped beside a 170 MB heap). Since point minutes stopped being
+            // stored, reading pages with pread(2) drains as fast as mapping them (benchmarks/README.md, "Memory").
+            try db.execute(sql: "PRAGMA mmap_size = 0")
             if !db.configuration.readonly {
-                // Only the writer: each reader connection (API, rules, event stream) would hold its own 64 MiB.
-                try db.execute(sql: "PRAGMA cache_size = -65536")
+                // The writer keeps the open windows' pages in a 16 MiB cache: 64 MiB drained no faster, with 1,000
+                // or 100,000 points, and held 48 MiB more. Readers (API, rules, event stream) keep SQLite's default.
+                try db.execute(sql: "PRAGMA cache_size = -16384")
                 // Intake rewrites the same hot pages (each scope's open windows, each point's newest readings)
                 // commit after commit; checkpointing every 64 MiB of log instead of SQLite's 4 MiB copies each
                 // such page back to the file once per many commits (drain 27,000/s → 39,000/s, benchmarks/README.md).
