@@ -28,6 +28,8 @@ struct SharedOutboxTests {
             engines.append(engine)
             runs.append(Task { await engine.run() })
         }
+        // Stopped however the test ends: engines left running after a failure retry for minutes, beside later tests.
+        defer { for engine in engines { engine.stop() } }
         // 40 alerts, each firing, resolved, firing again and resolved: written as the alert side writes them.
         let fixture = DeliveryStoreFixture.sharing(database, instance: "writer")
         var ids: [Int64] = []

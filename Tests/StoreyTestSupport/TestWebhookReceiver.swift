@@ -55,7 +55,11 @@ public final class TestWebhookReceiver: @unchecked Sendable {
             let accepted = self.accepted()
             if accepted.count >= count { return accepted }
             guard ContinuousClock.now < deadline else {
-                throw TestSupportError("\(accepted.count) of \(count) webhooks accepted within \(timeout); \(requests().count) requests in all")
+                // Whether the receiver itself went away, and what it said, before its folder is removed.
+                let ended = process.flatMap { $0.terminationStatus }.map { "; the receiver's process has ended (status \($0))" } ?? ""
+                let log = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8))?
+                    .split(separator: "\n").suffix(20).joined(separator: "\n") ?? ""
+                throw TestSupportError("\(accepted.count) of \(count) webhooks accepted within \(timeout); \(requests().count) requests in all\(ended)\(log.isEmpty ? "" : "; its log ends:\n\(log)")")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
