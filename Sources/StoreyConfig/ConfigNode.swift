@@ -1,11 +1,10 @@
 import Foundation
-import Yams
 
 /// A YAML node with the file it came from and the field path that led to it, so that every error can
 /// name the file, the line and the field. Reading a mapping also refuses keys nobody asked for: a
 /// misspelt key is an error, not a silently ignored setting.
 struct ConfigNode {
-    let node: Node
+    let node: YAMLNode
     let file: String
     let path: String
     let problems: Problems
@@ -15,7 +14,7 @@ struct ConfigNode {
         var errors: [ConfigError] = []
     }
 
-    var line: Int { node.mark?.line ?? 1 }
+    var line: Int { node.line }
 
     func fail(_ message: String) {
         problems.errors.append(ConfigError(file: file, line: line, field: path, message: message))
@@ -24,8 +23,6 @@ struct ConfigNode {
     /// YAML's core types without timestamps and `=`: dates are read from their text (`LocalDate`), and
     /// every plain scalar is matched against each rule's regular expression (with 100,000 points the
     /// topology has 700,000 scalars; the two rules were a fifth of reading it).
-    static let resolver = Resolver.default.removing(.timestamp).removing(.value)
-
     static func load(file: String, problems: Problems) -> ConfigNode? {
         // An empty file is known by its size and not read: Foundation (Swift 6.3) leaks the 4 KiB buffer
         // it reads an empty file into, every time (found by scripts/fuzz's LeakSanitizer; a reload of an
@@ -42,32 +39,14 @@ struct ConfigNode {
             return nil
         }
         do {
-            guard let node = try Yams.compose(yaml: text, Self.resolver) else {
+            guard let node = try YAMLDocument(parsing: text).root else {
                 problems.errors.append(ConfigError(file: file, line: 1, field: "", message: "the file is empty"))
                 return nil
             }
             return ConfigNode(node: node, file: file, path: "", problems: problems)
-        } catch let error as YamlError {
-            problems.errors.append(ConfigError(file: file, line: Self.line(of: error), field: "", message: "not valid YAML: \(Self.problem(of: error))"))
-            return nil
         } catch {
-            problems.errors.append(ConfigError(file: file, line: 1, field: "", message: "not valid YAML: \(error)"))
+            problems.errors.append(ConfigError(file: file, line: error.line, field: "", message: "not valid YAML: \(error.problem)"))
             return nil
-        }
-    }
-
-    private static func line(of error: YamlError) -> Int {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        default: 1
-        }
-    }
-
-    private static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
-        case .duplicatedKeysInMapping(let duplicates, _): "duplicate keys \(duplicates.joined(separator: ", "))"
-        default: "\(error)"
         }
     }
 
@@ -75,7 +54,7 @@ struct ConfigNode {
 
     /// The mapping's entries, checking that only `allowed` keys are present.
     func mapping(allowed: [String]) -> Mapping? {
-        guard case .mapping(let mapping) = node else {
+        guard let mapping = node.pairs else {
             fail("expected a mapping with keys \(allowed.joined(separator: ", "))")
             return nil
         }
@@ -111,7 +90,7 @@ struct ConfigNode {
     // MARK: Sequences
 
     func sequence() -> [ConfigNode] {
-        guard case .sequence(let sequence) = node else {
+        guard let sequence = node.elements else {
             fail("expected a list")
             return []
         }
@@ -123,11 +102,11 @@ struct ConfigNode {
     // MARK: Scalars
 
     var string: String? {
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+        guard let text = node.string, !text.isEmpty else {
             fail("expected a text value")
             return nil
         }
-        return scalar.string
+        return text
     }
 
     /// An identifier used in topics and URLs: letters, digits, `-`, `_`, `.`.
@@ -143,7 +122,7 @@ struct ConfigNode {
 
     func number(positive: Bool = false, unit: String = "") -> Double? {
         let suffix = unit.isEmpty ? "" : " of \(unit)"
-        guard let value = node.float, value.isFinite, case .scalar = node else {
+        guard let value = node.float, value.isFinite else {
             fail("expected a number\(suffix), got \(describe)")
             return nil
         }
@@ -209,10 +188,11 @@ struct ConfigNode {
     }
 
     private var describe: String {
-        if case .scalar(let scalar) = node { return "\"\(scalar.string)\"" }
-        if case .mapping = node { return "a mapping" }
-        if case .sequence = node { return "a list" }
-        return "something else"
+        switch node.kind {
+        case .plainScalar, .quotedScalar: "\"\(node.string ?? "")\""
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        }
     }
 }
 

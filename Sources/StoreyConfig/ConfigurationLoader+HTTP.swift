@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Who may use the HTTP side, and how it is served: TLS, bearer tokens, open health checks.
 public struct HTTPAccessConfiguration: Sendable, Equatable {
@@ -40,9 +39,9 @@ extension ConfigurationLoader {
     /// read for its address).
     static func readHTTPAccess(_ node: ConfigNode?) -> HTTPAccessConfiguration {
         var access = HTTPAccessConfiguration()
-        guard let node, case .mapping(let mapping) = node.node else { return access }
+        guard let node, node.node.kind == .mapping else { return access }
         func entry(_ key: String) -> ConfigNode? {
-            mapping[Node(key)].map { ConfigNode(node: $0, file: node.file, path: node.path.isEmpty ? key : "\(node.path).\(key)", problems: node.problems) }
+            node.node[key].map { ConfigNode(node: $0, file: node.file, path: node.path.isEmpty ? key : "\(node.path).\(key)", problems: node.problems) }
         }
         let certificate = entry("tls_cert_file")?.string
         let key = entry("tls_key_file")?.string

@@ -173,7 +173,7 @@ extension ConfigurationLoader {
     }
 
     private static func stringMapping(_ node: ConfigNode) -> [String: String] {
-        guard case .mapping(let mapping) = node.node else {
+        guard let mapping = node.node.pairs else {
             node.fail("expected a mapping of names to text")
             return [:]
         }

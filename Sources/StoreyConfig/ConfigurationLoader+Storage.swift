@@ -1,7 +1,6 @@
 import Foundation
 import StoreyCore
 import StoreyStore
-import Yams
 
 /// Where storeyd keeps readings, figures, alerts and the outbox: a SQLite file (the default: one tower,
 /// one server), or a PostgreSQL database shared by several instances watching an estate.
@@ -46,7 +45,7 @@ extension ConfigurationLoader {
     /// Reads `storage:`: absent or `sqlite` for the SQLite file, or a mapping with `postgresql:`.
     static func readStorage(_ node: ConfigNode?, topology: Topology?) -> StorageConfiguration {
         guard let node else { return .sqlite }
-        if case .scalar = node.node {
+        if node.node.isScalar {
             guard let text = node.string else { return .sqlite }
             if text != "sqlite" { node.fail("\"\(text)\" is not a storage; use sqlite (the default, with database:) or a postgresql: section") }
             return .sqlite
@@ -110,7 +109,7 @@ extension ConfigurationLoader {
         var shards: [ShardConfiguration] = []
         var shardOf: [String: String] = [:]
         let entries = node.sequence()
-        if entries.isEmpty, case .sequence = node.node { node.fail("list at least one shard, or leave shards out for one shard of every building") }
+        if entries.isEmpty, node.node.kind == .sequence { node.fail("list at least one shard, or leave shards out for one shard of every building") }
         for entry in entries {
             guard let section = entry.mapping(allowed: ["name", "buildings"]) else { continue }
             guard let nameNode = section.required("name"), let name = nameNode.string else { continue }

@@ -68,7 +68,7 @@ public enum ConfigurationLoader {
 
         // The topology is inline, or in a file of its own (relative to this one).
         var topologyNode = top.required("topology")
-        if let node = topologyNode, case .scalar = node.node, let path = node.string {
+        if let node = topologyNode, node.node.isScalar, let path = node.string {
             let resolved = path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
             topologyNode = ConfigNode.load(file: resolved, problems: problems)
         }
@@ -282,7 +282,7 @@ struct TopologyReader {
             let idNode = section.required("id"), let id = idNode.identifier, claim(id, kind: "tenant", at: idNode)
         else { return }
         var labels: [String: String] = [:]
-        if let labelNode = section["labels"], case .mapping(let mapping) = labelNode.node {
+        if let labelNode = section["labels"], let mapping = labelNode.node.pairs {
             for (key, value) in mapping {
                 if let key = key.string, let value = value.string { labels[key] = value }
             }
@@ -318,7 +318,7 @@ struct TopologyReader {
     /// `{mon-fri: ["08:00-12:00", "13:00-17:30"], sat: ["08:00-12:00"]}`; a shift whose end is not after
     /// its start runs past midnight ("22:00-06:00").
     static func workingHours(_ node: ConfigNode) -> WorkingHours? {
-        guard case .mapping(let mapping) = node.node else {
+        guard let mapping = node.node.pairs else {
             node.fail("expected days mapped to shifts, e.g. mon-fri: [\"08:00-12:00\", \"13:00-17:30\"]")
             return nil
         }

@@ -121,6 +121,36 @@ let validTopology = """
         #expect((errors.first?.line ?? 0) >= 2)
     }
 
+    @Test func yamlAnchorsAliasesAndStylesReadAsYAMLSays() throws {
+        let folder = ConfigFolder()
+        let topology = validTopology
+            .replacingOccurrences(of: "capacity: 20", with: "capacity: &seats 20")
+            .replacingOccurrences(of: "area: 1000", with: "area: 1_000.5")
+            .replacingOccurrences(of: "  - id: alpha\n", with: "  - id: alpha\n    name: &who 'Alpha Ltd'\n")
+            + "\n  - id: beta\n    name: *who\n    leases: []\n"
+        _ = folder.write("topology.yaml", topology)
+        let main = folder.write("storey.yaml", "mqtt: {url: 'mqtt://127.0.0.1:1883', qos: 0x1, keep_alive: 1_0}\nhttp: {address: '127.0.0.1:0', open_health: off}\ntopology: topology.yaml\n")
+        let configuration = try ConfigurationLoader.load(file: main)
+        #expect(configuration.topology.spaces.map(\.capacity) == [20])
+        #expect(configuration.topology.floors.map(\.grossArea) == [1000.5])
+        #expect(configuration.topology.tenants.map(\.name) == ["Alpha Ltd", "Alpha Ltd"])
+        #expect(configuration.mqtt.qos == 1 && configuration.mqtt.keepAlive == 10)
+        #expect(configuration.httpAccess.openHealth == false)
+
+        // A quoted number is text, an alias of an undefined anchor, a repeated key and a second document are errors.
+        let quoted = folder.write("quoted.yaml", "mqtt:\n  url: mqtt://127.0.0.1:1883\n  qos: \"1\"\ntopology: topology.yaml\n")
+        #expect(folder.errors(quoted).map { "\($0.line) \($0.field) \($0.message)" } == ["3 mqtt.qos expected a whole number, got \"1\""])
+        for (name, text, line, problem) in [
+            ("alias.yaml", "mqtt:\n  url: *nowhere\n", 2, "undefined alias"),
+            ("twice.yaml", "mqtt:\n  url: mqtt://a:1883\n  url: mqtt://b:1883\n", 3, "duplicate key \"url\""),
+            ("two.yaml", "mqtt: {}\n---\nmqtt: {}\n", 2, "a second"),
+        ] {
+            let errors = folder.errors(folder.write(name, text))
+            #expect(errors.count == 1 && errors[0].line == line && errors[0].message.hasPrefix("not valid YAML: "), "\(name): \(errors)")
+            #expect(errors.first?.message.contains(problem) == true, "\(name): \(errors)")
+        }
+    }
+
     @Test func anEmptyOrBlankFileSaysSo() {
         let folder = ConfigFolder()
         for (name, text) in [("empty.yaml", ""), ("blank.yaml", "\n# only a comment\n")] {
