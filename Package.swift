@@ -49,6 +49,7 @@ let package = Package(
         // The domain: topology, readings, payload decoding, counters, windows, aggregation. No I/O.
         .target(name: "StoreyCore"),
         // YAML configuration → topology and daemon settings, with errors that name file, line and field.
+        // It reads libyaml's events through Yams' CYaml module (YAMLDocument.swift), not Yams' node tree.
         .target(
             name: "StoreyConfig",
             dependencies: ["StoreyCore", "StoreyDelivery", .product(name: "Yams", package: "Yams")]

@@ -32,7 +32,10 @@ final class YAMLDocument {
     private(set) var texts: [String] = []
     private(set) var children: [UInt32] = []
     /// The document's root; nil for a stream with no document, or one holding only comments.
-    private(set) var root: YAMLNode?
+    var root: YAMLNode? { rootIndex.map { YAMLNode(document: self, index: $0) } }
+    /// An index, not a node: a node holds its document, and the document holding it would never be freed
+    /// (found by scripts/fuzz's LeakSanitizer).
+    private var rootIndex: UInt32?
 
     init(parsing text: String) throws(SyntaxError) {
         var text = text
@@ -66,7 +69,7 @@ final class YAMLDocument {
             return index
         }
         func place(_ index: UInt32) {
-            if open.isEmpty { root = YAMLNode(document: self, index: index) } else { pending.append(index) }
+            if open.isEmpty { rootIndex = index } else { pending.append(index) }
         }
 
         while true {
