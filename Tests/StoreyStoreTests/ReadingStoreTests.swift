@@ -113,6 +113,51 @@ import Testing
         #expect(hours.map(\.values.amount) == [0, 10, 20])
     }
 
+    /// A batch whose minute rows exceed `pendingFigureLimit` (its figures are added to the rows in several steps within its
+    /// transaction) makes the same figures as the same readings in small batches, out-of-order readings and
+    /// duplicates included.
+    @Test(arguments: ReadingBackend.allCases)
+    func aLargeBatchMakesTheSameFiguresAsSmallOnes(_ backend: ReadingBackend) async throws {
+        var readings: [Reading] = []
+        for step in 0..<3_000 {
+            // A reading a minute from each point for 50 hours: each makes minute rows of its own on five
+            // scopes, 30,000 in all, so the batch's figures are added in several steps.
+            let time = at(0) + Int64(step) * 60_000 + (step % 3 == 0 ? 30_000 : 0)
+            readings.append(Reading(point: 0, time: time, value: 100 + Double(step)))
+            readings.append(Reading(point: 1, time: time + 500, value: Double(step % 17)))
+        }
+        #expect(3_000 * 2 * 5 > 4 * ReadingStore.pendingFigureLimit)
+        for index in stride(from: 40, to: readings.count - 8, by: 97) { readings.swapAt(index, index + 6) }
+        readings += readings[100..<160]
+
+        let whole = try await ReadingStores.open(backend, topology)
+        let result = try await whole.ingest(readings)
+        #expect(result.stored == 6_000 && result.duplicates == 60)
+        let pieces = try await ReadingStores.open(backend, topology)
+        for start in stride(from: 0, to: readings.count, by: 7) {
+            try await pieces.ingest(Array(readings[start..<min(start + 7, readings.count)]))
+        }
+        var compared = 0
+        for kind in [ScopeKind.point, .space, .tenant, .floor, .building] {
+            for resolution in [Resolution.minute, .hour, .day, .month] where !(kind == .point && resolution == .minute) {
+                let order = { (a: StoredFigure, b: StoredFigure) in (a.scopeID, a.quantity.rawValue, a.windowStart) < (b.scopeID, b.quantity.rawValue, b.windowStart) }
+                let one = try await whole.figures(kind: kind, resolution: resolution, from: 0, to: .max).sorted(by: order)
+                let many = try await pieces.figures(kind: kind, resolution: resolution, from: 0, to: .max).sorted(by: order)
+                #expect(one.count == many.count && !one.isEmpty, "\(kind) \(resolution)")
+                for (a, b) in zip(one, many) {
+                    #expect(a.scopeID == b.scopeID && a.quantity == b.quantity && a.windowStart == b.windowStart)
+                    let (x, y) = (a.values, b.values)
+                    let close = { (p: Double, q: Double) in p == q || abs(p - q) <= 1e-9 * max(abs(p), abs(q)) }
+                    #expect(close(x.amount, y.amount) && close(x.sampleSum, y.sampleSum) && close(x.levelSum, y.levelSum), "\(kind) \(resolution) \(a.windowStart)")
+                    #expect(x.sampleCount == y.sampleCount && x.levelMinutes == y.levelMinutes && x.readings == y.readings)
+                    #expect(x.sampleMax == y.sampleMax && close(x.levelPeak, y.levelPeak))
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 400)
+    }
+
     @Test(arguments: ReadingBackend.allCases)
     func pruningRemovesOnlyOldRawReadings(_ backend: ReadingBackend) async throws {
         let store = try await ReadingStores.open(backend, topology)

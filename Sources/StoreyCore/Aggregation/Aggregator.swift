@@ -37,6 +37,8 @@ public struct Aggregator: Sendable {
     private var scopeMinute: [ScopeQuantity: MinuteState] = [:]
     /// Minute contributions since the last `takePending()`, with the coarser windows they roll up into.
     private var pending: [FigureKey: PendingMinute] = [:]
+    /// How many minute rows of figures wait to be taken: storage takes them before they grow large.
+    public var pendingCount: Int { pending.count }
     private var counterEvents: [CounterEvent: Int] = [:]
 
     private struct ScopeQuantity: Hashable {
