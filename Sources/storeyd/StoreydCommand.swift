@@ -27,6 +27,7 @@ struct StoreyDaemonCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        settleMemoryAllocator()
         let level = (logLevel ?? ProcessInfo.processInfo.environment["STOREY_LOG_LEVEL"]).flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = JournalLogHandler(label: label)
