@@ -143,6 +143,7 @@ let validTopology = """
         for (name, text, line, problem) in [
             ("alias.yaml", "mqtt:\n  url: *nowhere\n", 2, "undefined alias"),
             ("twice.yaml", "mqtt:\n  url: mqtt://a:1883\n  url: mqtt://b:1883\n", 3, "duplicate key \"url\""),
+            ("many.yaml", "abcdefghij".map { "\($0): 1\n" }.joined() + "c: 2\n", 11, "duplicate key \"c\""),  // more than 8 keys
             ("two.yaml", "mqtt: {}\n---\nmqtt: {}\n", 2, "a second"),
         ] {
             let errors = folder.errors(folder.write(name, text))
