@@ -42,10 +42,10 @@ public final class BlockingPostgresAlerts: AlertStorage {
         }.map { rows in rows.map { ($0.quantity, $0.values) } }
     }
 
-    public func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) throws -> [Int] {
+    public func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int] {
         let points = points.map { PointKey(id: $0.id, quantity: $0.quantity) }
         return try waitHere {
-            try await self.store.pointReadings(of: points.map { ($0.id, $0.quantity) }, resolution: resolution, windowStart: windowStart)
+            try await self.store.pointReadings(of: points.map { ($0.id, $0.quantity) }, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
         }
     }
 

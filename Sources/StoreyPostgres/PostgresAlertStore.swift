@@ -164,8 +164,11 @@ public final class PostgresAlertStore: Sendable {
         return byScope.map { rows in quantities.compactMap { quantity in rows[quantity].map { (quantity, $0) } } }
     }
 
-    /// The number of readings each point (by id) delivered in one window.
-    public func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) async throws -> [Int] {
+    /// The number of readings each point (by id) delivered in the window `windowStart ..< windowEnd` (seconds).
+    /// PostgreSQL keeps a point's hour, day and month rows: beyond the minute, the window's own row answers.
+    public func pointReadings(
+        of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64
+    ) async throws -> [Int] {
         let ids = points.map(\.id)
         var counts = [Int](repeating: 0, count: points.count)
         let rows: PostgresRowSequence
@@ -174,7 +177,7 @@ public final class PostgresAlertStore: Sendable {
             rows = try await client.query("""
                 SELECT t.i, COUNT(r.time)::bigint FROM unnest(\(ids)) WITH ORDINALITY AS t(key, i)
                 JOIN point p ON p.key = t.key
-                JOIN reading r ON r.point = p.id AND r.time >= \(windowStart * 1000) AND r.time < \((windowStart + 60) * 1000)
+                JOIN reading r ON r.point = p.id AND r.time >= \(windowStart * 1000) AND r.time < \(windowEnd * 1000)
                 GROUP BY t.i
                 """, logger: logger)
         } else {

@@ -33,7 +33,7 @@ public enum PostgresWindowJudging {
 final class RecordedFigures: WindowFigureSource, @unchecked Sendable {
     // @unchecked: used by one judgement at a time, within one task.
     struct RowsRead: Hashable { var scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64 }
-    struct PointsRead: Hashable { var points: [Int], resolution: Resolution, windowStart: Int64 }
+    struct PointsRead: Hashable { var points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64 }
     struct Reads {
         var rows: Set<RowsRead> = []
         var points: Set<PointsRead> = []
@@ -54,8 +54,8 @@ final class RecordedFigures: WindowFigureSource, @unchecked Sendable {
         return scopes.map { _ in [] }
     }
 
-    func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64) throws -> [Int] {
-        let read = PointsRead(points: points, resolution: resolution, windowStart: windowStart)
+    func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int] {
+        let read = PointsRead(points: points, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
         if let answer = self.points[read] { return answer }
         misses.points.insert(read)
         return points.map { _ in 0 }
@@ -70,7 +70,7 @@ final class RecordedFigures: WindowFigureSource, @unchecked Sendable {
         for read in misses.points {
             points[read] = try await alerts.pointReadings(
                 of: read.points.map { (topology.points[$0].id, topology.points[$0].quantity) }, resolution: read.resolution,
-                windowStart: read.windowStart)
+                windowStart: read.windowStart, windowEnd: read.windowEnd)
         }
     }
 }

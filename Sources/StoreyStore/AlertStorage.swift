@@ -16,7 +16,7 @@ public protocol AlertStorage: Sendable {
     func figureRows(
         of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
     ) throws -> [[(Quantity, FigureValues)]]
-    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) throws -> [Int]
+    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int]
 }
 
 extension AlertStore: AlertStorage {}

@@ -233,9 +233,9 @@ public final class AlertStore: Sendable {
         }
     }
 
-    /// The number of readings each point (by id) delivered in one window.
+    /// The number of readings each point (by id) delivered in the window `windowStart ..< windowEnd` (seconds).
     public func pointReadings(
-        of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64
+        of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64
     ) throws -> [Int] {
         try database.read { db in
             if resolution == .minute {
@@ -243,14 +243,17 @@ public final class AlertStore: Sendable {
                 let count = try db.cachedStatement(sql: """
                     SELECT COUNT(*) FROM reading WHERE point = (SELECT id FROM point WHERE key = ?) AND time >= ? AND time < ?
                     """)
-                return try points.map { try Int.fetchOne(count, arguments: [$0.id, windowStart * 1000, (windowStart + 60) * 1000]) ?? 0 }
+                return try points.map { try Int.fetchOne(count, arguments: [$0.id, windowStart * 1000, windowEnd * 1000]) ?? 0 }
             }
+            // Nor day or month rows (ReadingStore+PointWindows.swift): add up the window's hour rows.
             let ids = try scopeIDs.ids(for: points.map { (ScopeKind.point, $0.id) }, db: db)
-            let select = try db.cachedStatement(
-                sql: "SELECT readings FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
+            let select = try db.cachedStatement(sql: """
+                SELECT TOTAL(readings) FROM figure_row
+                WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.hour)) AND window_start >= ? AND window_start < ?
+                """)
             return try zip(ids, points).map { id, point in
                 guard let id else { return 0 }
-                return try Int.fetchOne(select, arguments: [id, Schema.code(point.quantity), Schema.code(resolution), windowStart]) ?? 0
+                return Int(try Double.fetchOne(select, arguments: [id, Schema.code(point.quantity), windowStart, windowEnd]) ?? 0)
             }
         }
     }
@@ -368,8 +371,9 @@ public struct StoredFigures: WindowFigureSource {
             of: scopes.map { ($0.kind, topology.scopeID($0)) }, quantities: quantities, resolution: resolution, windowStart: windowStart)
     }
 
-    public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64) throws -> [Int] {
+    public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int] {
         try alerts.pointReadings(
-            of: points.map { (topology.points[$0].id, topology.points[$0].quantity) }, resolution: resolution, windowStart: windowStart)
+            of: points.map { (topology.points[$0].id, topology.points[$0].quantity) }, resolution: resolution, windowStart: windowStart,
+            windowEnd: windowEnd)
     }
 }

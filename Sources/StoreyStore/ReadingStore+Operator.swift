@@ -30,7 +30,10 @@ extension ReadingStore {
 
     /// Figure rows of every scope of one kind with `from ≤ window_start < to`, oldest first.
     public func figures(kind: ScopeKind, resolution: Resolution, from: Int64, to: Int64) throws -> [StoredFigure] {
-        try writer.read { db in
+        if kind == .point && (resolution == .day || resolution == .month) {
+            return try pointWindowFigures(id: nil, resolution: resolution, quantity: nil, from: from, to: to)
+        }
+        return try writer.read { db in
             let sql = """
                 SELECT s.kind AS scope_kind, s.key AS scope_id, q.name AS quantity, r.name AS resolution, f.*
                 FROM scope s

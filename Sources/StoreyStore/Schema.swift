@@ -174,6 +174,14 @@ public enum Schema {
                 """)
         }
         registerDeliveryPruning(&migrator)
+        migrator.registerMigration("v8: a point's day and month rows are made from its hour rows") { db in
+            // Intake stopped writing them (ReadingStore+PointWindows.swift); left, they would never grow again.
+            // Its hour rows hold the same readings, so nothing is lost.
+            try db.execute(sql: """
+                DELETE FROM figure_row WHERE resolution IN (\(code(Resolution.day)), \(code(Resolution.month)))
+                    AND scope IN (SELECT id FROM scope WHERE kind = 'point')
+                """)
+        }
         return migrator
     }
 

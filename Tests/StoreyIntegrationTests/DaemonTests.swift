@@ -33,10 +33,10 @@ extension StoreydProcess {
         Set(try await query("SELECT value FROM reading").split(separator: "\n").compactMap { Double($0).map(Int.init) })
     }
 
-    /// The energy counted for the integration tower's counter point (s1-kwh), over its month rows: its
+    /// The energy counted for the integration tower's counter point (s1-kwh), over its hour rows: its
     /// rise over the readings stored, if nothing was counted twice.
     func counterEnergy() async throws -> Double? {
-        Double(try await query("SELECT SUM(amount) FROM figure WHERE scope_kind='point' AND scope_id='s1-kwh' AND resolution='month'"))
+        Double(try await query("SELECT SUM(amount) FROM figure WHERE scope_kind='point' AND scope_id='s1-kwh' AND resolution='hour'"))
     }
 }
 

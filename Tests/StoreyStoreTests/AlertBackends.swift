@@ -16,7 +16,7 @@ protocol TestedAlertStore: Sendable {
     func progress() async throws -> [String: Int64]
     func pruneHistory(before: Int64, chunk: Int) async throws -> Int
     func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]]
-    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) async throws -> [Int]
+    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int]
 }
 
 extension TestedAlertStore {
@@ -62,8 +62,8 @@ struct SQLiteAlerts: TestedAlertStore {
     func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]] {
         try store.figureRows(of: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart)
     }
-    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) async throws -> [Int] {
-        try store.pointReadings(of: points, resolution: resolution, windowStart: windowStart)
+    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int] {
+        try store.pointReadings(of: points, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
     }
 }
 
@@ -84,7 +84,7 @@ struct PostgresAlerts: TestedAlertStore {
     func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]] {
         try await store.figureRows(of: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart)
     }
-    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64) async throws -> [Int] {
-        try await store.pointReadings(of: points, resolution: resolution, windowStart: windowStart)
+    func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int] {
+        try await store.pointReadings(of: points, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
     }
 }

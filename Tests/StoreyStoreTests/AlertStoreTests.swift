@@ -57,7 +57,12 @@ import Testing
         #expect(rows.map { $0.map(\.0) } == [[.occupancy, .energy], [], [.occupancy, .energy]], "per scope, in the order asked, only rows present")
         #expect(rows[0].first { $0.0 == .energy }?.1.amount == 6)
         #expect(rows[0].first { $0.0 == .occupancy }?.1.readings == 2)
-        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .hour, windowStart: hour) == [2, 2])
-        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy), ("nowhere", .water)], resolution: .minute, windowStart: hour) == [2, 1, 0])
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .hour, windowStart: hour, windowEnd: hour + 3600) == [2, 2])
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy), ("nowhere", .water)], resolution: .minute, windowStart: hour, windowEnd: hour + 60) == [2, 1, 0])
+        // A day counts its hours' readings and no others: 09:00 and 10:00 here, and not the next morning's.
+        try await readings.ingest([Reading(point: 1, time: fixture.at(24 * 60), value: 5), Reading(point: 0, time: fixture.at(24 * 60), value: 120)])
+        let midnight = fixture.at(-9 * 60) / 1000
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400) == [3, 2])
+        #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .day, windowStart: midnight + 86_400, windowEnd: midnight + 2 * 86_400) == [1, 1])
     }
 }

@@ -16,7 +16,7 @@ enum ReadingBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
 /// One reading store as the tests use it, whatever the backend.
 protocol TestedReadingStore: Sendable {
     @discardableResult func ingest(_ readings: [Reading]) async throws -> IngestResult
-    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64) async throws -> [StoredFigure]
+    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64, to: Int64) async throws -> [StoredFigure]
     func readingCount() async throws -> Int
     func pruneReadings(before: Int64) async throws -> Int
     func replaceTopology(_ topology: Topology) async throws
@@ -31,8 +31,8 @@ protocol TestedReadingStore: Sendable {
 }
 
 extension TestedReadingStore {
-    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity? = nil, from: Int64 = .min) async throws -> [StoredFigure] {
-        try await figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from)
+    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity? = nil, from: Int64 = .min, to: Int64 = .max) async throws -> [StoredFigure] {
+        try await figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from, to: to)
     }
 }
 
@@ -52,8 +52,8 @@ enum ReadingStores {
 struct SQLiteReadings: TestedReadingStore {
     let store: ReadingStore
     func ingest(_ readings: [Reading]) async throws -> IngestResult { try store.ingest(readings) }
-    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64) async throws -> [StoredFigure] {
-        try store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from)
+    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64, to: Int64) async throws -> [StoredFigure] {
+        try store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from, to: to)
     }
     func readingCount() async throws -> Int { try store.readingCount() }
     func windowFigures(resolution: Resolution, windowStarts: Set<Int64>) async throws -> [StoredFigure] {
@@ -74,8 +74,8 @@ struct SQLiteReadings: TestedReadingStore {
 struct PostgresReadings: TestedReadingStore {
     let store: PostgresReadingStore
     func ingest(_ readings: [Reading]) async throws -> IngestResult { try await store.ingest(readings) }
-    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64) async throws -> [StoredFigure] {
-        try await store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from)
+    func figures(scope: ScopeKind, id: String, resolution: Resolution, quantity: Quantity?, from: Int64, to: Int64) async throws -> [StoredFigure] {
+        try await store.figures(scope: scope, id: id, resolution: resolution, quantity: quantity, from: from, to: to)
     }
     func readingCount() async throws -> Int { try await store.readingCount() }
     func windowFigures(resolution: Resolution, windowStarts: Set<Int64>) async throws -> [StoredFigure] {

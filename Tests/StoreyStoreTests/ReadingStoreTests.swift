@@ -158,6 +158,50 @@ import Testing
         #expect(compared > 400)
     }
 
+    /// A point's day and month figures (made from its hour rows on SQLite, stored on PostgreSQL) are its
+    /// space's, where the space has only that point of its quantity: across local midnights and the end of
+    /// June in Shanghai, and for a period asked in part.
+    @Test(arguments: ReadingBackend.allCases)
+    func aPointsDaysAndMonthsAreItsSpacesWhenItIsAlone(_ backend: ReadingBackend) async throws {
+        let store = try await ReadingStores.open(backend, topology)
+        var readings: [Reading] = []
+        // Every 20 minutes from 07:00 on 29 June to 09:00 on 2 July, local time.
+        for step in 0..<(3 * 72 + 6) {
+            let time = at(-2 * 24 * 60 - 120) + Int64(step) * 20 * 60_000
+            readings.append(Reading(point: 0, time: time, value: 1_000 + Double(step * step % 7) + Double(step)))
+            readings.append(Reading(point: 1, time: time + 7_000, value: Double(step % 11)))
+        }
+        for start in stride(from: 0, to: readings.count, by: 50) {
+            try await store.ingest(Array(readings[start..<min(start + 50, readings.count)]))
+        }
+        let midnight1July = at(-9 * 60) / 1000
+        let close = { (p: Double, q: Double) in p == q || abs(p - q) <= 1e-9 * max(abs(p), abs(q)) }
+        for (resolution, starts) in [
+            (Resolution.day, [midnight1July - 2 * 86_400, midnight1July - 86_400, midnight1July, midnight1July + 86_400]),
+            (.month, [midnight1July - 30 * 86_400, midnight1July]),
+        ] {
+            for (point, quantity) in [("kwh", Quantity.energy), ("people", .occupancy)] {
+                let own = try await store.figures(scope: .point, id: point, resolution: resolution, quantity: quantity)
+                let space = try await store.figures(scope: .space, id: "s1", resolution: resolution, quantity: quantity)
+                #expect(own.map(\.windowStart) == starts, "\(point) \(resolution)")
+                #expect(own.map(\.windowStart) == space.map(\.windowStart))
+                for (a, b) in zip(own, space) {
+                    // (A space keeps levels, not samples: the point's own samples are its readings.)
+                    let (x, y) = (a.values, b.values)
+                    #expect(close(x.amount, y.amount) && close(x.levelSum, y.levelSum), "\(point) \(resolution) \(a.windowStart)")
+                    #expect(x.levelMinutes == y.levelMinutes && x.readings == y.readings)
+                    #expect(x.sampleMax == y.sampleMax && close(x.levelPeak, y.levelPeak))
+                    #expect(x.sampleCount == (quantity == .occupancy ? x.readings : 0))
+                }
+            }
+        }
+        // 1 July alone: its own 72 readings, not its neighbours'.
+        let day = try await store.figures(scope: .point, id: "people", resolution: .day, from: midnight1July, to: midnight1July + 1)
+        #expect(day.map(\.windowStart) == [midnight1July] && day.first?.values.readings == 72)
+        let all = try await store.figures(kind: .point, resolution: .day, from: midnight1July, to: midnight1July + 86_400)
+        #expect(all.map(\.scopeID).sorted() == ["kwh", "people"] && all.allSatisfy { $0.values.readings == 72 })
+    }
+
     @Test(arguments: ReadingBackend.allCases)
     func pruningRemovesOnlyOldRawReadings(_ backend: ReadingBackend) async throws {
         let store = try await ReadingStores.open(backend, topology)
@@ -189,6 +233,37 @@ import Testing
         try store.ingest([Reading(point: 1, time: at(0) + 10_000, value: 30)])
         #expect(try store.figures(scope: .point, id: "people", resolution: .minute).first?.values.sampleCount == 1)
         #expect(try store.figures(scope: .tenant, id: "alpha", resolution: .hour, quantity: .energy).map(\.values.amount) == [12.5])
+    }
+
+    /// Day and month rows of points that an older version stored are removed by the migration (they would
+    /// stop growing); the point's days are then made from its hour rows, which hold the same readings.
+    @Test func aPointsStoredDayRowsGiveWayToItsHours() throws {
+        let path = temporaryDatabase()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "v7: indexes for pruning delivered messages and skipped items")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO scope(id, kind, key) VALUES (1, 'point', 'kwh'), (2, 'space', 's1');
+                    INSERT INTO figure_row VALUES (1, 2, 2, 1782867600, 4, 0, 0, NULL, 0, 0, NULL, 2);
+                    INSERT INTO figure_row VALUES (1, 2, 2, 1782871200, 6, 0, 0, NULL, 0, 0, NULL, 3);
+                    INSERT INTO figure_row VALUES (1, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+                    INSERT INTO figure_row VALUES (1, 2, 4, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+                    INSERT INTO figure_row VALUES (2, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+                    """)
+            }
+        }
+        let store = try ReadingStore(path: path, topology: topology)
+        let stored = try store.writer.read { db in
+            try Int.fetchAll(db, sql: "SELECT resolution FROM figure_row WHERE scope = 1 ORDER BY resolution")
+        }
+        #expect(stored == [2, 2], "the point's hour rows stay, its day and month rows are gone")
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).map(\.values.amount) == [10])
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .month).map(\.values.readings) == [5])
+        #expect(try store.figures(scope: .space, id: "s1", resolution: .day).map(\.values.amount) == [10], "other scopes keep theirs")
+        // And the next reading adds to the same day.
+        try store.ingest([Reading(point: 0, time: at(30), value: 100), Reading(point: 0, time: at(40), value: 101)])
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).map(\.values.amount) == [11])
     }
 
     @Test(arguments: ReadingBackend.allCases)

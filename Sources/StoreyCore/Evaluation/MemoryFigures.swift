@@ -96,7 +96,7 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
         }
     }
 
-    public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64) -> [Int] {
+    public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) -> [Int] {
         points.map { figures[FigureKey(scope: Scope(.point, $0), quantity: pointQuantities[$0], resolution: resolution, windowStart: windowStart)]?.readings ?? 0 }
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 public protocol WindowFigureSource {
     /// Per scope, its figure rows (one per quantity present) for one window.
     func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) throws -> [[(Quantity, FigureValues)]]
-    /// Per point, the number of readings it delivered in one window.
-    func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64) throws -> [Int]
+    /// Per point, the number of readings it delivered in one window (`windowEnd`, exclusive, in Unix seconds too).
+    func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int]
 }
 
 /// Turns one closed window of one building into observations for the rules that watch it: its figures,
@@ -67,7 +67,7 @@ public struct WindowJudge: Sendable {
         var pointSet = Set<Int>()
         for entry in watched { pointSet.formUnion(members.points(of: entry.scope)) }
         let points = pointSet.sorted()
-        let counts = try source.pointReadings(of: points, resolution: window.resolution, windowStart: window.start)
+        let counts = try source.pointReadings(of: points, resolution: window.resolution, windowStart: window.start, windowEnd: end)
         let readings = Dictionary(uniqueKeysWithValues: zip(points, counts))
 
         var actions: [AlertAction] = []
