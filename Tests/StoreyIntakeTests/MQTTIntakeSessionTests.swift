@@ -46,6 +46,10 @@ struct MQTTIntakeSessionTests {
         let taken = try await withTimeout(.seconds(15), "a first batch") { await intake.nextBatch() }
         #expect(taken != nil)
         try await waitUntil("all 80 read by the second session") { intake.status.messagesReceived == 80 }
+        // A moment for the acknowledgements to leave: stopping right after the last read lost some of them in
+        // 2 of 6 runs on 2026-11-29 (the broker then sent them again; storage refuses such duplicates). That
+        // is a weakness of the stop, noted on issue 2, not what this test is about.
+        try await Task.sleep(for: .seconds(1))
         try await second.stop()
 
         let third = RunningIntake(settings)
