@@ -18,8 +18,12 @@ extension ReadingStore {
         let topology = self.topology
         var aligners = topology.buildings.map { WindowAligner(timeZone: $0.timeZone) }
         // A point no longer configured keeps its rows; its days are taken in the first building's time zone.
-        var buildingOf: [String: Int] = [:]
-        for point in topology.points { buildingOf[point.id] = point.buildingIndex }
+        // (One point's own building is found by a scan, cheaper than a map of every point.)
+        let buildingOf: [String: Int] = if let id {
+            topology.points.first { $0.id == id }.map { [id: $0.buildingIndex] } ?? [:]
+        } else {
+            Dictionary(topology.points.map { ($0.id, $0.buildingIndex) }, uniquingKeysWith: { first, _ in first })
+        }
         var fallback = WindowAligner(timeZone: topology.buildings.first?.timeZone ?? TimeZone(identifier: "UTC")!)
 
         var hoursEnd = to
