@@ -23,6 +23,15 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("storey-store-\(UUID().uuidString).db").path
     }
 
+    /// A new database file as an older version left it: migrated up to `migration`, then `sql` run on it.
+    func databaseMigrated(upTo migration: String, then sql: String) throws -> String {
+        let path = temporaryDatabase()
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: migration)
+        try queue.write { try $0.execute(sql: sql) }
+        return path
+    }
+
     /// 09:00 on 1 July 2026 in Shanghai, plus `minutes`.
     func at(_ minutes: Int) -> Int64 { 1_782_867_600_000 + Int64(minutes) * 60_000 }
 
@@ -212,17 +221,10 @@ import Testing
     }
 
     @Test func figuresStoredByTheFirstSchemaSurviveTheMigrationToIntegerKeys() throws {
-        let path = temporaryDatabase()
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(queue, upTo: "v1: points, readings, figures")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO figure VALUES ('tenant', 'alpha', 'energy', 'hour', 1782867600, 12.5, 0, 0, NULL, 0, 0, NULL, 3);
-                    INSERT INTO figure VALUES ('point', 'people', 'occupancy', 'minute', 1782867600, 0, 30, 2, 20, 15, 1, 15, 2);
-                    """)
-            }
-        }
+        let path = try databaseMigrated(upTo: "v1: points, readings, figures", then: """
+            INSERT INTO figure VALUES ('tenant', 'alpha', 'energy', 'hour', 1782867600, 12.5, 0, 0, NULL, 0, 0, NULL, 3);
+            INSERT INTO figure VALUES ('point', 'people', 'occupancy', 'minute', 1782867600, 0, 30, 2, 20, 15, 1, 15, 2);
+            """)
         let store = try ReadingStore(path: path, topology: topology)
         #expect(try store.figures(scope: .tenant, id: "alpha", resolution: .hour).map(\.values.amount) == [12.5])
         let people = try store.figures(scope: .point, id: "people", resolution: .minute)
@@ -238,21 +240,14 @@ import Testing
     /// Day and month rows of points that an older version stored are removed by the migration (they would
     /// stop growing); the point's days are then made from its hour rows, which hold the same readings.
     @Test func aPointsStoredDayRowsGiveWayToItsHours() throws {
-        let path = temporaryDatabase()
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(queue, upTo: "v7: indexes for pruning delivered messages and skipped items")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO scope(id, kind, key) VALUES (1, 'point', 'kwh'), (2, 'space', 's1');
-                    INSERT INTO figure_row VALUES (1, 2, 2, 1782867600, 4, 0, 0, NULL, 0, 0, NULL, 2);
-                    INSERT INTO figure_row VALUES (1, 2, 2, 1782871200, 6, 0, 0, NULL, 0, 0, NULL, 3);
-                    INSERT INTO figure_row VALUES (1, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
-                    INSERT INTO figure_row VALUES (1, 2, 4, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
-                    INSERT INTO figure_row VALUES (2, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
-                    """)
-            }
-        }
+        let path = try databaseMigrated(upTo: "v7: indexes for pruning delivered messages and skipped items", then: """
+            INSERT INTO scope(id, kind, key) VALUES (1, 'point', 'kwh'), (2, 'space', 's1');
+            INSERT INTO figure_row VALUES (1, 2, 2, 1782867600, 4, 0, 0, NULL, 0, 0, NULL, 2);
+            INSERT INTO figure_row VALUES (1, 2, 2, 1782871200, 6, 0, 0, NULL, 0, 0, NULL, 3);
+            INSERT INTO figure_row VALUES (1, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+            INSERT INTO figure_row VALUES (1, 2, 4, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+            INSERT INTO figure_row VALUES (2, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+            """)
         let store = try ReadingStore(path: path, topology: topology)
         let stored = try store.writer.read { db in
             try Int.fetchAll(db, sql: "SELECT resolution FROM figure_row WHERE scope = 1 ORDER BY resolution")
