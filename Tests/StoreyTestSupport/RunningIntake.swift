@@ -9,6 +9,15 @@ public struct ReceivedMessage: Sendable, Hashable {
     public var qos: Int
 }
 
+extension MQTTBatch {
+    /// The batch's messages, copied out.
+    public var receivedMessages: [ReceivedMessage] {
+        indices.map { index in
+            ReceivedMessage(topic: topic(index), payload: withPayload(index) { String(decoding: $0, as: UTF8.self) }, qos: qos(index))
+        }
+    }
+}
+
 /// Runs `operation`, failing with a message that names `what` if it takes longer than `timeout`.
 public func withTimeout<T: Sendable>(
     _ timeout: Duration, _ what: String, _ operation: @escaping @Sendable () async throws -> T
@@ -68,10 +77,7 @@ public final class RunningIntake: Sendable {
             guard let batch else {
                 throw TestSupportError("intake ended after \(messages.count) of \(count) messages; status: \(intake.status)")
             }
-            for index in batch.indices {
-                let payload = batch.withPayload(index) { String(decoding: $0, as: UTF8.self) }
-                messages.append(ReceivedMessage(topic: batch.topic(index), payload: payload, qos: batch.qos(index)))
-            }
+            messages += batch.receivedMessages
         }
         return messages
     }
