@@ -7,6 +7,7 @@
 #   benchmarks/intake.sh [COUNT] [POINTS]      (defaults: 1,000,000 readings over 100,000 points)
 #   STAMP_INTERVAL=10 benchmarks/intake.sh …     seconds between one point's readings (default 60: every
 #                                                reading opens a minute row of its own, the worst case)
+#   QOS=0 WAYS=live benchmarks/intake.sh …       only some of the runs (defaults: QOS="0 1", WAYS="live drain")
 #
 # For QoS 0 and 1, two ways:
 #   live  — mosquitto_sub, storeyd and the paho consumer (aggregating only) subscribed while storey-loadgen
@@ -56,8 +57,9 @@ paho_field() { sed -n 's/.* '"$2"'=\([^ ]*\).*/\1/p' "$1"; }
 paho() { python3 benchmarks/paho-consumer.py --topology "$work/topology.yaml" --port "$mqtt" "$@"; }
 results=()
 
-for qos in 0 1; do
+for qos in ${QOS:-0 1}; do
   # Live: the three consumers subscribed, then the generator publishes.
+  if [[ " ${WAYS:-live drain} " == *" live "* ]]; then
   start_storeyd
   paho --qos "$qos" --client-id "paho-live" --count "$count" >"$work/paho-live.out" & paho_pid=$!; pids+=($paho_pid)
   until grep -q '^subscribed' "$work/paho-live.out"; do sleep 0.05; done
@@ -73,8 +75,10 @@ for qos in 0 1; do
   rss=$(peak_rss_mb "$storeyd")
   results+=("live  qos$qos  mosquitto_sub $(rate "$sub_got" "$t0" "$t_sub")/s (received $sub_got)  storeyd $(rate "$got" "$t0" "$t_storey")/s (stored $got of $count)  paho $(rate "$paho_got" "$t0" "$t_paho")/s (aggregated $paho_got, peak RSS $(paho_field "$work/paho-live.out" peak_rss_mb) MB)  storeyd/mosquitto_sub $(over "$got" "$t0" "$t_storey" "$sub_got" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t0" "$t_storey" "$paho_got" "$t0" "$t_paho")  storeyd peak RSS ${rss} MB  ($(cat "$work/loadgen.txt"))")
   stop_storeyd
+  fi
 
   # Drain: make every persistent session, go away, queue COUNT readings, come back one at a time.
+  [[ " ${WAYS:-live drain} " == *" drain "* ]] || continue
   start_storeyd; stop_storeyd
   mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -E
   paho --qos "$qos" --client-id paho-drain --subscribe-only >/dev/null
@@ -108,4 +112,4 @@ done
   echo "intake benchmark: $count readings over $points points, one per point every $interval s of data time, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $started_load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   echo "command: STAMP_INTERVAL=$interval benchmarks/intake.sh $count $points"
   printf '%s\n' "${results[@]}"
-} | tee "benchmarks/last-run-${interval}s.txt"
+} | tee "benchmarks/last-run-${interval}s${QOS:+-qos${QOS// /}}${WAYS:+-${WAYS// /-}}.txt"
