@@ -32,8 +32,9 @@ public final class BlockingPostgresAlerts: AlertStorage {
         }
     }
 
+    /// PostgreSQL stores every window's rows as readings arrive: the window's end is not needed.
     public func figureRows(
-        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
+        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
     ) throws -> [[(Quantity, FigureValues)]] {
         let scopes = scopes.map { ScopeKey(kind: $0.kind, id: $0.id) }
         return try waitHere {

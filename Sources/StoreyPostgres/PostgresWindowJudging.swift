@@ -47,7 +47,10 @@ final class RecordedFigures: WindowFigureSource, @unchecked Sendable {
 
     init(topology: Topology) { self.topology = topology }
 
-    func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) throws -> [[(Quantity, FigureValues)]] {
+    /// PostgreSQL stores every window's rows as readings arrive: the window's end is not needed.
+    func figureRows(
+        of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
+    ) throws -> [[(Quantity, FigureValues)]] {
         let read = RowsRead(scopes: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart)
         if let answer = rows[read] { return answer }
         misses.rows.insert(read)

@@ -13,8 +13,9 @@ public protocol AlertStorage: Sendable {
         alerts: [Alert], actions: [AlertAction], places: (AlertTransition) -> AlertPlace, progress: [String: Int64],
         silencesSaved: [Silence], silencesRemoved: [String], now: Int64
     ) throws -> Int
+    /// Per scope, its figure rows (one per quantity present) for the window `windowStart ..< windowEnd`.
     func figureRows(
-        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
+        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
     ) throws -> [[(Quantity, FigureValues)]]
     func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int]
 }

@@ -212,21 +212,37 @@ public final class AlertStore: Sendable {
 
     // MARK: What rules are judged on
 
-    /// The figure rows of `scopes` for one window, per scope and quantity.
+    /// The figure rows of `scopes` for one window (`windowStart ..< windowEnd`), per scope and quantity.
     public func figureRows(
-        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64
+        of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
     ) throws -> [[(Quantity, FigureValues)]] {
         try database.read { db in
             let ids = try scopeIDs.ids(for: scopes, db: db)
             let select = try db.cachedStatement(
                 sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
-            return try ids.map { id in
+            // A day's or month's hours that are not folded into it yet (ReadingStore+Folding.swift).
+            let folds = resolution == .day || resolution == .month
+            let folded = folds ? try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0 : 0
+            let hours = try db.cachedStatement(sql: """
+                SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.hour))
+                    AND window_start >= ? AND window_start < ?
+                """)
+            return try ids.enumerated().map { index, id in
                 guard let id else { return [] }
                 var rows: [(Quantity, FigureValues)] = []
                 for quantity in quantities {
+                    var values: FigureValues?
                     if let row = try Row.fetchOne(select, arguments: [id, Schema.code(quantity), Schema.code(resolution), windowStart]) {
-                        rows.append((quantity, ReadingStore.values(row)))
+                        values = ReadingStore.values(row)
                     }
+                    if folds && scopes[index].kind != .point && max(folded, windowStart) < windowEnd {
+                        for row in try Row.fetchAll(hours, arguments: [id, Schema.code(quantity), max(folded, windowStart), windowEnd]) {
+                            var sum = values ?? FigureValues()
+                            sum.merge(ReadingStore.values(row))
+                            values = sum
+                        }
+                    }
+                    if let values { rows.append((quantity, values)) }
                 }
                 return rows
             }
@@ -366,9 +382,12 @@ public struct StoredFigures: WindowFigureSource {
         self.topology = topology
     }
 
-    public func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) throws -> [[(Quantity, FigureValues)]] {
+    public func figureRows(
+        of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
+    ) throws -> [[(Quantity, FigureValues)]] {
         try alerts.figureRows(
-            of: scopes.map { ($0.kind, topology.scopeID($0)) }, quantities: quantities, resolution: resolution, windowStart: windowStart)
+            of: scopes.map { ($0.kind, topology.scopeID($0)) }, quantities: quantities, resolution: resolution, windowStart: windowStart,
+            windowEnd: windowEnd)
     }
 
     public func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int] {

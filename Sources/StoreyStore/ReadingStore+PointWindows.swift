@@ -26,15 +26,7 @@ extension ReadingStore {
         }
         var fallback = WindowAligner(timeZone: topology.buildings.first?.timeZone ?? TimeZone(identifier: "UTC")!)
 
-        var hoursEnd = to
-        if to < Int64.max / 1000 {
-            // The last window starting before `to` ends after it: its hours are wanted too.
-            let ends = (aligners + [fallback]).map { aligner -> Int64 in
-                var aligner = aligner
-                return aligner.windowEnd(resolution, start: aligner.windows(at: (to - 1) * 1000)[resolution])
-            }
-            hoursEnd = ends.max()!
-        }
+        let hoursEnd = Self.hoursEnd(of: resolution, before: to, aligners: aligners + [fallback])
 
         let hourRows = try writer.read { db in
             var sql = """

@@ -49,6 +49,12 @@ public final class ReadingStore: @unchecked Sendable {
     private var aggregator: Aggregator
     private var pointRowID: [Int64]
     private var scopeRowIDs: ScopeRowIDs
+    /// Writer-owned, like the aggregator: how far hours are folded into days and months (`figure_fold`),
+    /// the scopes that are, and each building's windows (ReadingStore+Folding.swift).
+    private var foldedBefore: Int64 = 0
+    private var foldScopes: [FoldScope] = []
+    private var aligners: [WindowAligner] = []
+    private var fallbackAligner = WindowAligner(timeZone: TimeZone(identifier: "UTC")!)
     public let path: String
     /// The pool, for the stores that share this database (alerts, outbox).
     var database: DatabasePool { writer }
@@ -92,6 +98,10 @@ public final class ReadingStore: @unchecked Sendable {
         (self.pointRowID, self.scopeRowIDs) = try writer.write { db in
             (try Self.registerPoints(topology, db), try ScopeRowIDs.register(topology, db))
         }
+        (self.foldedBefore, self.foldScopes) = try writer.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0, try Self.foldScopes(topology, db))
+        }
+        adoptAligners(topology)
         self.lastReading = try writer.read { [pointRowID] db in try Self.newestReadings(pointRowID, db) }
         self.lastSeen = lastReading
     }
@@ -122,6 +132,8 @@ public final class ReadingStore: @unchecked Sendable {
             let ids = try Self.registerPoints(topology, db)
             pointRowID = ids
             scopeRowIDs = try ScopeRowIDs.register(topology, db)
+            foldScopes = try Self.foldScopes(topology, db)
+            adoptAligners(topology)
             aggregator.replaceTopology(topology)
             let newest = try Self.newestReadings(ids, db)
             lock.withLock {
@@ -135,6 +147,11 @@ public final class ReadingStore: @unchecked Sendable {
                 lastSeen = topology.points.enumerated().map { index, point in seenByID[point.id] ?? newest[index] }
             }
         }
+    }
+
+    private func adoptAligners(_ topology: Topology) {
+        aligners = topology.buildings.map { WindowAligner(timeZone: $0.timeZone) }
+        fallbackAligner = WindowAligner(timeZone: topology.buildings.first?.timeZone ?? TimeZone(identifier: "UTC")!)
     }
 
     private static func registerPoints(_ topology: Topology, _ db: Database) throws -> [Int64] {
@@ -162,6 +179,7 @@ public final class ReadingStore: @unchecked Sendable {
     @discardableResult
     public func ingest(journal: (generation: Int64, position: Int64)? = nil, bind: (Topology) -> [Reading]) throws -> IngestResult {
         try writer.write { db in
+            let foldedAtStart = foldedBefore
             do {
                 if let journal {
                     let record = try RawStatement(db, sql: "INSERT OR REPLACE INTO intake_journal(id, generation, position) VALUES (1, ?, ?)")
@@ -170,6 +188,15 @@ public final class ReadingStore: @unchecked Sendable {
                     try record.execute()
                 }
                 let readings = bind(aggregator.topology)
+                // Hours the newest reading shows closed go into their days and months before this batch adds
+                // to them: what it adds to them then goes to the days and months directly.
+                if let newest = readings.lazy.map(\.time).max(), Self.foldTarget(newestReading: newest) > foldedBefore {
+                    let target = Self.foldTarget(newestReading: newest)
+                    try Self.foldHours(
+                        from: foldedBefore, to: target, scopes: foldScopes, aligners: &aligners, fallback: &fallbackAligner, db: db)
+                    try db.execute(sql: "UPDATE figure_fold SET folded_before = ? WHERE id = 1", arguments: [target])
+                    foldedBefore = target
+                }
                 var result = IngestResult()
                 let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
                 let history = StoredHistory(db: db, pointRowID: pointRowID, scopeRowIDs: scopeRowIDs)
@@ -200,8 +227,9 @@ public final class ReadingStore: @unchecked Sendable {
                 }
                 return result
             } catch {
-                // The transaction rolls back: forget the caches that counted this batch.
+                // The transaction rolls back: forget the caches that counted this batch, and its fold.
                 aggregator.discardPending()
+                foldedBefore = foldedAtStart
                 throw error
             }
         }
@@ -216,30 +244,21 @@ public final class ReadingStore: @unchecked Sendable {
     static let pendingFigureLimit = 5_000
 
     private func addPendingFigures(_ db: Database, to result: inout IngestResult) throws {
-        let figures = aggregator.takePending()
+        let figures = aggregator.takePending(foldedBefore: foldedBefore)
         try Self.addFigures(figures, scopeRowIDs: scopeRowIDs, db: db)
         for key in figures.keys where key.scope.kind == .building && key.resolution != .minute {
             result.windows.insert(BuildingWindow(building: key.scope.index, resolution: key.resolution, start: key.windowStart))
+            if key.resolution == .hour {
+                // An open hour's day and month get it later, but they are changed all the same.
+                let starts = aligners[key.scope.index].windows(at: key.windowStart * 1000)
+                result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .day, start: starts.day))
+                result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .month, start: starts.month))
+            }
         }
     }
 
     private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, db: Database) throws {
-        let upsert = try RawStatement(db, sql: """
-            INSERT INTO figure_row(scope, quantity, resolution, window_start, amount, sample_sum,
-                sample_count, sample_max, level_sum, level_minutes, level_peak, readings)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET
-                amount = amount + excluded.amount,
-                sample_sum = sample_sum + excluded.sample_sum,
-                sample_count = sample_count + excluded.sample_count,
-                sample_max = CASE WHEN sample_max IS NULL THEN excluded.sample_max
-                    WHEN excluded.sample_max IS NULL THEN sample_max ELSE MAX(sample_max, excluded.sample_max) END,
-                level_sum = level_sum + excluded.level_sum,
-                level_minutes = level_minutes + excluded.level_minutes,
-                level_peak = CASE WHEN level_peak IS NULL THEN excluded.level_peak
-                    WHEN excluded.level_peak IS NULL THEN level_peak ELSE MAX(level_peak, excluded.level_peak) END,
-                readings = readings + excluded.readings
-            """)
+        let upsert = try FigureRowUpsert(db)
         // A point's minute rows are not kept: they would be its raw readings again, one row each at a
         // reading a minute, and cost intake two fifths of its speed (benchmarks/README.md). They are
         // made from the readings when asked for (`pointMinuteFigures`). Nor are its day and month rows:
@@ -252,20 +271,8 @@ public final class ReadingStore: @unchecked Sendable {
         // In key order, each row's page is the last one's or its neighbour: SQLite's cache and the CPU's
         // stay warm (a drain over 100,000 points 7 % faster than in the dictionary's order).
         rows.sort { ($0.scope, $0.quantity, $0.resolution, $0.start) < ($1.scope, $1.quantity, $1.resolution, $1.start) }
-        for (scope, quantity, resolution, start, values) in rows {
-            upsert.bind(1, scope)
-            upsert.bind(2, quantity)
-            upsert.bind(3, resolution)
-            upsert.bind(4, start)
-            upsert.bind(5, values.amount)
-            upsert.bind(6, values.sampleSum)
-            upsert.bind(7, values.sampleCount)
-            upsert.bind(8, values.sampleMax)
-            upsert.bind(9, values.levelSum)
-            upsert.bind(10, values.levelMinutes)
-            upsert.bind(11, values.levelPeak)
-            upsert.bind(12, values.readings)
-            try upsert.execute()
+        for row in rows {
+            try upsert.add(scope: row.scope, quantity: row.quantity, resolution: row.resolution, start: row.start, values: row.values)
         }
     }
 
@@ -330,7 +337,9 @@ public final class ReadingStore: @unchecked Sendable {
                 arguments += [quantity.rawValue]
             }
             sql += " ORDER BY window_start, quantity"
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
+            let stored = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
+            guard resolution == .day || resolution == .month else { return stored }
+            return Self.merging(stored, try unfoldedWindows(db, resolution: resolution, kinds: [kind], id: id, quantity: quantity, from: from, to: to))
         }
     }
 

@@ -182,6 +182,23 @@ public enum Schema {
                     AND scope IN (SELECT id FROM scope WHERE kind = 'point')
                 """)
         }
+        migrator.registerMigration("v9: a scope's day and month rows take in its hours once they close") { db in
+            // Older versions added every reading to its scopes' day and month rows at once: every hour stored
+            // so far is in them. (The newest hour row of each scope and quantity is one seek; MAX over
+            // figure_row would read every minute row.)
+            try db.execute(sql: """
+                CREATE TABLE figure_fold (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    folded_before INTEGER NOT NULL  -- Unix seconds: hour rows of spaces, tenants, floors and
+                                                    -- buildings starting before it are in their day and month rows
+                );
+                INSERT INTO figure_fold(id, folded_before)
+                    SELECT 1, COALESCE(MAX((SELECT window_start + 1 FROM figure_row f
+                        WHERE f.scope = s.id AND f.quantity = q.code AND f.resolution = \(code(Resolution.hour))
+                        ORDER BY window_start DESC LIMIT 1)), 0)
+                    FROM scope s, quantity q WHERE s.kind != 'point';
+                """)
+        }
         return migrator
     }
 

@@ -55,9 +55,12 @@ struct DaemonTests {
         try await daemon.waitUntil("33 readings accepted") { try await daemon.metric("storey_readings_accepted_total") == 33 }
 
         #expect(try await daemon.query("SELECT COUNT(*) FROM reading") == "33")
-        // 30 counter readings one kWh apart: 29 kWh for the tenant, over its day(s).
-        let energy = try await daemon.query("SELECT SUM(amount) FROM figure WHERE scope_kind='tenant' AND scope_id='alpha' AND quantity='energy' AND resolution='day'")
-        #expect(Double(energy) == 29)
+        // 30 counter readings one kWh apart: 29 kWh for the tenant, over its day(s), as the operator's view gives
+        // them (the open hours are not in the stored day rows yet: ReadingStore+Folding.swift).
+        let series = try await daemon.httpBody("/api/v1/series?scope=tenant:alpha&resolution=day&figure=energy")
+        let windows = try #require((try JSONSerialization.jsonObject(with: Data(series.utf8)) as? [String: Any])?["windows"] as? [[String: Any]], "\(series)")
+        #expect(windows.compactMap { $0["value"] as? Double }.reduce(0, +) == 29, "\(series)")
+        #expect(try await daemon.query("SELECT SUM(amount) FROM figure WHERE scope_kind='tenant' AND scope_id='alpha' AND quantity='energy' AND resolution='hour'") == "29.0")
         let power = try await daemon.query("SELECT COUNT(*) FROM figure WHERE scope_kind='building' AND quantity='power' AND resolution='minute'")
         #expect(Int(power)! >= 1)
         #expect(try await daemon.metric("storey_mqtt_connected") == 1)

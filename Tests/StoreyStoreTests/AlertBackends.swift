@@ -15,7 +15,7 @@ protocol TestedAlertStore: Sendable {
     func loadAlerts() async throws -> [Alert]
     func progress() async throws -> [String: Int64]
     func pruneHistory(before: Int64, chunk: Int) async throws -> Int
-    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]]
+    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [[(Quantity, FigureValues)]]
     func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int]
 }
 
@@ -59,8 +59,8 @@ struct SQLiteAlerts: TestedAlertStore {
     func loadAlerts() async throws -> [Alert] { try store.loadAlerts() }
     func progress() async throws -> [String: Int64] { try store.progress() }
     func pruneHistory(before: Int64, chunk: Int) async throws -> Int { try store.pruneHistory(before: before, chunk: chunk) }
-    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]] {
-        try store.figureRows(of: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart)
+    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [[(Quantity, FigureValues)]] {
+        try store.figureRows(of: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
     }
     func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int] {
         try store.pointReadings(of: points, resolution: resolution, windowStart: windowStart, windowEnd: windowEnd)
@@ -81,7 +81,7 @@ struct PostgresAlerts: TestedAlertStore {
     func loadAlerts() async throws -> [Alert] { try await store.loadAlerts() }
     func progress() async throws -> [String: Int64] { try await store.progress() }
     func pruneHistory(before: Int64, chunk: Int) async throws -> Int { try await store.pruneHistory(before: before, chunk: chunk) }
-    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64) async throws -> [[(Quantity, FigureValues)]] {
+    func figureRows(of scopes: [(kind: ScopeKind, id: String)], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [[(Quantity, FigureValues)]] {
         try await store.figureRows(of: scopes, quantities: quantities, resolution: resolution, windowStart: windowStart)
     }
     func pointReadings(of points: [(id: String, quantity: Quantity)], resolution: Resolution, windowStart: Int64, windowEnd: Int64) async throws -> [Int] {

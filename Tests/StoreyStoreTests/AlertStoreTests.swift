@@ -53,7 +53,7 @@ import Testing
         ])
         let hour = fixture.at(0) / 1000
         let rows = try await store.figureRows(
-            of: [(.tenant, "alpha"), (.space, "nowhere"), (.space, "s1")], quantities: [.occupancy, .energy, .water], resolution: .hour, windowStart: hour)
+            of: [(.tenant, "alpha"), (.space, "nowhere"), (.space, "s1")], quantities: [.occupancy, .energy, .water], resolution: .hour, windowStart: hour, windowEnd: hour + 3600)
         #expect(rows.map { $0.map(\.0) } == [[.occupancy, .energy], [], [.occupancy, .energy]], "per scope, in the order asked, only rows present")
         #expect(rows[0].first { $0.0 == .energy }?.1.amount == 6)
         #expect(rows[0].first { $0.0 == .occupancy }?.1.readings == 2)
@@ -64,5 +64,12 @@ import Testing
         let midnight = fixture.at(-9 * 60) / 1000
         #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400) == [3, 2])
         #expect(try await store.pointReadings(of: [("people", .occupancy), ("kwh", .energy)], resolution: .day, windowStart: midnight + 86_400, windowEnd: midnight + 2 * 86_400) == [1, 1])
+        // A scope's day the same: the first day's hours are in its row by now, the second day's open hour is not
+        // yet on SQLite (ReadingStore+Folding.swift), and both count.
+        for (start, counts) in [(midnight, [3, 2]), (midnight + 86_400, [1, 1])] {
+            let days = try await store.figureRows(
+                of: [(.tenant, "alpha")], quantities: [.occupancy, .energy], resolution: .day, windowStart: start, windowEnd: start + 86_400)
+            #expect(days[0].map(\.1.readings) == counts)
+        }
     }
 }

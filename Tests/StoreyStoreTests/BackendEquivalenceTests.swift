@@ -109,6 +109,21 @@ import Testing
         let window = try await sqlite.windowFigures(resolution: .hour, windowStarts: hours)
         #expect(window.count > 20)
         same(window, try await postgres.windowFigures(resolution: .hour, windowStarts: hours), "window figures")
+        // Days and months, which SQLite makes partly from hours not yet folded into them (ReadingStore+Folding.swift).
+        let midnights: Set<Int64> = [1_782_835_200, 1_782_921_600]
+        let days = try await sqlite.windowFigures(resolution: .day, windowStarts: midnights)
+        #expect(days.count > 10)
+        same(days, try await postgres.windowFigures(resolution: .day, windowStarts: midnights), "window figures of days")
+        same(
+            try await sqlite.windowFigures(resolution: .month, windowStarts: [1_782_835_200]),
+            try await postgres.windowFigures(resolution: .month, windowStarts: [1_782_835_200]), "window figures of months")
+        for kind in [ScopeKind.space, .tenant, .floor, .building] {
+            for resolution in [Resolution.day, .month] {
+                same(
+                    try await sqlite.figures(kind: kind, resolution: resolution, from: 0, to: .max),
+                    try await postgres.figures(kind: kind, resolution: resolution, from: 0, to: .max), "\(kind) \(resolution)s")
+            }
+        }
         same(
             try await sqlite.figures(kind: .tenant, resolution: .minute, from: 1_782_869_400, to: 1_782_871_200),
             try await postgres.figures(kind: .tenant, resolution: .minute, from: 1_782_869_400, to: 1_782_871_200), "tenants' minutes")

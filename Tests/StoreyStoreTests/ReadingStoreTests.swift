@@ -261,6 +261,39 @@ import Testing
         #expect(try store.figures(scope: .point, id: "kwh", resolution: .day).map(\.values.amount) == [11])
     }
 
+    /// Older versions wrote a space's days and months with every reading: after the upgrade its stored
+    /// hours count once, and the hours that close afterwards are added to its days once as well.
+    @Test func aScopesDaysFromBeforeTheUpgradeCountItsHoursOnce() throws {
+        let path = try databaseMigrated(upTo: "v8: a point's day and month rows are made from its hour rows", then: """
+            INSERT INTO scope(id, kind, key) VALUES (1, 'point', 'kwh'), (2, 'space', 's1');
+            INSERT INTO figure_row VALUES (1, 2, 2, 1782867600, 4, 0, 0, NULL, 0, 0, NULL, 2);
+            INSERT INTO figure_row VALUES (2, 2, 2, 1782867600, 4, 0, 0, NULL, 0, 0, NULL, 2);
+            INSERT INTO figure_row VALUES (2, 2, 2, 1782871200, 6, 0, 0, NULL, 0, 0, NULL, 3);
+            INSERT INTO figure_row VALUES (2, 2, 3, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+            INSERT INTO figure_row VALUES (2, 2, 4, 1782835200, 10, 0, 0, NULL, 0, 0, NULL, 5);
+            """)
+        let store = try ReadingStore(path: path, topology: topology)
+        func day() throws -> [Double] { try store.figures(scope: .space, id: "s1", resolution: .day, quantity: .energy).map(\.values.amount) }
+        func month() throws -> [Int] { try store.figures(scope: .space, id: "s1", resolution: .month, quantity: .energy).map(\.values.readings) }
+        #expect(try day() == [10], "the stored hours are in the stored day already")
+        // 11:30 and 11:40: an open hour, added to the day only when read.
+        try store.ingest([Reading(point: 0, time: at(150), value: 100), Reading(point: 0, time: at(160), value: 101)])
+        #expect(try day() == [11])
+        // 13:10 closes 11:00, which goes into the day row; 13:00 is open. Then 10:50, long closed, goes in directly.
+        try store.ingest([Reading(point: 0, time: at(250), value: 103)])
+        #expect(try day() == [13])
+        try store.ingest([Reading(point: 0, time: at(110), value: 99)])
+        #expect(try month() == [9])
+        #expect(try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT readings FROM figure_row WHERE scope = 2 AND resolution = 3") } == 8,
+                "the day row holds the closed hours and the late reading, 13:00 not yet")
+        // A restart continues from the same fold: nothing twice.
+        let reopened = try ReadingStore(path: path, topology: topology)
+        #expect(try reopened.figures(scope: .space, id: "s1", resolution: .day, quantity: .energy).map(\.values.readings) == [9])
+        try reopened.ingest([Reading(point: 0, time: at(24 * 60), value: 110)])
+        #expect(try reopened.figures(scope: .space, id: "s1", resolution: .day, quantity: .energy).map(\.values.readings) == [9, 1])
+        #expect(try reopened.figures(scope: .space, id: "s1", resolution: .month, quantity: .energy).map(\.values.readings) == [10])
+    }
+
     @Test(arguments: ReadingBackend.allCases)
     func reloadedTopologyKeepsStoredFigures(_ backend: ReadingBackend) async throws {
         let store = try await ReadingStores.open(backend, topology)

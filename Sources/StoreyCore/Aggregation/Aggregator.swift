@@ -253,12 +253,15 @@ public struct Aggregator: Sendable {
     /// The contributions since the last call, minute rows and the hour, day and month rows they roll up
     /// into; storage adds them to its rows in the same transaction as the readings that caused them.
     /// `coarser` limits the windows built above the minute (offline evaluation needs only what its rules read).
-    public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month]) -> [FigureKey: FigureValues] {
+    /// `foldedBefore`: for a store that adds an hour to its day and month only once the hour has closed (the
+    /// SQLite store, ReadingStore+Folding.swift), minutes of hours starting at or after it roll into their hour only.
+    public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month], foldedBefore: Int64? = nil) -> [FigureKey: FigureValues] {
         var figures: [FigureKey: FigureValues] = [:]
         figures.reserveCapacity(pending.count * (coarser.count + 1))
         for (key, minute) in pending {
             figures[key, default: FigureValues()].merge(minute.values)
-            for resolution in coarser {
+            let hourOnly = foldedBefore.map { minute.starts.hour >= $0 } ?? false
+            for resolution in coarser where !hourOnly || resolution == .hour {
                 var coarse = key
                 coarse.resolution = resolution
                 coarse.windowStart = minute.starts[resolution]

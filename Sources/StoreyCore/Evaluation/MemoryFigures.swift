@@ -88,7 +88,9 @@ public final class MemoryFigures: FigureHistory, WindowFigureSource {
 
     // MARK: WindowFigureSource
 
-    public func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) -> [[(Quantity, FigureValues)]] {
+    public func figureRows(
+        of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
+    ) -> [[(Quantity, FigureValues)]] {
         scopes.map { scope in
             quantities.compactMap { quantity in
                 figures[FigureKey(scope: scope, quantity: quantity, resolution: resolution, windowStart: windowStart)].map { (quantity, $0) }

@@ -3,8 +3,10 @@ import Foundation
 /// Where window figures are read from when a window is judged: the SQLite store in the daemon, memory
 /// in `storey evaluate`. Scopes are indices of the judge's topology.
 public protocol WindowFigureSource {
-    /// Per scope, its figure rows (one per quantity present) for one window.
-    func figureRows(of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64) throws -> [[(Quantity, FigureValues)]]
+    /// Per scope, its figure rows (one per quantity present) for one window (`windowEnd`, exclusive, in Unix seconds too).
+    func figureRows(
+        of scopes: [Scope], quantities: [Quantity], resolution: Resolution, windowStart: Int64, windowEnd: Int64
+    ) throws -> [[(Quantity, FigureValues)]]
     /// Per point, the number of readings it delivered in one window (`windowEnd`, exclusive, in Unix seconds too).
     func pointReadings(of points: [Int], resolution: Resolution, windowStart: Int64, windowEnd: Int64) throws -> [Int]
 }
@@ -63,7 +65,7 @@ public struct WindowJudge: Sendable {
         let building = topology.buildings[window.building]
 
         let rows = try source.figureRows(
-            of: watched.map(\.scope), quantities: Quantity.allCases, resolution: window.resolution, windowStart: window.start)
+            of: watched.map(\.scope), quantities: Quantity.allCases, resolution: window.resolution, windowStart: window.start, windowEnd: end)
         var pointSet = Set<Int>()
         for entry in watched { pointSet.formUnion(members.points(of: entry.scope)) }
         let points = pointSet.sorted()
@@ -108,7 +110,7 @@ public struct WindowJudge: Sendable {
             sampleHoursCache = (key, baseline.sampleHours(forHourStarting: hourStart * 1000, timeZone: timeZone, calendar: calendar))
         }
         for start in sampleHoursCache!.hours {
-            let rows = try source.figureRows(of: [scope], quantities: quantities, resolution: .hour, windowStart: start / 1000)[0]
+            let rows = try source.figureRows(of: [scope], quantities: quantities, resolution: .hour, windowStart: start / 1000, windowEnd: start / 1000 + 3600)[0]
             if !rows.isEmpty { samples.append((start, rows)) }
         }
         var levels: [RuleMetric: BaselineLevel] = [:]
