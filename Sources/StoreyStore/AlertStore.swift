@@ -220,7 +220,8 @@ public final class AlertStore: Sendable {
             let ids = try scopeIDs.ids(for: scopes, db: db)
             let select = try db.cachedStatement(
                 sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
-            // A day's or month's hours that are not folded into it yet (ReadingStore+Folding.swift).
+            // A day's or month's hours that are not folded into it yet (ReadingStore+Folding.swift); a point's are
+            // never (it has no day or month rows: ReadingStore+PointWindows.swift).
             let folds = resolution == .day || resolution == .month
             let folded = folds ? try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0 : 0
             let hours = try db.cachedStatement(sql: """
@@ -235,8 +236,9 @@ public final class AlertStore: Sendable {
                     if let row = try Row.fetchOne(select, arguments: [id, Schema.code(quantity), Schema.code(resolution), windowStart]) {
                         values = ReadingStore.values(row)
                     }
-                    if folds && scopes[index].kind != .point && max(folded, windowStart) < windowEnd {
-                        for row in try Row.fetchAll(hours, arguments: [id, Schema.code(quantity), max(folded, windowStart), windowEnd]) {
+                    let hoursFrom = scopes[index].kind == .point ? windowStart : max(folded, windowStart)
+                    if folds && hoursFrom < windowEnd {
+                        for row in try Row.fetchAll(hours, arguments: [id, Schema.code(quantity), hoursFrom, windowEnd]) {
                             var sum = values ?? FigureValues()
                             sum.merge(ReadingStore.values(row))
                             values = sum

@@ -71,5 +71,10 @@ import Testing
                 of: [(.tenant, "alpha")], quantities: [.occupancy, .energy], resolution: .day, windowStart: start, windowEnd: start + 86_400)
             #expect(days[0].map(\.1.readings) == counts)
         }
+        // A point's day, for a rule that watches points: its hours added up (it has no day rows on SQLite).
+        let pointDay = try await store.figureRows(
+            of: [(.point, "kwh")], quantities: [.energy], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400)
+        #expect(pointDay[0].map(\.1.readings) == [2])
+        #expect(pointDay[0].first?.1.amount == 6)
     }
 }
