@@ -23,6 +23,12 @@ extension ReadingStore {
         return closedBy - ((closedBy % 900) + 900) % 900 + 1
     }
 
+    /// Whether an hour of one of the time zones starts in `from ..< to` (seconds).
+    static func anHourStarts(from: Int64, to: Int64, aligners: inout [WindowAligner]) -> Bool {
+        // The hour holding `to − 1` is the last to start before `to`.
+        aligners.indices.contains { aligners[$0].windows(at: (to - 1) * 1000).hour >= from }
+    }
+
     /// A scope whose hours are folded, with the building whose time zone makes its days and months.
     struct FoldScope {
         var rowID: Int64

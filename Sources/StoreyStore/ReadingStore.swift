@@ -192,8 +192,13 @@ public final class ReadingStore: @unchecked Sendable {
                 // to them: what it adds to them then goes to the days and months directly.
                 if let newest = readings.lazy.map(\.time).max(), Self.foldTarget(newestReading: newest) > foldedBefore {
                     let target = Self.foldTarget(newestReading: newest)
-                    try Self.foldHours(
-                        from: foldedBefore, to: target, scopes: foldScopes, aligners: &aligners, fallback: &fallbackAligner, db: db)
+                    // A pass reads every scope's rows: only when an hour of some building's time zone started in
+                    // between (once an hour where hours start on the hour), or rows of a scope no longer configured
+                    // may be waiting.
+                    if Self.anHourStarts(from: foldedBefore, to: target, aligners: &aligners) || foldScopes.contains(where: { $0.building == nil }) {
+                        try Self.foldHours(
+                            from: foldedBefore, to: target, scopes: foldScopes, aligners: &aligners, fallback: &fallbackAligner, db: db)
+                    }
                     try db.execute(sql: "UPDATE figure_fold SET folded_before = ? WHERE id = 1", arguments: [target])
                     foldedBefore = target
                 }
