@@ -102,12 +102,14 @@ extension ReadingStore {
 
     /// The day or month windows, starting in `from ..< to`, that the hours not folded yet add to: hour rows
     /// of the scopes asked for starting at or after the fold, merged by window. `db` is the reader's
-    /// transaction, so the fold's position and the rows are one snapshot.
+    /// transaction, so the fold's position and the rows are one snapshot. Points' hours are never folded:
+    /// for them this is every hour of the windows (ReadingStore+PointWindows.swift).
     func unfoldedWindows(
         _ db: Database, resolution: Resolution, kinds: [ScopeKind], id: String? = nil, quantity: Quantity? = nil, from: Int64, to: Int64
     ) throws -> [StoredFigure] {
         precondition(resolution == .day || resolution == .month)
-        let folded = try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0
+        precondition(kinds == [.point] || !kinds.contains(.point), "points' hours are never folded, other scopes' are")
+        let folded = kinds == [.point] ? from : try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0
         let topology = self.topology
         var aligners = topology.buildings.map { WindowAligner(timeZone: $0.timeZone) }
         var fallback = WindowAligner(timeZone: topology.buildings.first?.timeZone ?? TimeZone(identifier: "UTC")!)
@@ -132,7 +134,15 @@ extension ReadingStore {
         let hours = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
         guard !hours.isEmpty else { return [] }
 
-        let buildingOf = Self.scopeBuildings(topology, kinds: kinds)
+        // One scope's building is looked up alone, cheaper than a map of 100,000 points. A scope no longer
+        // configured keeps its rows; its windows are taken in the first building's time zone.
+        let buildingOf: [String: Int?] = if let id {
+            Dictionary(uniqueKeysWithValues: kinds.map { kind in
+                ("\(kind.rawValue)\u{1F}\(id)", topology.scope(kind: kind, id: id).flatMap { topology.buildingIndex(of: $0) })
+            })
+        } else {
+            Self.scopeBuildings(topology, kinds: kinds)
+        }
         var windows: [FigureWindow: FigureValues] = [:]
         for hour in hours {
             let start = if let building = buildingOf["\(hour.scopeKind.rawValue)\u{1F}\(hour.scopeID)"] ?? nil {
