@@ -190,8 +190,7 @@ public final class ReadingStore: @unchecked Sendable {
                 let readings = bind(aggregator.topology)
                 // Hours the newest reading shows closed go into their days and months before this batch adds
                 // to them: what it adds to them then goes to the days and months directly.
-                if let newest = readings.lazy.map(\.time).max(), Self.foldTarget(newestReading: newest) > foldedBefore {
-                    let target = Self.foldTarget(newestReading: newest)
+                if let newest = readings.lazy.map(\.time).max(), case let target = Self.foldTarget(newestReading: newest), target > foldedBefore {
                     // A pass reads every scope's rows: only when an hour of some building's time zone started in
                     // between (once an hour where hours start on the hour), or rows of a scope no longer configured
                     // may be waiting.
