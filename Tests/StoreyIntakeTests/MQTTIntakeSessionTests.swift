@@ -70,7 +70,10 @@ struct MQTTIntakeSessionTests {
         let broker = try await TestBroker(TestBrokerOptions(extraConfiguration: ["max_queued_messages 0"]))
         defer { broker.stop() }
         let topic = uniqueName("storey/midstop")
-        let settings = settings(broker, version, [MQTTSubscription(topicFilter: topic, qos: 1)], clientID: uniqueName("midstop"))
+        var settings = settings(broker, version, [MQTTSubscription(topicFilter: topic, qos: 1)], clientID: uniqueName("midstop"))
+        // Back-pressure keeps the loop from reading the whole backlog ahead of a slow test (as on a busy CI
+        // machine), so the stop surely comes with the broker still sending.
+        settings.maxBufferedMessages = 200
         let first = RunningIntake(settings)
         try await first.waitUntilSubscribed()
         try await first.stop()
