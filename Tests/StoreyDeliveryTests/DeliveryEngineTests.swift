@@ -220,6 +220,42 @@ struct DeliveryEngineTests {
         await harness.stop()
     }
 
+    /// While an alert's next notice waits behind one being sent, the engine has nothing to do until that
+    /// send ends: it must not keep asking the database (until 2026-11-29 it did, 200 times a second).
+    @Test(arguments: StoreBackend.allCases)
+    func aNoticeWaitingBehindASlowSendKeepsTheEngineQuiet(_ backend: StoreBackend) async throws {
+        let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--delay-first", "1", "--delay", "4"])
+        var receiver = try webhook("hook", hook.url)
+        if case .webhook(var settings) = receiver.kind {
+            settings.timeout = 10
+            receiver.kind = .webhook(settings)
+        }
+        var counting: CountingStorage?
+        let harness = try await EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")), backend: backend) {
+            let wrapper = CountingStorage($0)
+            counting = wrapper
+            return wrapper
+        }
+        let calls = try #require(counting)
+        harness.start()
+        try await harness.insert([Fixtures.notificationJSON(kind: "firing")])
+        try await harness.waitUntil("the firing notice's message made") { try await harness.store.statistics().pending == 1 }
+        try await harness.insert([Fixtures.notificationJSON(kind: "resolved")])
+        try await harness.waitUntil("the resolved notice's message made behind it") { try await harness.store.statistics().pending == 2 }
+
+        let before = calls.calls
+        try await Task.sleep(for: .seconds(2))
+        let during = calls.calls - before
+        // A poll every 0.2 s (the tests' poll interval) makes a few calls each: about 40 in 2 s.
+        #expect(during < 100, "\(during) calls to the store in 2 s while nothing could be sent")
+        #expect(hook.requests().isEmpty, "the first answer was still being waited for")
+
+        try await harness.waitUntil("both notices delivered, in order") { hook.accepted().count == 2 }
+        let kinds = hook.accepted().compactMap { (($0["body"] as? [String: Any])?["alerts"] as? [[String: Any]])?.first?["kind"] as? String }
+        #expect(kinds == ["firing", "resolved"])
+        await harness.stop()
+    }
+
     @Test func theSMTPPasswordComesFromASystemdCredential() async throws {
         let server = try await TestMailServer(user: "storey", password: "from-credential")
         let credentials = try makeTemporaryDirectory(prefix: "storey-credentials")

@@ -12,15 +12,18 @@ final class EngineHarness: @unchecked Sendable {
     let engine: DeliveryEngine
     private var task: Task<Void, Never>?
 
-    convenience init(_ configuration: DeliveryConfiguration, backend: StoreBackend = .sqlite) async throws {
-        try self.init(configuration, fixture: try await DeliveryStoreFixture.make(backend))
+    /// `through`: what the engine sees of the store (a wrapper that counts calls, say).
+    convenience init(
+        _ configuration: DeliveryConfiguration, backend: StoreBackend = .sqlite, through: (any DeliveryStorage) -> any DeliveryStorage = { $0 }
+    ) async throws {
+        try self.init(configuration, fixture: try await DeliveryStoreFixture.make(backend), through: through)
     }
 
-    init(_ configuration: DeliveryConfiguration, fixture: DeliveryStoreFixture) throws {
+    init(_ configuration: DeliveryConfiguration, fixture: DeliveryStoreFixture, through: (any DeliveryStorage) -> any DeliveryStorage = { $0 }) throws {
         self.fixture = fixture
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .debug
-        engine = DeliveryEngine(store: fixture.store, senders: try ReceiverSenders(configuration), logger: logger)
+        engine = DeliveryEngine(store: through(fixture.store), senders: try ReceiverSenders(configuration), logger: logger)
     }
 
     /// Appends outbox rows (as the alert side does, each in its own transaction); returns their ids.

@@ -42,7 +42,18 @@ struct SharedOutboxTests {
             }
             for engine in engines { engine.outboxChanged() }
         }
-        let accepted = try await hook.waitForAccepted(160, timeout: .seconds(60))
+        let accepted: [[String: Any]]
+        do {
+            accepted = try await hook.waitForAccepted(160, timeout: .seconds(60))
+        } catch {
+            // What each instance was doing, for a failure seen once in CI (123 of 160 and no more for a minute).
+            let now = Date().timeIntervalSince1970
+            let last = hook.requests().compactMap { $0["at"] as? Double }.max().map { String(format: "%.1f s ago", now - $0) } ?? "never"
+            let pending = try await fixture.store.messages(state: .pending, limit: 100).map {
+                "\($0.id) attempts \($0.attempts) due in \($0.nextAttemptAt - Int64(now * 1000)) ms \($0.lastError ?? "")"
+            }
+            throw TestSupportError("\(error)\nlast request: \(last); delivered per instance: \(counted.perInstance); pending:\n\(pending.joined(separator: "\n"))")
+        }
         // Settle: nothing more may arrive.
         try await waitUntil("every message delivered") { try await fixture.store.statistics().pending == 0 && counted.total == 160 }
         try await Task.sleep(for: .seconds(1))

@@ -230,7 +230,12 @@ public final class DeliveryEngine: Sendable {
                 }
             }
         }
-        return ready.withLock { $0.count } > 0 ? now + ReadyMessages.rereadAfter : try await store.nextAttemptAt()
+        if ready.withLock({ $0.count }) > 0 { return now + ReadyMessages.rereadAfter }
+        guard let next = try await store.nextAttemptAt() else { return nil }
+        // A message due already but not read waits for a change (it is not its channel's head yet, or it is
+        // being sent, here or by another instance) or for its endpoint's next read. Waking for it sooner
+        // only spun: 200 passes a second while a channel's next notice waited behind one in flight.
+        return max(next, ready.withLock { $0.earliestReread } ?? next, now + 20)
     }
 
     /// Reads `endpoint`'s due messages if it has none ready and something may have changed.

@@ -59,6 +59,11 @@ struct ReadyMessages: Sendable {
         queues[endpoint]?.messages.popLast()
     }
 
+    /// The soonest an endpoint with nothing ready may be read again without a change (nil: none was read).
+    var earliestReread: Int64? {
+        queues.values.lazy.filter(\.messages.isEmpty).map { $0.readAt + Self.rereadAfter }.min()
+    }
+
     /// How many messages are ready, over all endpoints.
     var count: Int { queues.values.reduce(0) { $0 + $1.messages.count } }
 
