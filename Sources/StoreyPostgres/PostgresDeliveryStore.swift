@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import StoreyStore
+import Synchronization
 
 /// The delivery side's progress on PostgreSQL, shared by several instances: the same steps as SQLite's
 /// `DeliveryStore`, made safe to run side by side with PostgreSQL's own primitives.
@@ -8,8 +9,9 @@ import StoreyStore
 ///   routing a row read before another finished with it, add nothing twice.
 /// - Grouping takes a transaction-scoped advisory lock and makes a message only of items still waiting.
 /// - Sending claims each due message (`FOR UPDATE SKIP LOCKED`, then `claimed_by`): one instance sends
-///   it. A claim lasts `claimLease` and is renewed while the instance lives; the messages of an instance
-///   that died are taken by another once its claims lapse (and sent with the same id).
+///   it. A claim lasts `claimLease` and is renewed by the instance's delivery passes (`renewClaims`); the
+///   messages of an instance that died, or whose engine stopped making progress, are taken by another once
+///   its claims lapse (and sent with the same id).
 /// Claim times are the database server's clock, the one clock every instance shares.
 public final class PostgresDeliveryStore: DeliveryStorage {
     public let database: PostgresStore
@@ -17,7 +19,8 @@ public final class PostgresDeliveryStore: DeliveryStorage {
     public let instance: String
     /// How long a claim holds without renewal, in milliseconds.
     public let claimLease: Int64
-    private let renewing: Task<Void, Never>
+    /// When this instance's claims were last renewed.
+    private let renewedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Any constant: the advisory lock one grouping pass holds for its transaction.
     static let groupingLock: Int64 = 0x5354_4F52_4559_0002
@@ -28,26 +31,7 @@ public final class PostgresDeliveryStore: DeliveryStorage {
         self.database = database
         self.instance = instance
         self.claimLease = claimLease
-        let client = database.client
-        let logger = database.logger
-        renewing = Task {
-            // Renewed three times per lease: one missed renewal (a slow database) does not lose a claim.
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(claimLease / 3))
-                do {
-                    try await client.query("""
-                        UPDATE delivery_message SET claimed_until = \(unescaped: Self.serverNow) + \(claimLease)
-                        WHERE claimed_by = \(instance) AND state = 'pending'
-                        """, logger: logger)
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("cannot renew this instance's delivery claims", metadata: ["error": "\(String(reflecting: error))"])
-                }
-            }
-        }
     }
-
-    deinit { renewing.cancel() }
 
     private var client: PostgresClient { database.client }
     private var logger: Logger { database.logger }
@@ -201,6 +185,23 @@ public final class PostgresDeliveryStore: DeliveryStorage {
             }
             return messages.map { (message: $0, notifications: carried[$0.id] ?? []) }
         }
+    }
+
+    /// Extends this instance's claims by a lease, if a third of one passed since the last renewal (one slow
+    /// pass does not lose them). The engine calls it on every pass rather than a timer of the store's own:
+    /// claims then hold while the instance makes progress, not merely while its process lives.
+    public func renewClaims() async throws {
+        let now = ContinuousClock.now
+        let due = renewedAt.withLock { last in
+            if let last, now - last < .milliseconds(claimLease / 3) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        try await client.query("""
+            UPDATE delivery_message SET claimed_until = \(unescaped: Self.serverNow) + \(claimLease)
+            WHERE claimed_by = \(instance) AND state = 'pending'
+            """, logger: logger)
     }
 
     public func pendingEndpoints() async throws -> [(receiver: String, recipient: String)] {

@@ -32,6 +32,9 @@ public protocol DeliveryStorage: Sendable {
     func nextAttemptAt() async throws -> Int64?
     /// Commits outcomes together, in order; only pending messages change.
     func record(_ outcomes: [DeliveryOutcome]) async throws
+    /// Keeps the messages this instance claimed its own (a store shared by several instances); called by
+    /// every delivery pass, so claims hold only while the instance makes progress.
+    func renewClaims() async throws
     /// Receivers disabled (by a 410), with why.
     func disabledReceivers() async throws -> [String: String]
 
@@ -52,6 +55,9 @@ public protocol DeliveryStorage: Sendable {
 }
 
 extension DeliveryStorage {
+    /// A store of one instance claims nothing.
+    public func renewClaims() async throws {}
+
     public func dueMessages(receiver: String, recipient: String, now: Int64, limit: Int) async throws
         -> [(message: DeliveryMessageRecord, notifications: [OutboxEntry])]
     {

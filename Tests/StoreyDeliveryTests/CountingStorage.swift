@@ -65,6 +65,10 @@ final class CountingStorage: DeliveryStorage {
         try await store.record(outcomes)
     }
 
+    func renewClaims() async throws {
+        try await store.renewClaims()
+    }
+
     func disabledReceivers() async throws -> [String: String] {
         count()
         return try await store.disabledReceivers()

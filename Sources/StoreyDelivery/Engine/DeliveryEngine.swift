@@ -80,6 +80,11 @@ public final class DeliveryEngine: Sendable {
                 let now = clock()
                 var wakeAt: Int64?
                 do {
+                    try await store.renewClaims()
+                } catch {
+                    logger.warning("cannot renew this instance's delivery claims", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                do {
                     // At least four times a second all the same: a mute's end is not among the due times.
                     let every = min(Int64(senders.withLock { $0.configuration.pollInterval } * 1000), 250)
                     if outboxDirty.exchange(false, ordering: .relaxed) || groupingDueAt.map({ now >= $0 }) ?? false || now - lastGrouping >= every {
