@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import StoreyConfig
 import StoreyCore
+import StoreyPostgres
 import StoreyStore
 
 /// `storey alerts`: the alerts Storey holds and their history, from the daemon's database.
-struct Alerts: ParsableCommand {
+struct Alerts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List alerts and their history (every transition, with values and reason).",
         discussion: """
@@ -33,15 +34,21 @@ struct Alerts: ParsableCommand {
     @Flag(help: "JSON lines instead of a table.")
     var json = false
 
-    func run() throws {
-        let configuration = try options.loadForDatabase(command: "alerts")
+    func run() async throws {
+        let configuration = try options.load()
         let timeZone = configuration.topology.buildings.first?.timeZone ?? .gmt
-        let store = AlertStore(try ReadingStore(path: configuration.databasePath, topology: configuration.topology))
         let filter = TransitionFilter(
             fingerprint: fingerprint, building: building, floor: floor, tenant: tenant, rule: rule,
             from: try since.map { try Self.instant($0, timeZone) }, to: try until.map { try Self.instant($0, timeZone) },
             limit: 100_000)
-        var records = try store.transitions(filter)
+        var records: [TransitionRecord]
+        switch configuration.storage {
+        case .sqlite:
+            records = try AlertStore(try ReadingStore(path: configuration.databasePath, topology: configuration.topology)).transitions(filter)
+        case .postgresql(let storage):
+            // The whole estate's alerts, whichever instance judged them.
+            records = try await withEstateDatabase(storage, command: "alerts") { try await PostgresAlertStore(database: $0).transitions(filter) }
+        }
         if !history {
             // The current state of each alert is its latest transition.
             var latest: [String: TransitionRecord] = [:]

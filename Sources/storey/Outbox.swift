@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import StoreyConfig
 import StoreyPostgres
 import StoreyStore
@@ -48,11 +47,7 @@ struct Outbox: AsyncParsableCommand {
             try await run(on: try DeliveryStore(path: configuration.databasePath))
         case .postgresql(let storage):
             // An estate's outbox is shared by its instances: read and replayed in its database.
-            var logger = Logger(label: "storey.outbox")
-            logger.logLevel = .warning
-            let database = try await PostgresStore(storage.location, password: try storage.password?.read(), logger: logger, maximumConnections: 2)
-            defer { database.close() }
-            try await run(on: PostgresDeliveryStore(database: database, instance: storage.instance))
+            try await withEstateDatabase(storage, command: "outbox") { try await run(on: PostgresDeliveryStore(database: $0, instance: storage.instance)) }
         }
     }
 

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import StoreyConfig
 import StoreyCore
+import StoreyPostgres
 import StoreyStore
 
 /// `storey`: the operator's command-line tool.
@@ -35,18 +37,16 @@ struct ConfigOption: ParsableArguments {
             throw ExitCode(1)
         }
     }
+}
 
-    /// Loads a configuration whose database this command opens: the SQLite file. With `storage:
-    /// postgresql` it says plainly that the command does not read that store yet (docs/estate.md).
-    func loadForDatabase(command: String) throws -> Configuration {
-        let configuration = try load()
-        if case .postgresql(let storage) = configuration.storage {
-            throw ValidationError(
-                "`storey \(command)` reads the SQLite file only; \(config) keeps its data in PostgreSQL "
-                    + "(\(storage.location.host)/\(storage.location.database)), which it does not read yet")
-        }
-        return configuration
-    }
+/// Opens an estate's PostgreSQL database for one command (two connections, warnings only) and closes it
+/// after `body`: `storey figures`, `alerts` and `outbox` read the whole estate there, from any host.
+func withEstateDatabase<T>(_ storage: PostgresStorage, command: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
+    var logger = Logger(label: "storey.\(command)")
+    logger.logLevel = .warning
+    let database = try await PostgresStore(storage.location, password: try storage.password?.read(), logger: logger, maximumConnections: 2)
+    defer { database.close() }
+    return try await body(database)
 }
 
 struct Check: ParsableCommand {
@@ -79,7 +79,7 @@ struct Topics: ParsableCommand {
     }
 }
 
-struct Figures: ParsableCommand {
+struct Figures: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print stored figures and densities of one scope, window by window.",
         discussion: "Example: storey figures --config storey.yaml --scope tenant:xinda-electronics --resolution hour")
@@ -97,8 +97,8 @@ struct Figures: ParsableCommand {
     @Flag(help: "JSON lines instead of a table.")
     var json = false
 
-    func run() throws {
-        let configuration = try options.loadForDatabase(command: "figures")
+    func run() async throws {
+        let configuration = try options.load()
         let topology = configuration.topology
         let parts = scope.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let kind = ScopeKind(rawValue: parts[0]) else {
@@ -107,8 +107,16 @@ struct Figures: ParsableCommand {
         guard let found = topology.scope(kind: kind, id: parts[1]) else {
             throw ValidationError("no \(kind.rawValue) \"\(parts[1])\" in \(options.config)")
         }
-        let store = try ReadingStore(path: configuration.databasePath, topology: topology)
-        let rows = try store.figures(scope: kind, id: parts[1], resolution: resolution)
+        let rows: [StoredFigure]
+        switch configuration.storage {
+        case .sqlite:
+            rows = try ReadingStore(path: configuration.databasePath, topology: topology).figures(scope: kind, id: parts[1], resolution: resolution)
+        case .postgresql(let storage):
+            rows = try await withEstateDatabase(storage, command: "figures") { database in
+                try await PostgresReadingStore(database: database, topology: topology, intake: "storey-figures")
+                    .figures(scope: kind, id: parts[1], resolution: resolution)
+            }
+        }
         let building = topology.buildingIndex(of: found).map { topology.buildings[$0] }
         var aligner = WindowAligner(timeZone: building?.timeZone ?? .gmt)
         let windows = Dictionary(grouping: rows, by: \.windowStart).sorted { $0.key < $1.key }.suffix(last)

@@ -411,6 +411,18 @@ struct EstateTests {
         #expect(hook.requests().allSatisfy { $0["verified"] as? Bool == true })
         keepB3.cancel()
 
+        // The operator's commands, given B's configuration, read the whole estate: the alert A fired and C
+        // resolved, and the minutes b2-kw's two readings made (until 2026-11-29 they refused PostgreSQL).
+        let command = try await runCommand(CommandLineTests.storey, ["alerts", "--config", b.configFile, "--history", "--json"])
+        let listedB1 = command.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["scopeID"] as? String == "b1-kw" }.map { "\($0["from"] ?? "")>\($0["to"] ?? "")" }
+        #expect(command.status == 0 && listedB1 == recorded, "storey alerts: \(command)")
+        let minutes = try await runCommand(
+            CommandLineTests.storey, ["figures", "--config", b.configFile, "--scope", "point:b2-kw", "--resolution", "minute", "--json"])
+        let meanPowers = minutes.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .map { $0["mean_power_kw"] as? Double }
+        #expect(minutes.status == 0 && meanPowers == [5, 5], "storey figures: \(minutes)")
+
         // B's dashboard showed the shards move to C.
         try await waitUntil("the browser's report", timeout: .seconds(150)) { !browser.isRunning }
         let text = (try? String(contentsOfFile: browserReport, encoding: .utf8)) ?? ""
