@@ -79,7 +79,7 @@ struct SharedOutboxTests {
     @Test func aClaimHoldsWhileItsInstanceLivesAndLapsesWhenItDies() async throws {
         let database = try await TestPostgres.freshStore(prefix: "outbox")
         let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
-        var first: PostgresDeliveryStore? = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
+        let first = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
         let second = PostgresDeliveryStore(database: database, instance: "second", claimLease: 1000)
 
         // Two alerts; alert a has two notices (two messages on one channel), b one.
@@ -92,7 +92,7 @@ struct SharedOutboxTests {
         func channel(_ scope: String) -> DeliveryChannel { DeliveryChannel(receiver: "hook", recipient: "", groupKey: "0|\(scope)") }
         try await second.recordRouting([item(a1, "a", "firing"), item(a2, "a", "resolved"), item(b1, "b", "firing")], rows: [a1, a2, b1])
         // Routing the same rows again (another instance that read them before) adds nothing.
-        try await first!.recordRouting([item(a1, "a", "firing"), item(a2, "a", "resolved"), item(b1, "b", "firing")], rows: [a1, a2, b1])
+        try await first.recordRouting([item(a1, "a", "firing"), item(a2, "a", "resolved"), item(b1, "b", "firing")], rows: [a1, a2, b1])
         #expect(try await writer.count("SELECT COUNT(*) FROM delivery_item") == 3)
         try await second.applyGrouping([
             NewMessage(channel: channel("a"), messageKey: "msg_a1", threadKey: nil, items: [a1]),
@@ -100,28 +100,34 @@ struct SharedOutboxTests {
             NewMessage(channel: channel("b"), messageKey: "msg_b1", threadKey: nil, items: [b1]),
         ], skipped: [], held: [], now: Self.now)
         // A second grouping of the same items (another instance's pass) makes no second message.
-        try await first!.applyGrouping([NewMessage(channel: channel("b"), messageKey: "msg_b1-again", threadKey: nil, items: [b1])], skipped: [], held: [], now: Self.now)
+        try await first.applyGrouping([NewMessage(channel: channel("b"), messageKey: "msg_b1-again", threadKey: nil, items: [b1])], skipped: [], held: [], now: Self.now)
         #expect(try await writer.count("SELECT COUNT(*) FROM delivery_message") == 3)
 
-        let claimed = try await first!.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10)
+        let claimed = try await first.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10)
         #expect(claimed.map(\.message.messageKey) == ["msg_a1", "msg_b1"])
         #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty, "both heads are claimed by the first instance")
 
-        // Alive, the first instance's passes renew its claims: still nothing for the second after three leases.
-        for _ in 0..<15 {
-            try await first!.renewClaims()
-            try await Task.sleep(for: .milliseconds(200))
+        // Alive, the first instance's passes renew its claims (its engine's, several a second): still nothing
+        // for the second after three leases.
+        let passes = Task {
+            while !Task.isCancelled {
+                try? await first.renewClaims()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
         }
+        defer { passes.cancel() }
+        try await Task.sleep(for: .milliseconds(3000))
         #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty)
 
         // The first delivers a1: a's next notice is the channel's head, free for whoever reads next.
-        try await first!.record([.delivered(message: claimed[0].message.id, attempts: 1, at: Self.now)])
+        try await first.record([.delivered(message: claimed[0].message.id, attempts: 1, at: Self.now)])
         let next = try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10)
         #expect(next.map(\.message.messageKey) == ["msg_a2"])
 
         // The first instance dies (or its engine stops making progress) holding b1: its claim lapses within
         // a lease, and the second takes b1, the same message (the same webhook-id) as before.
-        first = nil
+        passes.cancel()
+        await passes.value
         try await Task.sleep(for: .milliseconds(1500))
         let taken = try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10, excluding: [next[0].message.id])
         #expect(taken.map(\.message.messageKey) == ["msg_b1"])
