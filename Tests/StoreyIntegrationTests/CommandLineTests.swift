@@ -30,12 +30,13 @@ import Testing
 
     @Test func checkAcceptsAPostgreSQLStoreWithShards() async throws {
         let directory = try folder(topology: IntegrationTopology.text)
+        let port = freePort()
         try """
             mqtt:
               url: mqtt://127.0.0.1:1883
             storage:
               postgresql:
-                url: postgresql://storey@127.0.0.1/storey
+                url: postgresql://storey@127.0.0.1:\(port)/storey
                 shards:
                   - { name: tower, buildings: [t] }
             topology: topology.yaml
@@ -44,9 +45,15 @@ import Testing
         let check = try await runCommand(Self.storey, ["check", "--config", "\(directory)/storey.yaml"])
         #expect(check.status == 0, "\(check.errorOutput)")
         #expect(check.output.contains("storage: PostgreSQL, instance \(ProcessInfo.processInfo.hostName), 1 shards, owns tower"), "\(check.output)")
-        // The commands that open the database read SQLite only: they say so instead of opening an empty file.
-        let alerts = try await runCommand(Self.storey, ["alerts", "--config", "\(directory)/storey.yaml", "--database", "\(directory)/storey.db"])
-        #expect(alerts.status != 0 && alerts.errorOutput.contains("`storey alerts` reads the SQLite file only"), "\(alerts.errorOutput)")
+        // The commands that read stored data go to the estate's database (nothing listens there): they name
+        // it in their error, and open no SQLite file instead.
+        for command in ["alerts", "figures --scope tenant:alpha", "outbox list"] {
+            let arguments = command.split(separator: " ").map(String.init) + ["--config", "\(directory)/storey.yaml", "--database", "\(directory)/storey.db"]
+            let started = ContinuousClock.now
+            let result = try await runCommand(Self.storey, arguments)
+            #expect(result.status != 0 && result.errorOutput.contains("cannot connect to PostgreSQL at 127.0.0.1:\(port)/storey"), "storey \(command): \(result.errorOutput)")
+            #expect(ContinuousClock.now - started < .seconds(20), "storey \(command) gave up only after \(ContinuousClock.now - started)")
+        }
         #expect(!FileManager.default.fileExists(atPath: "\(directory)/storey.db"))
     }
 
