@@ -228,19 +228,20 @@ public final class AlertStore: Sendable {
                 SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.hour))
                     AND window_start >= ? AND window_start < ?
                 """)
+            let (selected, hourly) = (try FigureColumns(select), try FigureColumns(hours))
             return try ids.enumerated().map { index, id in
                 guard let id else { return [] }
                 var rows: [(Quantity, FigureValues)] = []
                 for quantity in quantities {
                     var values: FigureValues?
                     if let row = try Row.fetchOne(select, arguments: [id, Schema.code(quantity), Schema.code(resolution), windowStart]) {
-                        values = ReadingStore.values(row)
+                        values = selected.values(row)
                     }
                     let hoursFrom = scopes[index].kind == .point ? windowStart : max(folded, windowStart)
                     if folds && hoursFrom < windowEnd {
                         for row in try Row.fetchAll(hours, arguments: [id, Schema.code(quantity), hoursFrom, windowEnd]) {
                             var sum = values ?? FigureValues()
-                            sum.merge(ReadingStore.values(row))
+                            sum.merge(hourly.values(row))
                             values = sum
                         }
                     }

@@ -75,6 +75,7 @@ extension ReadingStore {
             FROM figure_row WHERE scope = ? AND quantity IN (1,2,3,4,5,6,7) AND resolution = \(Schema.code(Resolution.hour))
                 AND window_start >= ? AND window_start < ?
             """)
+        let columns = try FigureColumns(select)
         let upsert = try FigureRowUpsert(db)
         struct Window: Hashable, Comparable {
             var quantity: Int
@@ -87,10 +88,10 @@ extension ReadingStore {
             windows.removeAll(keepingCapacity: true)
             let rows = try Row.fetchCursor(select, arguments: [scope.rowID, from, to])
             while let row = try rows.next() {
-                let quantity: Int = row["quantity"]
-                let hour: Int64 = row["window_start"]
+                let quantity: Int = row[0]
+                let hour = columns.windowStart(row)
                 let starts = if let building = scope.building { aligners[building].windows(at: hour * 1000) } else { fallback.windows(at: hour * 1000) }
-                let values = ReadingStore.values(row)
+                let values = columns.values(row)
                 windows[Window(quantity: quantity, resolution: Schema.code(Resolution.day), start: starts.day), default: FigureValues()].merge(values)
                 windows[Window(quantity: quantity, resolution: Schema.code(Resolution.month), start: starts.month), default: FigureValues()].merge(values)
             }
@@ -131,7 +132,7 @@ extension ReadingStore {
             sql += " AND s.key = ?"
             arguments += [id]
         }
-        let hours = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
+        let hours = try FigureColumns.fetchFigures(db, sql: sql, arguments: arguments)
         guard !hours.isEmpty else { return [] }
 
         // One scope's building is looked up alone, cheaper than a map of 100,000 points. A scope no longer

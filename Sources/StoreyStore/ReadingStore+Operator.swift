@@ -24,7 +24,7 @@ extension ReadingStore {
                 JOIN resolution r ON r.code = f.resolution
                 WHERE s.kind IN (\(kindList))
                 """
-            let stored = try Row.fetchAll(db, sql: sql).map(Self.figure)
+            let stored = try FigureColumns.fetchFigures(db, sql: sql)
             guard resolution == .day || resolution == .month else { return stored }
             // The windows' open hours are not in their rows yet (ReadingStore+Folding.swift).
             let unfolded = try unfoldedWindows(
@@ -50,7 +50,7 @@ extension ReadingStore {
                 WHERE s.kind = ?
                 ORDER BY f.window_start
                 """
-            let stored = try Row.fetchAll(db, sql: sql, arguments: [from, to, kind.rawValue]).map(Self.figure)
+            let stored = try FigureColumns.fetchFigures(db, sql: sql, arguments: [from, to, kind.rawValue])
             guard resolution == .day || resolution == .month else { return stored }
             return Self.merging(stored, try unfoldedWindows(db, resolution: resolution, kinds: [kind], from: from, to: to))
         }

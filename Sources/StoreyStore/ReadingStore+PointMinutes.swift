@@ -26,10 +26,9 @@ extension ReadingStore {
                     arguments: [pointID, fromMillis]
                 ).map { (time: $0[0] as Int64, value: $0[1] as Double) }
                 : nil
-            let storedRows = try Row.fetchAll(
+            let storedRows = try FigureColumns.fetchFigures(
                 db, sql: "SELECT * FROM figure WHERE scope_kind = 'point' AND scope_id = ? AND resolution = 'minute' AND window_start >= ? AND window_start < ?",
-                arguments: [id, from, to]
-            ).map(Self.figure)
+                arguments: [id, from, to])
             return (readings, previous, storedRows)
         }
         return Self.pointMinuteFigures(point: point, readings: readings, previous: previous, storedRows: storedRows)

@@ -341,24 +341,10 @@ public final class ReadingStore: @unchecked Sendable {
                 arguments += [quantity.rawValue]
             }
             sql += " ORDER BY window_start, quantity"
-            let stored = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.figure)
+            let stored = try FigureColumns.fetchFigures(db, sql: sql, arguments: arguments)
             guard resolution == .day || resolution == .month else { return stored }
             return Self.merging(stored, try unfoldedWindows(db, resolution: resolution, kinds: [kind], id: id, quantity: quantity, from: from, to: to))
         }
-    }
-
-    static func figure(_ row: Row) -> StoredFigure {
-        StoredFigure(
-            scopeKind: ScopeKind(rawValue: row["scope_kind"])!, scopeID: row["scope_id"],
-            quantity: Quantity(rawValue: row["quantity"])!, resolution: Resolution(rawValue: row["resolution"])!,
-            windowStart: row["window_start"], values: values(row))
-    }
-
-    static func values(_ row: Row) -> FigureValues {
-        FigureValues(
-            amount: row["amount"], sampleSum: row["sample_sum"], sampleCount: row["sample_count"],
-            sampleMax: row["sample_max"] ?? -.infinity, levelSum: row["level_sum"], levelMinutes: row["level_minutes"],
-            levelPeak: row["level_peak"] ?? -.infinity, readings: row["readings"])
     }
 }
 
@@ -369,20 +355,22 @@ private struct StoredHistory: FigureHistory {
     let scopeRowIDs: ScopeRowIDs
 
     func storedFigure(_ key: FigureKey) -> FigureValues? {
-        let row = try? Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?"),
-            arguments: [scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart])
-        return row.map(ReadingStore.values)
+        guard let select = try? db.cachedStatement(sql: "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?"),
+            let columns = try? FigureColumns(select)
+        else { return nil }
+        let row = try? Row.fetchOne(select, arguments: [scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart])
+        return row.map(columns.values)
     }
 
     func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
-        let row = try? Row.fetchOne(
-            db.cachedStatement(sql: """
+        guard let select = try? db.cachedStatement(sql: """
                 SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.minute))
                 ORDER BY window_start DESC LIMIT 1
                 """),
-            arguments: [scopeRowIDs[scope], Schema.code(quantity)])
-        return row.map { ($0["window_start"], ReadingStore.values($0)) }
+            let columns = try? FigureColumns(select)
+        else { return nil }
+        let row = try? Row.fetchOne(select, arguments: [scopeRowIDs[scope], Schema.code(quantity)])
+        return row.map { (columns.windowStart($0), columns.values($0)) }
     }
 
     func pointReadings(point: Int, from: Int64, to: Int64, excluding: Int64) -> [Double]? {
