@@ -46,6 +46,9 @@ struct FigureColumns {
     /// The window start (Unix seconds) of a statement that reads it.
     func windowStart(_ row: Row) -> Int64 { row[windowStart!] }
 
+    /// The quantity's code, of a statement that reads `figure_row`'s codes.
+    func quantityCode(_ row: Row) -> Int { row[quantity!] }
+
     /// A whole figure, from a statement with its scope, quantity and resolution by name (the `figure` view).
     func figure(_ row: Row) -> StoredFigure {
         StoredFigure(

@@ -88,7 +88,7 @@ extension ReadingStore {
             windows.removeAll(keepingCapacity: true)
             let rows = try Row.fetchCursor(select, arguments: [scope.rowID, from, to])
             while let row = try rows.next() {
-                let quantity: Int = row[0]
+                let quantity = columns.quantityCode(row)
                 let hour = columns.windowStart(row)
                 let starts = if let building = scope.building { aligners[building].windows(at: hour * 1000) } else { fallback.windows(at: hour * 1000) }
                 let values = columns.values(row)

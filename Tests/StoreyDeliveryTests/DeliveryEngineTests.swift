@@ -9,9 +9,9 @@ import Testing
 /// instances share it) → real HTTP receivers and a real SMTP server.
 @Suite(.timeLimit(.minutes(3)))
 struct DeliveryEngineTests {
-    func webhook(_ name: String, _ url: String, secrets: [String] = [Fixtures.secret]) throws -> Receiver {
+    func webhook(_ name: String, _ url: String, secrets: [String] = [Fixtures.secret], timeout: Double = 2) throws -> Receiver {
         var webhook = WebhookReceiver(url: url)
-        webhook.timeout = 2
+        webhook.timeout = timeout
         let directory = try makeTemporaryDirectory(prefix: "storey-secret")
         webhook.secrets = try secrets.enumerated().map { index, secret in
             let path = directory.appendingPathComponent("whsec-\(index)").path
@@ -198,11 +198,7 @@ struct DeliveryEngineTests {
     func aTooSlowReceiverIsRetriedWithTheSameIDAndCountsTheDuplicate(_ backend: StoreBackend) async throws {
         // The first answer comes after 3 s; Storey gives up on it after 1 s and sends again.
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--delay-first", "1", "--delay", "3"])
-        var receiver = try webhook("hook", hook.url)
-        if case .webhook(var settings) = receiver.kind {
-            settings.timeout = 1
-            receiver.kind = .webhook(settings)
-        }
+        let receiver = try webhook("hook", hook.url, timeout: 1)
         let harness = try await EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")), backend: backend)
         harness.start()
         try await harness.insert([Fixtures.notificationJSON()])
@@ -225,11 +221,7 @@ struct DeliveryEngineTests {
     @Test(arguments: StoreBackend.allCases)
     func aNoticeWaitingBehindASlowSendKeepsTheEngineQuiet(_ backend: StoreBackend) async throws {
         let hook = try await TestWebhookReceiver(secrets: [Fixtures.secret], behaviour: ["--delay-first", "1", "--delay", "4"])
-        var receiver = try webhook("hook", hook.url)
-        if case .webhook(var settings) = receiver.kind {
-            settings.timeout = 10
-            receiver.kind = .webhook(settings)
-        }
+        let receiver = try webhook("hook", hook.url, timeout: 10)
         var counting: CountingStorage?
         let harness = try await EngineHarness(.testing(receivers: [receiver], route: Route(receiver: "hook")), backend: backend) {
             let wrapper = CountingStorage($0)
