@@ -198,9 +198,13 @@ public final class PostgresDeliveryStore: DeliveryStorage {
             return true
         }
         guard due else { return }
+        // Rows locked right now are skipped (the next renewal takes them): the one being settled by this
+        // instance's outcome commit, say. Waiting for them, in whatever order, could deadlock with that commit.
         try await client.query("""
             UPDATE delivery_message SET claimed_until = \(unescaped: Self.serverNow) + \(claimLease)
-            WHERE claimed_by = \(instance) AND state = 'pending'
+            WHERE id IN (
+                SELECT id FROM delivery_message WHERE claimed_by = \(instance) AND state = 'pending'
+                ORDER BY id FOR UPDATE SKIP LOCKED)
             """, logger: logger)
     }
 
