@@ -58,11 +58,14 @@ public final class PostgresDeliveryStore: DeliveryStorage {
             let locked = try await connection.query(
                 "SELECT id FROM outbox WHERE id = ANY(\(rows)) AND NOT routed FOR UPDATE", logger: logger)
             for try await id in locked.decode(Int64.self) { open.insert(id) }
-            for item in items where open.contains(item.outboxID) {
+            // One statement for them all: a routing pass holds those rows' locks while it writes.
+            let routed = items.filter { open.contains($0.outboxID) }
+            if !routed.isEmpty {
                 try await connection.query("""
                     INSERT INTO delivery_item(outbox_id, receiver, recipient, route, group_key, fingerprint, episode, kind, routed_at)
-                    VALUES (\(item.outboxID), \(item.receiver), \(item.recipient), \(item.route), \(item.groupKey), \(item.fingerprint),
-                            \(item.episode), \(item.kind), \(item.routedAt))
+                    SELECT * FROM unnest(\(routed.map(\.outboxID)), \(routed.map(\.receiver)), \(routed.map(\.recipient)), \(routed.map(\.route)),
+                        \(routed.map(\.groupKey)), \(routed.map(\.fingerprint)), \(routed.map { Int64($0.episode) }), \(routed.map(\.kind)),
+                        \(routed.map(\.routedAt)))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }
@@ -105,46 +108,77 @@ public final class PostgresDeliveryStore: DeliveryStorage {
             """, logger: logger)) ?? nil
     }
 
+    /// A handful of statements whatever the plan's size: every instance's grouping waits for this
+    /// transaction's lock, and a statement per message made it last seconds under load.
     public func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws {
         guard !messages.isEmpty || !skipped.isEmpty || !held.isEmpty else { return }
         try await database.transaction { connection in
             // One grouping pass at a time across instances; under it, only items still waiting change.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.groupingLock))", logger: logger)
-            for (channel, outboxID, reason) in skipped {
+            if !skipped.isEmpty {
                 try await connection.query("""
-                    UPDATE delivery_item SET skipped = \(reason)
-                    WHERE outbox_id = \(outboxID) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
-                      AND message IS NULL AND skipped IS NULL
+                    UPDATE delivery_item i SET skipped = u.reason
+                    FROM unnest(\(skipped.map(\.1)), \(skipped.map(\.0.receiver)), \(skipped.map(\.0.recipient)), \(skipped.map(\.2)))
+                        AS u(outbox_id, receiver, recipient, reason)
+                    WHERE i.outbox_id = u.outbox_id AND i.receiver = u.receiver AND i.recipient = u.recipient
+                      AND i.message IS NULL AND i.skipped IS NULL
                     """, logger: logger)
             }
-            for (channel, outboxID) in held {
+            if !held.isEmpty {
                 try await connection.query("""
-                    UPDATE delivery_item SET held = true
-                    WHERE outbox_id = \(outboxID) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
+                    UPDATE delivery_item i SET held = true
+                    FROM unnest(\(held.map(\.1)), \(held.map(\.0.receiver)), \(held.map(\.0.recipient))) AS u(outbox_id, receiver, recipient)
+                    WHERE i.outbox_id = u.outbox_id AND i.receiver = u.receiver AND i.recipient = u.recipient
                     """, logger: logger)
             }
-            for message in messages where !message.items.isEmpty {
-                let channel = message.channel
-                let waiting = try await first(Int.self, connection.query("""
-                    SELECT COUNT(*)::bigint FROM delivery_item
-                    WHERE outbox_id = ANY(\(message.items)) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
-                      AND message IS NULL AND skipped IS NULL
-                    """, logger: logger)) ?? 0
-                // Another instance grouped these items first: its message carries them.
-                guard waiting == message.items.count else { continue }
-                guard let id = try await first(Int64.self, connection.query("""
-                    INSERT INTO delivery_message(receiver, recipient, group_key, message_key, thread_key, state, next_attempt_at, created_at)
-                    VALUES (\(channel.receiver), \(channel.recipient), \(channel.groupKey), \(message.messageKey), \(message.threadKey),
-                            'pending', \(now), \(now))
-                    RETURNING id
-                    """, logger: logger))
-                else { continue }
-                try await connection.query("""
-                    UPDATE delivery_item SET message = \(id)
-                    WHERE outbox_id = ANY(\(message.items)) AND receiver = \(channel.receiver) AND recipient = \(channel.recipient)
-                    """, logger: logger)
+            let candidates = messages.filter { !$0.items.isEmpty }
+            guard !candidates.isEmpty else { return }
+            // A message only of items still waiting: another instance may have grouped them first, and its
+            // message carries them.
+            let keys = candidates.flatMap { message in message.items.map { ItemKey(outboxID: $0, receiver: message.channel.receiver, recipient: message.channel.recipient) } }
+            var waiting = Set<ItemKey>()
+            let rows = try await connection.query("""
+                SELECT i.outbox_id, i.receiver, i.recipient
+                FROM delivery_item i JOIN unnest(\(keys.map(\.outboxID)), \(keys.map(\.receiver)), \(keys.map(\.recipient)))
+                    AS u(outbox_id, receiver, recipient)
+                    ON i.outbox_id = u.outbox_id AND i.receiver = u.receiver AND i.recipient = u.recipient
+                WHERE i.message IS NULL AND i.skipped IS NULL
+                """, logger: logger)
+            for try await (outboxID, receiver, recipient) in rows.decode((Int64, String, String).self) {
+                waiting.insert(ItemKey(outboxID: outboxID, receiver: receiver, recipient: recipient))
             }
+            let made = candidates.filter { message in
+                message.items.allSatisfy { waiting.contains(ItemKey(outboxID: $0, receiver: message.channel.receiver, recipient: message.channel.recipient)) }
+            }
+            guard !made.isEmpty else { return }
+            // Ids in the plan's order: a channel's messages go out in id order.
+            var ids: [Int64] = []
+            for try await id in try await connection.query("""
+                SELECT nextval(pg_get_serial_sequence('delivery_message', 'id')) FROM generate_series(1, \(made.count))
+                """, logger: logger).decode(Int64.self) { ids.append(id) }
+            ids.sort()
+            try await connection.query("""
+                INSERT INTO delivery_message(id, receiver, recipient, group_key, message_key, thread_key, state, next_attempt_at, created_at)
+                OVERRIDING SYSTEM VALUE
+                SELECT u.id, u.receiver, u.recipient, u.group_key, u.message_key, NULLIF(u.thread_key, ''), 'pending', \(now), \(now)
+                FROM unnest(\(ids), \(made.map(\.channel.receiver)), \(made.map(\.channel.recipient)), \(made.map(\.channel.groupKey)),
+                    \(made.map(\.messageKey)), \(made.map { $0.threadKey ?? "" })) AS u(id, receiver, recipient, group_key, message_key, thread_key)
+                """, logger: logger)
+            let carried = zip(ids, made).flatMap { id, message in message.items.map { (id, $0, message.channel) } }
+            try await connection.query("""
+                UPDATE delivery_item i SET message = u.message
+                FROM unnest(\(carried.map(\.0)), \(carried.map(\.1)), \(carried.map(\.2.receiver)), \(carried.map(\.2.recipient)))
+                    AS u(message, outbox_id, receiver, recipient)
+                WHERE i.outbox_id = u.outbox_id AND i.receiver = u.receiver AND i.recipient = u.recipient
+                """, logger: logger)
         }
+    }
+
+    /// One delivery item's key.
+    private struct ItemKey: Hashable {
+        var outboxID: Int64
+        var receiver: String
+        var recipient: String
     }
 
     // MARK: Sending

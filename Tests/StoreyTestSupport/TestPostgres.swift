@@ -76,7 +76,7 @@ public final class TestPostgres: Sendable {
         let server = binaries.appendingPathComponent("postgres").path
         let arguments = [
             "-D", data.path, "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "log_lock_waits=on",
             "-c", "ssl=on", "-c", "ssl_cert_file=\(serverCert)", "-c", "ssl_key_file=\(serverKey)",
         ]
         process = try ChildProcess(
