@@ -19,7 +19,7 @@ public final class PostgresDeliveryStore: DeliveryStorage {
     public let instance: String
     /// How long a claim holds without renewal, in milliseconds.
     public let claimLease: Int64
-    /// When this instance's claims were last renewed.
+    /// When the last renewal of this instance's claims that succeeded began.
     private let renewedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Any constant: the advisory lock one grouping pass holds for its transaction.
@@ -223,15 +223,14 @@ public final class PostgresDeliveryStore: DeliveryStorage {
 
     /// Extends this instance's claims by a lease, if a third of one passed since the last renewal (one slow
     /// pass does not lose them). The engine calls it on every pass rather than a timer of the store's own:
-    /// claims then hold while the instance makes progress, not merely while its process lives.
-    public func renewClaims() async throws {
+    /// claims then hold while the instance makes progress, not merely while its process lives. Returns true
+    /// when the last renewal began a lease ago or more: claims made before it may have lapsed meanwhile
+    /// (the server counts a lease from a moment after the renewal began here).
+    @discardableResult
+    public func renewClaims() async throws -> Bool {
         let now = ContinuousClock.now
-        let due = renewedAt.withLock { last in
-            if let last, now - last < .milliseconds(claimLease / 3) { return false }
-            last = now
-            return true
-        }
-        guard due else { return }
+        let last = renewedAt.withLock { $0 }
+        if let last, now - last < .milliseconds(claimLease / 3) { return false }
         // Rows locked right now are skipped (the next renewal takes them): the one being settled by this
         // instance's outcome commit, say. Waiting for them, in whatever order, could deadlock with that commit.
         try await client.query("""
@@ -240,6 +239,9 @@ public final class PostgresDeliveryStore: DeliveryStorage {
                 SELECT id FROM delivery_message WHERE claimed_by = \(instance) AND state = 'pending'
                 ORDER BY id FOR UPDATE SKIP LOCKED)
             """, logger: logger)
+        // Only a renewal that happened counts: after a failed one, claims still date from the one before.
+        renewedAt.withLock { $0 = max($0 ?? now, now) }
+        return last.map { now - $0 >= .milliseconds(claimLease) } ?? false
     }
 
     public func pendingEndpoints() async throws -> [(receiver: String, recipient: String)] {

@@ -33,8 +33,11 @@ public protocol DeliveryStorage: Sendable {
     /// Commits outcomes together, in order; only pending messages change.
     func record(_ outcomes: [DeliveryOutcome]) async throws
     /// Keeps the messages this instance claimed its own (a store shared by several instances); called by
-    /// every delivery pass, so claims hold only while the instance makes progress.
-    func renewClaims() async throws
+    /// every delivery pass, so claims hold only while the instance makes progress. Returns true when claims
+    /// may have lapsed since the last renewal (the passes fell behind by more than a lease): a message read
+    /// before may be another instance's now, and must be read again rather than sent.
+    @discardableResult
+    func renewClaims() async throws -> Bool
     /// Receivers disabled (by a 410), with why.
     func disabledReceivers() async throws -> [String: String]
 
@@ -56,7 +59,8 @@ public protocol DeliveryStorage: Sendable {
 
 extension DeliveryStorage {
     /// A store of one instance claims nothing.
-    public func renewClaims() async throws {}
+    @discardableResult
+    public func renewClaims() async throws -> Bool { false }
 
     public func dueMessages(receiver: String, recipient: String, now: Int64, limit: Int) async throws
         -> [(message: DeliveryMessageRecord, notifications: [OutboxEntry])]

@@ -79,11 +79,7 @@ public final class DeliveryEngine: Sendable {
             while !stopping.load(ordering: .relaxed) {
                 let now = clock()
                 var wakeAt: Int64?
-                do {
-                    try await store.renewClaims()
-                } catch {
-                    logger.warning("cannot renew this instance's delivery claims", metadata: ["error": "\(String(reflecting: error))"])
-                }
+                await renewClaims()
                 do {
                     // At least four times a second all the same: a mute's end is not among the due times.
                     let every = min(Int64(senders.withLock { $0.configuration.pollInterval } * 1000), 250)
@@ -211,6 +207,8 @@ public final class DeliveryEngine: Sendable {
             (flights.count, flights.values.reduce(into: [DeliveryEndpoint: Int]()) { $0[DeliveryEndpoint(receiver: $1.receiver, recipient: $1.recipient), default: 0] += 1 })
         }
         guard inFlightCount < limit else { return nil }
+        // Again just before sending: routing and grouping may have waited long on other instances' locks.
+        await renewClaims()
         var disabled = try await disabledReceivers(now: now)
         for endpoint in try await endpoints(current.configuration, now: now) {
             guard inFlightCount < limit else { break }
@@ -241,6 +239,25 @@ public final class DeliveryEngine: Sendable {
         // being sent, here or by another instance) or for its endpoint's next read. Waking for it sooner
         // only spun: 200 passes a second while a channel's next notice waited behind one in flight.
         return max(next, ready.withLock { $0.earliestReread } ?? next, now + 20)
+    }
+
+    /// Renews this instance's claims (a shared store). If they may have lapsed, the passes fell behind by
+    /// more than a lease (seen on a loaded machine: a grouping pass waited 24 s for another instance's lock):
+    /// what was read is forgotten rather than sent, since another instance may have taken it and be sending
+    /// it now, and read again (this instance's claims that still hold are its own again).
+    private func renewClaims() async {
+        do {
+            guard try await store.renewClaims() else { return }
+            let forgotten = ready.withLock { ready in
+                defer { ready.removeAll() }
+                return ready.count
+            }
+            logger.warning("delivery fell behind by more than a claim's lease: messages read before are read again, not sent", metadata: [
+                "forgotten": "\(forgotten)",
+            ])
+        } catch {
+            logger.warning("cannot renew this instance's delivery claims", metadata: ["error": "\(String(reflecting: error))"])
+        }
     }
 
     /// Reads `endpoint`'s due messages if it has none ready and something may have changed.
