@@ -92,20 +92,38 @@ public final class PostgresDeliveryStore: DeliveryStorage {
         return items
     }
 
-    public func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64? {
-        try await first(Int64.self, client.query("""
-            SELECT created_at FROM delivery_message
-            WHERE receiver = \(channel.receiver) AND recipient = \(channel.recipient) AND group_key = \(channel.groupKey)
-            ORDER BY id DESC LIMIT 1
-            """, logger: logger))
+    /// One query for all the channels (a query each made a pass with many waiting alerts slow).
+    public func lastMessageAt(_ channels: [DeliveryChannel]) async throws -> [DeliveryChannel: Int64] {
+        guard !channels.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT u.receiver, u.recipient, u.group_key,
+                (SELECT m.created_at FROM delivery_message m
+                 WHERE m.receiver = u.receiver AND m.recipient = u.recipient AND m.group_key = u.group_key ORDER BY m.id DESC LIMIT 1)
+            FROM unnest(\(channels.map(\.receiver)), \(channels.map(\.recipient)), \(channels.map(\.groupKey))) AS u(receiver, recipient, group_key)
+            """, logger: logger)
+        var latest: [DeliveryChannel: Int64] = [:]
+        for try await (receiver, recipient, groupKey, at) in rows.decode((String, String, String, Int64?).self) {
+            latest[DeliveryChannel(receiver: receiver, recipient: recipient, groupKey: groupKey)] = at
+        }
+        return latest
     }
 
-    public func lastSent(receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]) async throws -> Int64? {
-        try await first(Int64?.self, client.query("""
-            SELECT MAX(m.created_at) FROM delivery_item i JOIN delivery_message m ON m.id = i.message
-            WHERE i.receiver = \(receiver) AND i.recipient = \(recipient) AND i.fingerprint = \(fingerprint) AND i.episode = \(episode)
-              AND i.kind = ANY(\(kinds))
-            """, logger: logger)) ?? nil
+    /// One query for all the episodes.
+    public func lastSent(_ episodes: [ChannelEpisode], kinds: [String]) async throws -> [ChannelEpisode: Int64] {
+        guard !episodes.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT u.n,
+                (SELECT MAX(m.created_at) FROM delivery_item i JOIN delivery_message m ON m.id = i.message
+                 WHERE i.receiver = u.receiver AND i.recipient = u.recipient AND i.fingerprint = u.fingerprint AND i.episode = u.episode
+                   AND i.kind = ANY(\(kinds)))
+            FROM unnest(\(episodes.map(\.channel.receiver)), \(episodes.map(\.channel.recipient)), \(episodes.map(\.fingerprint)),
+                \(episodes.map { Int64($0.episode) })) WITH ORDINALITY AS u(receiver, recipient, fingerprint, episode, n)
+            """, logger: logger)
+        var latest: [ChannelEpisode: Int64] = [:]
+        for try await (n, at) in rows.decode((Int64, Int64?).self) {
+            if let at { latest[episodes[Int(n) - 1]] = at }
+        }
+        return latest
     }
 
     /// A handful of statements whatever the plan's size: every instance's grouping waits for this

@@ -14,10 +14,12 @@ public protocol DeliveryStorage: Sendable {
     // Grouping
     /// Items not yet in a message, oldest first.
     func waitingItems(limit: Int) async throws -> [WaitingItem]
-    /// When the channel's latest message was made (nil: never).
-    func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64?
-    /// When this channel last got a message carrying the alert's episode in one of `kinds` (nil: never).
-    func lastSent(receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]) async throws -> Int64?
+    /// When each channel's latest message was made (a channel that never had one is left out). All at
+    /// once: a pass asks about every gathering channel with waiting items.
+    func lastMessageAt(_ channels: [DeliveryChannel]) async throws -> [DeliveryChannel: Int64]
+    /// When each episode last went out to its receiver and recipient in a message carrying one of `kinds`
+    /// (an episode never sent is left out).
+    func lastSent(_ episodes: [ChannelEpisode], kinds: [String]) async throws -> [ChannelEpisode: Int64]
     /// Applies one grouping pass: new messages, skipped items (and why), items held by a mute.
     func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws
 

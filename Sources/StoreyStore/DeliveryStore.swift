@@ -60,6 +60,18 @@ public struct DeliveryChannel: Sendable, Hashable {
     }
 }
 
+/// One alert episode on one channel: what repeat intervals and mutes ask about.
+public struct ChannelEpisode: Sendable, Hashable {
+    public var channel: DeliveryChannel
+    public var fingerprint: String
+    public var episode: Int
+    public init(channel: DeliveryChannel, fingerprint: String, episode: Int) {
+        self.channel = channel
+        self.fingerprint = fingerprint
+        self.episode = episode
+    }
+}
+
 /// A routed item not yet put in a message.
 public struct WaitingItem: Sendable, Equatable {
     public var channel: DeliveryChannel
@@ -244,28 +256,38 @@ public final class DeliveryStore: DeliveryStorage {
         }
     }
 
-    /// When the channel's latest message was made (nil: never).
-    public func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64? {
-        try await pool.read { db in
-            try Int64.fetchOne(db, sql: """
+    /// When each channel's latest message was made (a channel that never had one is left out).
+    public func lastMessageAt(_ channels: [DeliveryChannel]) async throws -> [DeliveryChannel: Int64] {
+        guard !channels.isEmpty else { return [:] }
+        return try await pool.read { db in
+            let statement = try db.cachedStatement(sql: """
                 SELECT created_at FROM delivery_message INDEXED BY delivery_message_by_group
                 WHERE receiver = ? AND recipient = ? AND group_key = ? ORDER BY id DESC LIMIT 1
-                """, arguments: [channel.receiver, channel.recipient, channel.groupKey])
+                """)
+            var latest: [DeliveryChannel: Int64] = [:]
+            for channel in channels {
+                latest[channel] = try Int64.fetchOne(statement, arguments: [channel.receiver, channel.recipient, channel.groupKey])
+            }
+            return latest
         }
     }
 
-    /// When this channel last got a message carrying the alert's episode in one of `kinds` (nil: never).
-    public func lastSent(
-        receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]
-    ) async throws -> Int64? {
-        try await pool.read { db in
-            let marks = databaseQuestionMarks(count: kinds.count)
-            var arguments: StatementArguments = [receiver, recipient, fingerprint, episode]
-            arguments += StatementArguments(kinds)
-            return try Int64.fetchOne(db, sql: """
+    /// When each episode last went out to its receiver and recipient in a message carrying one of `kinds`
+    /// (an episode never sent is left out).
+    public func lastSent(_ episodes: [ChannelEpisode], kinds: [String]) async throws -> [ChannelEpisode: Int64] {
+        guard !episodes.isEmpty else { return [:] }
+        return try await pool.read { db in
+            let statement = try db.cachedStatement(sql: """
                 SELECT MAX(m.created_at) FROM delivery_item i INDEXED BY delivery_item_by_alert JOIN delivery_message m ON m.id = i.message
-                WHERE i.receiver = ? AND i.recipient = ? AND i.fingerprint = ? AND i.episode = ? AND i.kind IN (\(marks))
-                """, arguments: arguments)
+                WHERE i.receiver = ? AND i.recipient = ? AND i.fingerprint = ? AND i.episode = ? AND i.kind IN (\(databaseQuestionMarks(count: kinds.count)))
+                """)
+            var latest: [ChannelEpisode: Int64] = [:]
+            for episode in episodes {
+                var arguments: StatementArguments = [episode.channel.receiver, episode.channel.recipient, episode.fingerprint, episode.episode]
+                arguments += StatementArguments(kinds)
+                latest[episode] = try Int64.fetchOne(statement, arguments: arguments)
+            }
+            return latest
         }
     }
 
@@ -273,7 +295,11 @@ public final class DeliveryStore: DeliveryStorage {
     public func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws {
         guard !messages.isEmpty || !skipped.isEmpty || !held.isEmpty else { return }
         try await pool.write { db in
-            let skip = try db.cachedStatement(sql: "UPDATE delivery_item SET skipped = ? WHERE outbox_id = ? AND receiver = ? AND recipient = ?")
+            // As on PostgreSQL, where instances group side by side: only items still waiting change.
+            let skip = try db.cachedStatement(sql: """
+                UPDATE delivery_item SET skipped = ?
+                WHERE outbox_id = ? AND receiver = ? AND recipient = ? AND message IS NULL AND skipped IS NULL
+                """)
             for (channel, outboxID, reason) in skipped {
                 try skip.execute(arguments: [reason, outboxID, channel.receiver, channel.recipient])
             }
@@ -286,8 +312,15 @@ public final class DeliveryStore: DeliveryStorage {
                 VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
                 """)
             let attach = try db.cachedStatement(sql: "UPDATE delivery_item SET message = ? WHERE outbox_id = ? AND receiver = ? AND recipient = ?")
+            let waiting = try db.cachedStatement(sql: """
+                SELECT 1 FROM delivery_item WHERE outbox_id = ? AND receiver = ? AND recipient = ? AND message IS NULL AND skipped IS NULL
+                """)
             for message in messages where !message.items.isEmpty {
                 let channel = message.channel
+                let stillWaiting = try message.items.allSatisfy { outboxID in
+                    try Bool.fetchOne(waiting, arguments: [outboxID, channel.receiver, channel.recipient]) ?? false
+                }
+                guard stillWaiting else { continue }
                 try insert.execute(arguments: [channel.receiver, channel.recipient, channel.groupKey, message.messageKey, message.threadKey, now, now])
                 let id = db.lastInsertedRowID
                 for outboxID in message.items {

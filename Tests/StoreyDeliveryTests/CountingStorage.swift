@@ -63,12 +63,12 @@ final class CountingStorage: DeliveryStorage {
         }
     }
 
-    func lastMessageAt(_ channel: DeliveryChannel) async throws -> Int64? {
-        try await observe("lastMessageAt") { try await store.lastMessageAt(channel) }
+    func lastMessageAt(_ channels: [DeliveryChannel]) async throws -> [DeliveryChannel: Int64] {
+        try await observe("lastMessageAt") { try await store.lastMessageAt(channels) }
     }
 
-    func lastSent(receiver: String, recipient: String, fingerprint: String, episode: Int, kinds: [String]) async throws -> Int64? {
-        try await observe("lastSent") { try await store.lastSent(receiver: receiver, recipient: recipient, fingerprint: fingerprint, episode: episode, kinds: kinds) }
+    func lastSent(_ episodes: [ChannelEpisode], kinds: [String]) async throws -> [ChannelEpisode: Int64] {
+        try await observe("lastSent") { try await store.lastSent(episodes, kinds: kinds) }
     }
 
     func applyGrouping(_ messages: [NewMessage], skipped: [(DeliveryChannel, Int64, String)], held: [(DeliveryChannel, Int64)], now: Int64) async throws {

@@ -80,4 +80,48 @@ import Testing
         let endpoints = try await store.pendingEndpoints().map { "\($0.receiver)/\($0.recipient)" }.sorted()
         #expect(endpoints == ["hook/", "mail/ops@example.com"])
     }
+
+    /// A grouping pass as the store applies it, and the facts the next one reads for many channels and
+    /// episodes in one call: messages made in the plan's order, items already in a message left alone.
+    @Test(arguments: StoreBackend.allCases)
+    func groupingMakesMessagesInThePlansOrderAndItsFactsAreReadAtOnce(_ backend: StoreBackend) async throws {
+        let fixture = try await DeliveryStoreFixture.make(backend)
+        let store = fixture.store
+        let a1 = try await outbox(fixture, "a", "firing"), a2 = try await outbox(fixture, "a", "resolved")
+        let b1 = try await outbox(fixture, "b", "firing"), c1 = try await outbox(fixture, "c", "firing")
+        let mail = "ops@example.com"
+        try await store.recordRouting([
+            item(a1, "a", "firing", receiver: "hook"), item(a1, "a", "firing", receiver: "mail", recipient: mail),
+            item(a2, "a", "resolved", receiver: "hook"), item(b1, "b", "firing", receiver: "hook"), item(c1, "c", "firing", receiver: "hook"),
+        ], rows: [a1, a2, b1, c1])
+        let (hookA, mailA, hookB, hookC) = (channel("a", receiver: "hook"), channel("a", receiver: "mail", recipient: mail), channel("b", receiver: "hook"), channel("c", receiver: "hook"))
+        let episodes = [
+            ChannelEpisode(channel: hookA, fingerprint: "fp-a", episode: 1), ChannelEpisode(channel: mailA, fingerprint: "fp-a", episode: 1),
+            ChannelEpisode(channel: hookB, fingerprint: "fp-b", episode: 1),
+        ]
+        #expect(try await store.lastMessageAt([hookA, mailA, hookB]).isEmpty, "nothing made yet")
+        #expect(try await store.lastSent(episodes, kinds: ["firing", "resolved"]).isEmpty)
+
+        try await store.applyGrouping([
+            NewMessage(channel: hookA, messageKey: "msg_a1", threadKey: nil, items: [a1]),
+            NewMessage(channel: mailA, messageKey: "<a1>", threadKey: "<thread-a>", items: [a1]),
+        ], skipped: [(hookB, b1, "superseded")], held: [(hookC, c1)], now: Self.now)
+        // A later pass that planned a1 again (read before the first committed) makes no second message of it.
+        try await store.applyGrouping([
+            NewMessage(channel: hookA, messageKey: "msg_a1_again", threadKey: nil, items: [a1]),
+            NewMessage(channel: hookA, messageKey: "msg_a2", threadKey: nil, items: [a2]),
+        ], skipped: [], held: [], now: Self.now + 1000)
+
+        let made = try await store.messages(state: nil, limit: 100)
+        #expect(made.map(\.messageKey) == ["msg_a1", "<a1>", "msg_a2"], "in the plan's order, by id")
+        #expect(made.map(\.threadKey) == [nil, "<thread-a>", nil])
+        #expect(made.map(\.outboxIDs) == [[a1], [a1], [a2]])
+        #expect(try await fixture.count("SELECT COUNT(*) FROM delivery_item WHERE skipped = 'superseded'") == 1)
+        let waiting = try await store.waitingItems(limit: 100)
+        #expect(waiting.map(\.outboxID) == [c1] && waiting.allSatisfy(\.held), "c1 held, still waiting")
+
+        #expect(try await store.lastMessageAt([hookA, mailA, hookB, hookC]) == [hookA: Self.now + 1000, mailA: Self.now])
+        #expect(try await store.lastSent(episodes, kinds: ["firing"]) == [episodes[0]: Self.now, episodes[1]: Self.now])
+        #expect(try await store.lastSent(episodes, kinds: ["firing", "resolved"]) == [episodes[0]: Self.now + 1000, episodes[1]: Self.now])
+    }
 }

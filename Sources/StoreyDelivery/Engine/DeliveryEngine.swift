@@ -163,14 +163,8 @@ public final class DeliveryEngine: Sendable {
             guard !waiting.isEmpty else { return nextDue }
             let needed = planner.factsNeeded(waiting)
             var facts = GroupingFacts()
-            for channel in needed.channels {
-                facts.lastMessageAt[channel] = try await store.lastMessageAt(channel)
-            }
-            for episode in needed.episodes {
-                facts.lastSent[episode] = try await store.lastSent(
-                    receiver: episode.channel.receiver, recipient: episode.channel.recipient, fingerprint: episode.fingerprint,
-                    episode: episode.episode, kinds: ["firing", "resolved", "reminder", "flapping"])
-            }
+            facts.lastMessageAt = try await store.lastMessageAt(Array(needed.channels))
+            facts.lastSent = try await store.lastSent(Array(needed.episodes), kinds: ["firing", "resolved", "reminder", "flapping"])
             let plan = planner.plan(waiting, facts: facts, now: now)
             try await store.applyGrouping(plan.messages, skipped: plan.skipped, held: plan.held, now: now)
             if !plan.messages.isEmpty { generation.add(1, ordering: .releasing) }

@@ -2,13 +2,6 @@ import Crypto
 import Foundation
 import StoreyStore
 
-/// One alert episode on one channel: what repeat intervals and mutes ask about.
-public struct ChannelEpisode: Sendable, Hashable {
-    public var channel: DeliveryChannel
-    public var fingerprint: String
-    public var episode: Int
-}
-
 /// What the planner needs to know from earlier messages.
 public struct GroupingFacts: Sendable, Equatable {
     /// When each gathering channel's latest message was made.
