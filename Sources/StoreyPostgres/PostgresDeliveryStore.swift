@@ -273,42 +273,71 @@ public final class PostgresDeliveryStore: DeliveryStorage {
         try await first(Int64?.self, client.query("SELECT MIN(next_attempt_at) FROM delivery_message WHERE state = 'pending'", logger: logger)) ?? nil
     }
 
-    /// Commits outcomes together, in order, and lets go of the claims they settle. Only pending messages
-    /// this instance claimed (or nobody holds) change: one another instance took over meanwhile is its own.
+    /// Commits outcomes together and lets go of the claims they settle: one statement per kind of outcome,
+    /// not one per message (a batch of 64 held its rows for 64 round trips, and each channel's next
+    /// message waits for that commit). Only pending messages this instance claimed (or nobody holds)
+    /// change: one another instance took over meanwhile is its own. A batch settles a message once (the
+    /// engine keeps a message out of reads until its outcome is committed); rows are taken in id order.
     public func record(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
+        var delivered: [(id: Int64, attempts: Int64, at: Int64)] = []
+        var retried: [(id: Int64, attempts: Int64, reason: String, error: String, next: Int64)] = []
+        var dead: [(id: Int64, attempts: Int64, reason: String, error: String, at: Int64)] = []
+        var postponed: [(id: Int64, until: Int64)] = []
+        var disabled: [(name: String, reason: String, at: Int64)] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .delivered(let id, let attempts, let at): delivered.append((id, Int64(attempts), at))
+            case .failed(let id, let attempts, let reason, let error, let next?, _): retried.append((id, Int64(attempts), reason, error, next))
+            case .failed(let id, let attempts, let reason, let error, nil, let at): dead.append((id, Int64(attempts), reason, error, at))
+            case .postponed(let id, let until): postponed.append((id, until))
+            case .receiverDisabled(let name, let reason, let at): disabled.append((name, reason, at))
+            }
+        }
+        delivered.sort { $0.id < $1.id }
+        retried.sort { $0.id < $1.id }
+        dead.sort { $0.id < $1.id }
+        postponed.sort { $0.id < $1.id }
         try await database.transaction { connection in
-            for outcome in outcomes {
-                switch outcome {
-                case .delivered(let id, let attempts, let at):
-                    try await connection.query("""
-                        UPDATE delivery_message SET state = 'delivered', attempts = \(attempts), delivered_at = \(at), last_error = NULL,
-                            claimed_by = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
-                        """, logger: logger)
-                case .failed(let id, let attempts, let reason, let error, let nextAttemptAt?, _):
-                    try await connection.query("""
-                        UPDATE delivery_message SET attempts = \(attempts), last_reason = \(reason), last_error = \(error),
-                            next_attempt_at = \(nextAttemptAt), claimed_by = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
-                        """, logger: logger)
-                case .failed(let id, let attempts, let reason, let error, nil, let at):
-                    try await connection.query("""
-                        UPDATE delivery_message SET state = 'dead', attempts = \(attempts), last_reason = \(reason), last_error = \(error),
-                            dead_at = \(at), claimed_by = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
-                        """, logger: logger)
-                case .postponed(let id, let until):
-                    try await connection.query("""
-                        UPDATE delivery_message SET next_attempt_at = GREATEST(next_attempt_at, \(until)), claimed_by = NULL, claimed_until = NULL
-                        WHERE id = \(id) AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = \(instance))
-                        """, logger: logger)
-                case .receiverDisabled(let name, let reason, let at):
-                    try await connection.query("""
-                        INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (\(name), \(at), \(reason))
-                        ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
-                        """, logger: logger)
-                }
+            if !delivered.isEmpty {
+                try await connection.query("""
+                    UPDATE delivery_message m SET state = 'delivered', attempts = u.attempts, delivered_at = u.at, last_error = NULL,
+                        claimed_by = NULL, claimed_until = NULL
+                    FROM unnest(\(delivered.map(\.id)), \(delivered.map(\.attempts)), \(delivered.map(\.at))) AS u(id, attempts, at)
+                    WHERE m.id = u.id AND m.state = 'pending' AND (m.claimed_by IS NULL OR m.claimed_by = \(instance))
+                    """, logger: logger)
+            }
+            if !retried.isEmpty {
+                try await connection.query("""
+                    UPDATE delivery_message m SET attempts = u.attempts, last_reason = u.reason, last_error = u.error,
+                        next_attempt_at = u.next, claimed_by = NULL, claimed_until = NULL
+                    FROM unnest(\(retried.map(\.id)), \(retried.map(\.attempts)), \(retried.map(\.reason)), \(retried.map(\.error)),
+                        \(retried.map(\.next))) AS u(id, attempts, reason, error, next)
+                    WHERE m.id = u.id AND m.state = 'pending' AND (m.claimed_by IS NULL OR m.claimed_by = \(instance))
+                    """, logger: logger)
+            }
+            if !dead.isEmpty {
+                try await connection.query("""
+                    UPDATE delivery_message m SET state = 'dead', attempts = u.attempts, last_reason = u.reason, last_error = u.error,
+                        dead_at = u.at, claimed_by = NULL, claimed_until = NULL
+                    FROM unnest(\(dead.map(\.id)), \(dead.map(\.attempts)), \(dead.map(\.reason)), \(dead.map(\.error)), \(dead.map(\.at)))
+                        AS u(id, attempts, reason, error, at)
+                    WHERE m.id = u.id AND m.state = 'pending' AND (m.claimed_by IS NULL OR m.claimed_by = \(instance))
+                    """, logger: logger)
+            }
+            if !postponed.isEmpty {
+                try await connection.query("""
+                    UPDATE delivery_message m SET next_attempt_at = GREATEST(m.next_attempt_at, u.until), claimed_by = NULL, claimed_until = NULL
+                    FROM unnest(\(postponed.map(\.id)), \(postponed.map(\.until))) AS u(id, until)
+                    WHERE m.id = u.id AND m.state = 'pending' AND (m.claimed_by IS NULL OR m.claimed_by = \(instance))
+                    """, logger: logger)
+            }
+            // Rare (a 410), and in order: the last reason given stands.
+            for (name, reason, at) in disabled {
+                try await connection.query("""
+                    INSERT INTO delivery_receiver(name, disabled_at, reason) VALUES (\(name), \(at), \(reason))
+                    ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason
+                    """, logger: logger)
             }
         }
     }

@@ -124,4 +124,38 @@ import Testing
         #expect(try await store.lastSent(episodes, kinds: ["firing"]) == [episodes[0]: Self.now, episodes[1]: Self.now])
         #expect(try await store.lastSent(episodes, kinds: ["firing", "resolved"]) == [episodes[0]: Self.now + 1000, episodes[1]: Self.now])
     }
+
+    /// One commit of outcomes of every kind, as the engine batches them: each message ends as its own
+    /// outcome says, and a 410 disables its receiver.
+    @Test(arguments: StoreBackend.allCases)
+    func aBatchOfOutcomesSettlesEachMessageAsItsOwnSays(_ backend: StoreBackend) async throws {
+        let fixture = try await DeliveryStoreFixture.make(backend)
+        let store = fixture.store
+        let scopes = ["a", "b", "c", "d", "e"]
+        var rows: [Int64] = []
+        for scope in scopes { rows.append(try await outbox(fixture, scope, "firing")) }
+        try await store.recordRouting(zip(rows, scopes).map { item($0, $1, "firing", receiver: "hook") }, rows: rows)
+        let ids = try await make(store, zip(rows, scopes).map {
+            NewMessage(channel: channel($1, receiver: "hook"), messageKey: "msg_\($1)", threadKey: nil, items: [$0])
+        })
+        let at = Self.now + 100
+        try await store.record([
+            .postponed(message: ids[3], until: Self.now + 60_000),
+            .delivered(message: ids[0], attempts: 2, at: at),
+            .failed(message: ids[1], attempts: 1, reason: "http_5xx", error: "HTTP 503", nextAttemptAt: Self.now + 5000, at: at),
+            .receiverDisabled(receiver: "hook", reason: "HTTP 410 Gone", at: at),
+            .failed(message: ids[2], attempts: 3, reason: "gone", error: "HTTP 410 Gone", nextAttemptAt: nil, at: at),
+            // Never earlier than it was due already.
+            .postponed(message: ids[4], until: Self.now - 1000),
+        ])
+        var settled: [DeliveryMessageRecord] = []
+        for id in ids { settled.append(try #require(try await store.message(id: id))) }
+        #expect(settled.map(\.state) == [.delivered, .pending, .dead, .pending, .pending])
+        #expect(settled.map(\.attempts) == [2, 1, 3, 0, 0])
+        #expect(settled[0].deliveredAt == at && settled[0].lastError == nil)
+        #expect(settled[1].nextAttemptAt == Self.now + 5000 && settled[1].lastReason == "http_5xx" && settled[1].lastError == "HTTP 503")
+        #expect(settled[2].deadAt == at && settled[2].lastReason == "gone")
+        #expect(settled[3].nextAttemptAt == Self.now + 60_000 && settled[4].nextAttemptAt == Self.now)
+        #expect(try await store.disabledReceivers() == ["hook": "HTTP 410 Gone"])
+    }
 }
