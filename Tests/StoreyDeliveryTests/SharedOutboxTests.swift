@@ -102,8 +102,10 @@ struct SharedOutboxTests {
         var receiver = try webhook("hook", hook.url)
         receiver.maxConcurrency = 1
         let configuration = DeliveryConfiguration.testing(receivers: [receiver], route: Route(receiver: "hook"))
-        let first = CountingStorage(PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000))
-        let second = CountingStorage(PostgresDeliveryStore(database: database, instance: "second", claimLease: 1000))
+        // Leases of 3 s, not the default 30, to keep the test short; not 1 s, which a loaded machine's late
+        // renewals could let lapse for the second instance too.
+        let first = CountingStorage(PostgresDeliveryStore(database: database, instance: "first", claimLease: 3000))
+        let second = CountingStorage(PostgresDeliveryStore(database: database, instance: "second", claimLease: 3000))
         let engines = try [first, second].map { store in
             DeliveryEngine(store: store, senders: try ReceiverSenders(configuration), logger: Logger(label: "delivery-lapse"))
         }
@@ -116,7 +118,7 @@ struct SharedOutboxTests {
         }
         var runs = [Task { await engines[0].run() }]
         // The first instance claims every alert's message; then its passes stall until the second has
-        // delivered one of them (its claims lapsed a second after its last renewal).
+        // delivered one of them (its claims lapsed a lease after its last renewal).
         try await waitUntil("the first instance read the messages") { first.read.count == 20 }
         first.stallNextGrouping {
             let deadline = ContinuousClock.now + .seconds(60)
@@ -137,8 +139,12 @@ struct SharedOutboxTests {
     @Test func aClaimHoldsWhileItsInstanceLivesAndLapsesWhenItDies() async throws {
         let database = try await TestPostgres.freshStore(prefix: "outbox")
         let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
-        let first = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
-        let second = PostgresDeliveryStore(database: database, instance: "second", claimLease: 1000)
+        // Three seconds: renewed every second, a claim survives two of them late (a 1 s lease lapsed in CI,
+        // the whole suite's load holding back this test's renewals).
+        let lease: Int64 = 3000
+        let lag = SchedulerLag()
+        let first = PostgresDeliveryStore(database: database, instance: "first", claimLease: lease)
+        let second = PostgresDeliveryStore(database: database, instance: "second", claimLease: lease)
 
         // Two alerts; alert a has two notices (two messages on one channel), b one.
         let a1 = try await writer.appendOutbox(Self.now, "fp-a", "firing", Fixtures.notificationJSON(kind: "firing", scopeID: "a"))
@@ -174,8 +180,8 @@ struct SharedOutboxTests {
             }
         }
         defer { passes.cancel() }
-        try await Task.sleep(for: .milliseconds(3000))
-        #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty)
+        try await Task.sleep(for: .milliseconds(3 * lease))
+        #expect(try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10).isEmpty, "\(lag.summary)")
 
         // The first delivers a1: a's next notice is the channel's head, free for whoever reads next.
         try await first.record([.delivered(message: claimed[0].message.id, attempts: 1, at: Self.now)])
@@ -186,12 +192,12 @@ struct SharedOutboxTests {
         // a lease, and the second takes b1, the same message (the same webhook-id) as before.
         passes.cancel()
         await passes.value
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(lease * 3 / 2))
         let taken = try await second.dueMessages(receiver: "hook", recipient: "", now: Self.now, limit: 10, excluding: [next[0].message.id])
         #expect(taken.map(\.message.messageKey) == ["msg_b1"])
         #expect(taken.first?.message.id == claimed[1].message.id)
         // An outcome the dead instance would still record (it did not know it lost the claim) changes nothing.
-        let late = PostgresDeliveryStore(database: database, instance: "first", claimLease: 1000)
+        let late = PostgresDeliveryStore(database: database, instance: "first", claimLease: lease)
         try await late.record([.failed(message: claimed[1].message.id, attempts: 1, reason: "timeout", error: "late", nextAttemptAt: Self.now + 60_000, at: Self.now)])
         #expect(try await writer.count("SELECT COUNT(*) FROM delivery_message WHERE claimed_by = 'second' AND attempts = 0") == 2)
     }
