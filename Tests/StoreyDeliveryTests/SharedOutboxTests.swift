@@ -136,6 +136,44 @@ struct SharedOutboxTests {
         #expect(accepted.count == 20 && hook.requests().count == 20, "one request per message, none resent")
     }
 
+    /// Rows another instance is routing are left to it, not waited for: an instance's pass does not stall
+    /// behind another's routing transaction (seen for 1.5 s under load), and nothing is routed twice.
+    @Test func routingLeavesRowsAnotherInstanceIsRoutingToIt() async throws {
+        let database = try await TestPostgres.freshStore(prefix: "outbox")
+        let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
+        let a1 = try await writer.appendOutbox(Self.now, "fp-a", "firing", Fixtures.notificationJSON(kind: "firing", scopeID: "a"))
+        let b1 = try await writer.appendOutbox(Self.now, "fp-b", "firing", Fixtures.notificationJSON(kind: "firing", scopeID: "b"))
+        func item(_ id: Int64, _ scope: String) -> RoutedItem {
+            RoutedItem(outboxID: id, receiver: "hook", recipient: "", route: "0", groupKey: "0|\(scope)", fingerprint: "fp-\(scope)", episode: 1, kind: "firing", routedAt: Self.now)
+        }
+        // The other instance's routing transaction, holding a1's row until the test lets it go (or 10 s pass).
+        let logger = Logger(label: "test.routing")
+        let other = try await database.dedicatedConnection(name: "another instance routing")
+        _ = try await other.query("BEGIN", logger: logger).collect()
+        _ = try await other.query("SELECT id FROM outbox WHERE id = \(a1) FOR UPDATE", logger: logger).collect()
+        let release = Task {
+            try? await Task.sleep(for: .seconds(10))
+            _ = try? await other.query("ROLLBACK", logger: logger).collect()
+        }
+
+        let store = PostgresDeliveryStore(database: database, instance: "second")
+        let started = ContinuousClock.now
+        try await store.recordRouting([item(a1, "a"), item(b1, "b")], rows: [a1, b1])
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(5), "waited \(took) for the other instance's routing")
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_item WHERE outbox_id = \(a1)") == 0, "a1 left to the instance routing it")
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_item WHERE outbox_id = \(b1)") == 1)
+
+        // The other instance's transaction undone: a1 is still unrouted, and the next pass routes it.
+        release.cancel()
+        await release.value
+        try await other.close()
+        #expect(try await store.unroutedOutbox(limit: 10).map(\.id) == [a1])
+        try await store.recordRouting([item(a1, "a")], rows: [a1])
+        #expect(try await writer.count("SELECT COUNT(*) FROM delivery_item") == 2)
+        #expect(try await store.unroutedOutbox(limit: 10).isEmpty)
+    }
+
     @Test func aClaimHoldsWhileItsInstanceLivesAndLapsesWhenItDies() async throws {
         let database = try await TestPostgres.freshStore(prefix: "outbox")
         let writer = DeliveryStoreFixture.sharing(database, instance: "writer")
