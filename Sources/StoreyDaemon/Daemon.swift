@@ -62,8 +62,10 @@ public struct Daemon: Sendable {
         if configuration.httpAccess.tokens == nil {
             logger.warning("no tokens configured (http.tokens_file): the API is open to anyone who reaches \(configuration.http)")
         }
+        let listening = HTTPListening()
         let http = try HTTPService.application(
-            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
+            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view,
+            listening: listening, logger: logger)
         let windowEvents = WindowEventSource(view: view, newestReading: { pipeline.newestReading }, logger: logger)
         let housekeeping = Housekeeping(
             intake: intake, pipeline: pipeline, store: store, metrics: metrics, notifier: notifier,
@@ -98,9 +100,11 @@ public struct Daemon: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
 
-        // READY=1 once subscribed and the store is open (it is, by now).
+        // READY=1 once subscribed, the store open (it is, by now) and the HTTP server listening.
         let readiness = Task {
             guard await intake.waitUntilSubscribed(), !Task.isCancelled else { return }
+            await listening.wait()
+            guard !Task.isCancelled else { return }
             logger.info("ready: subscribed and storing", metadata: ["topics": "\(configuration.subscriptions.joined(separator: " "))"])
             notifier.ready(status: "Subscribed to \(configuration.mqtt.url); \(configuration.topology.points.count) points")
         }

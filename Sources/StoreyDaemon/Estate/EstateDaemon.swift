@@ -58,8 +58,10 @@ struct EstateDaemon {
             brokerConnected: { shards.allSubscribed },
             storeWritable: { !shards.isStoreFailing && store.isReachable() })
         view.attachShards { try await Self.shards(database: database, held: shards, storage: storage) }
+        let listening = HTTPListening()
         let http = try HTTPService.application(
-            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view, logger: logger)
+            address: configuration.http, access: configuration.httpAccess, metrics: metrics, health: health, view: view,
+            listening: listening, logger: logger)
         let estateEvents = EstateEvents(
             alerts: PostgresAlertStore(database: database), readings: estateReadings, view: view, now: { clock.now() }, logger: logger)
         let windowEvents = WindowEventSource(
@@ -90,7 +92,13 @@ struct EstateDaemon {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        notifier.ready(status: "Connected to the estate's database as \(storage.instance)")
+        // READY=1 once the HTTP server listens (the database answered already).
+        let readiness = Task {
+            await listening.wait()
+            guard !Task.isCancelled else { return }
+            notifier.ready(status: "Connected to the estate's database as \(storage.instance)")
+        }
+        defer { readiness.cancel() }
         try await group.run()
         logger.info("stopped cleanly")
     }

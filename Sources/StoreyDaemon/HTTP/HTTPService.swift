@@ -7,6 +7,7 @@ import Logging
 import StoreyAPI
 import StoreyConfig
 import StoreyCore
+import Synchronization
 
 /// What the health endpoints ask of the rest of the daemon.
 public struct HealthProbe: Sendable {
@@ -20,8 +21,10 @@ public struct HealthProbe: Sendable {
 /// operator's view (`StoreyAPI`: `/api/v1`, the event stream, the dashboard at `/`), over HTTPS when the
 /// configuration names a certificate.
 enum HTTPService {
+    /// `listening` is set once the server is bound and answering.
     static func application(
-        address: HostPort, access: HTTPAccessConfiguration, metrics: StoreyMetrics, health: HealthProbe, view: OperatorView, logger: Logger
+        address: HostPort, access: HTTPAccessConfiguration, metrics: StoreyMetrics, health: HealthProbe, view: OperatorView,
+        listening: HTTPListening, logger: Logger
     ) throws -> some ApplicationProtocol {
         // HEAD is answered like GET, without the body (monitors and proxies probe with it).
         let router = Router(context: OperatorRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -57,6 +60,7 @@ enum HTTPService {
             router: router,
             server: server,
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "storeyd"),
+            onServerRunning: { _ in listening.set() },
             logger: logger)
     }
 
@@ -68,6 +72,33 @@ enum HTTPService {
             return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         } catch {
             throw HTTPTLSError(description: "cannot use the HTTPS certificate \(files.certificateFile) and key \(files.keyFile): \(error)")
+        }
+    }
+}
+
+/// Whether the HTTP server is listening yet. READY=1 waits for it: systemd, and whatever starts after
+/// storeyd, may ask `/readyz` the moment it is sent (a test saw no answer there under load, when READY=1
+/// went out on the subscription alone).
+final class HTTPListening: Sendable {
+    private let state = Mutex<(listening: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func set() {
+        let waiters = state.withLock { state in
+            state.listening = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the server is listening.
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state in
+                if !state.listening { state.waiters.append(continuation) }
+                return state.listening
+            }
+            if now { continuation.resume() }
         }
     }
 }
