@@ -16,13 +16,13 @@ public struct JournalPosition: Sendable, Equatable {
 /// Received messages, written to a file before they are handed to storage.
 ///
 /// Once a QoS 1 message is acknowledged the broker will not send it again: a message waiting in memory
-/// for storage would die with the process. The message callback therefore appends every message to this
-/// file as it arrives (one `pwrite(2)` each, no `fsync`: like SQLite's WAL with `synchronous=NORMAL`, it
-/// survives the process being killed, not a power cut), and the PUBACK leaves only after the callback
-/// (`Mosquitto.configure` defers libmosquitto's writes to the loop). Appending per hand-off instead left a
-/// window of up to a thousand acknowledged messages, and a test killing storeyd 20 times during a stream
-/// lost readings in it; sending the PUBACK before the callback, as libmosquitto does by itself, left a
-/// window of one message, which the same test hit about once in five CI runs. Storage records the position it has stored up to in the same transaction
+/// for storage would die with the process. The network loop therefore appends every read round's messages
+/// to this file (one `pwrite(2)` a round, no `fsync`: like SQLite's WAL with `synchronous=NORMAL`, it
+/// survives the process being killed, not a power cut) before its write step may send their PUBACKs
+/// (`Mosquitto.configure` defers libmosquitto's writes to the loop). Sending the PUBACK before the message
+/// was on file, as libmosquitto does by itself, left a window that a test killing storeyd 20 times during a
+/// stream hit about once in five CI runs; a `pwrite` per message, as the callback once did, cost a third of
+/// the loop thread's time in a drain. Storage records the position it has stored up to in the same transaction
 /// as the readings; at start, whatever lies beyond that position is stored first. Once everything in
 /// the file is stored and it has grown past `restartAbove`, the loop empties it and starts a new
 /// generation.
@@ -102,21 +102,16 @@ public final class IntakeJournal: Sendable {
     /// Where the file ends now: every message appended so far lies before it.
     var writtenPosition: JournalPosition { written.withLock { $0 } }
 
-    /// Appends the message just added to `batch` (network loop thread, from the message callback, so that
-    /// it is on file before its PUBACK is sent). Throws if the file cannot be
-    /// written; the message is then handed over anyway, without the protection.
-    func appendLast(of batch: MQTTBatch) throws {
-        try write(batch, records: batch.records.count - 1..<batch.records.count)
-    }
-
-    /// Appends a whole batch; returns where it ends.
+    /// Appends a whole batch (the network loop, once a read round; before the PUBACKs of its messages can
+    /// leave); returns where it ends. Throws if the file cannot be written; the batch is then handed over
+    /// anyway, without the protection.
     @discardableResult
     func append(_ batch: MQTTBatch) throws -> JournalPosition {
-        try write(batch, records: batch.records.indices)
+        try write(batch)
         return writtenPosition
     }
 
-    private func write(_ batch: MQTTBatch, records: Range<Int>) throws {
+    private func write(_ batch: MQTTBatch) throws {
         try written.withLock { position in
             if position.offset > restartAbove, stored.withLock({ $0 }) == position {
                 // Everything in the file is stored: start again, empty.
@@ -127,8 +122,8 @@ public final class IntakeJournal: Sendable {
                 reservedEnd.withLock { if $0 != nil { $0 = 0 } }
             }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(records.count * (Self.recordHeaderSize + 96))
-            for record in batch.records[records] {
+            bytes.reserveCapacity(batch.records.count * (Self.recordHeaderSize + 96))
+            for record in batch.records {
                 let body = UInt32(Self.recordHeaderSize - 4 + record.topicLength + record.payloadLength)
                 Self.append(body, to: &bytes)
                 bytes.append(record.qos)

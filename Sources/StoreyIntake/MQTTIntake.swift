@@ -1,3 +1,4 @@
+import CFileSpace
 import Foundation
 import Logging
 import Synchronization
@@ -55,9 +56,10 @@ public final class MQTTIntake: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let thread = Thread { [self] in
+                    // What `top -H` and `perf` show (Foundation does not pass `Thread.name` to Linux).
+                    pthread_setname_np(pthread_self(), "storey-intake")
                     continuation.resume(with: IntakeLoop.run(intake: self))
                 }
-                thread.name = "storey-mqtt-intake"
                 thread.start()
             }
         } onCancel: {

@@ -1,3 +1,4 @@
+import CFileSpace
 import Foundation
 import Logging
 import Synchronization
@@ -57,8 +58,10 @@ public final class MQTTPublisher: Sendable {
                 continuation.resume(throwing: MQTTError.alreadyStarted)
                 return
             }
-            let thread = Thread { [self] in PublisherLoop.run(publisher: self) }
-            thread.name = "storey-mqtt-publisher"
+            let thread = Thread { [self] in
+                pthread_setname_np(pthread_self(), "storey-publish")  // for `top -H`; at most 15 bytes
+                PublisherLoop.run(publisher: self)
+            }
             thread.start()
         }
     }

@@ -90,9 +90,6 @@ final class Mosquitto: @unchecked Sendable {
     private var pollDescriptors = [pollfd](repeating: pollfd(), count: 2)
     /// Messages received since the loop last took them; appended to by the message callback.
     var received = MQTTBatch()
-    /// Where each message is written as it arrives (see `IntakeJournal`), and the writes that failed.
-    var journal: IntakeJournal?
-    var journalFailure: (any Error)?
     weak var events: (any MosquittoEvents)?
 
     /// Creates and configures a client; throws an error that names the setting or file at fault.
@@ -167,7 +164,7 @@ final class Mosquitto: @unchecked Sendable {
         // Outgoing packets then wait in libmosquitto's queue for our loop's write step instead of going out
         // from inside a read. Unthreaded, it sends a QoS 1 PUBACK before calling the message callback, so a
         // kill in between lost a message the broker counted as delivered; now the PUBACK leaves after the
-        // callback has put the message in the intake journal.
+        // read round's messages are in the intake journal (`IntakeLoop.handOff`).
         if deferWrites { try check(mosquitto_threaded_set(handle, true), "deferring outgoing packets to the loop") }
         let version = settings.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "setting the MQTT protocol version")
@@ -227,13 +224,6 @@ final class Mosquitto: @unchecked Sendable {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             client.received.records[client.received.records.count - 1].receivedAt = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-            if let journal = client.journal {
-                do {
-                    try journal.appendLast(of: client.received)
-                } catch {
-                    client.journalFailure = error
-                }
-            }
         }
     }
 
