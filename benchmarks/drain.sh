@@ -27,7 +27,7 @@ kill $storeyd; wait $storeyd || true
 until curl -sf "127.0.0.1:$http/healthz" >/dev/null; do sleep 0.01; done
 t1=$(date +%s.%N)
 cpu_before="$(thread_cpu $storeyd)"
-if [[ "$mode" == perf ]]; then perf record -F 299 -g -p $storeyd -o benchmarks/perf.data 2>/dev/null & perfpid=$!; fi
+if [[ "$mode" == perf ]]; then perf record -F 299 ${PERF_CALLGRAPH:--g} -p $storeyd -o benchmarks/perf.data 2>/dev/null & perfpid=$!; fi
 until [[ "$(accepted)" == "$count" ]]; do sleep 0.05; done
 t2=$(date +%s.%N)
 cpu_after="$(thread_cpu $storeyd)"
