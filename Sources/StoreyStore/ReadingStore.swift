@@ -247,10 +247,17 @@ public final class ReadingStore: @unchecked Sendable {
     /// building rows are still written once a batch.
     static let pendingFigureLimit = 5_000
 
+    /// A batch's figure rows, kept from batch to batch with their capacity (writer-owned, like the aggregator):
+    /// allocated afresh, these tables were new mappings of memory each time (their size is above glibc's
+    /// mmap threshold, `settleMemoryAllocator`), and faulting their pages in was 5 % of a drain's writer.
+    private var figureTable: [FigureKey: FigureValues] = [:]
+    private var figureRows: [FigureRow] = []
+    typealias FigureRow = (scope: Int64, quantity: Int, resolution: Int, start: Int64, values: FigureValues)
+
     private func addPendingFigures(_ db: Database, to result: inout IngestResult) throws {
-        let figures = aggregator.takePending(foldedBefore: foldedBefore)
-        try Self.addFigures(figures, scopeRowIDs: scopeRowIDs, db: db)
-        for key in figures.keys where key.scope.kind == .building && key.resolution != .minute {
+        aggregator.takePending(foldedBefore: foldedBefore, into: &figureTable)
+        try Self.addFigures(figureTable, scopeRowIDs: scopeRowIDs, rows: &figureRows, db: db)
+        for key in figureTable.keys where key.scope.kind == .building && key.resolution != .minute {
             result.windows.insert(BuildingWindow(building: key.scope.index, resolution: key.resolution, start: key.windowStart))
             if key.resolution == .hour {
                 // An open hour's day and month get it later, but they are changed all the same.
@@ -261,13 +268,13 @@ public final class ReadingStore: @unchecked Sendable {
         }
     }
 
-    private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, db: Database) throws {
+    private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, rows: inout [FigureRow], db: Database) throws {
         let upsert = try FigureRowUpsert(db)
         // A point's minute rows are not kept: they would be its raw readings again, one row each at a
         // reading a minute, and cost intake two fifths of its speed (benchmarks/README.md). They are
         // made from the readings when asked for (`pointMinuteFigures`). Nor are its day and month rows:
         // they are sums of its hour rows, made when asked for (ReadingStore+PointWindows.swift).
-        var rows: [(scope: Int64, quantity: Int, resolution: Int, start: Int64, values: FigureValues)] = []
+        rows.removeAll(keepingCapacity: true)
         rows.reserveCapacity(figures.count)
         for (key, values) in figures where key.scope.kind != .point || key.resolution == .hour {
             rows.append((scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart, values))

@@ -259,6 +259,14 @@ public struct Aggregator: Sendable {
     /// SQLite store, ReadingStore+Folding.swift), minutes of hours starting at or after it roll into their hour only.
     public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month], foldedBefore: Int64? = nil) -> [FigureKey: FigureValues] {
         var figures: [FigureKey: FigureValues] = [:]
+        takePending(coarser: coarser, foldedBefore: foldedBefore, into: &figures)
+        return figures
+    }
+
+    /// The same, into a table the caller keeps from batch to batch (emptied first, its capacity kept): a
+    /// new table each batch was a fresh mapping of memory, and its page faults 5 % of a drain's writer.
+    public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month], foldedBefore: Int64? = nil, into figures: inout [FigureKey: FigureValues]) {
+        figures.removeAll(keepingCapacity: true)
         figures.reserveCapacity(pending.count * (coarser.count + 1))
         for (key, minute) in pending {
             figures[key, default: FigureValues()].merge(minute.values)
@@ -271,7 +279,6 @@ public struct Aggregator: Sendable {
             }
         }
         pending.removeAll(keepingCapacity: true)
-        return figures
     }
 
     /// Rollovers, resets and jumps seen since the last call.
