@@ -136,7 +136,7 @@ final class IntakeLoop: MosquittoEvents {
         if let journal = intake.journal {
             // The read round's messages go on file in one write, before the loop's write step can send their
             // PUBACKs (libmosquitto queues them until then). One `pwrite` a message was a third of this thread's
-            // time in a drain (benchmarks/README.md, "The intake journal, a write per read round").
+            // time in a drain (benchmarks/README.md, "The MQTT loop and the writer, from `perf`").
             do {
                 batch.journalPosition = try journal.append(batch)
             } catch {
