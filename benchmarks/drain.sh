@@ -5,14 +5,15 @@
 #
 #   benchmarks/drain.sh [COUNT] [POINTS] [perf]      (defaults: 400,000 readings over 1,000 points)
 #   STAMP_INTERVAL=10   seconds between one point's readings (default 60); BUFFERED=N max_buffered_messages
+#   PERF_CALLGRAPH="--call-graph dwarf,16384"   perf's call graphs through Swift's frames (default -g)
+# Prints the rate, storeyd's peak RSS, and its CPU during the drain: in all and for each busy thread
+# (`storey-intake` is the MQTT loop; the writer runs on Dispatch threads named `…-qos.overcommit`).
 source "$(dirname "$0")/lib.sh"
 count="${1:-400000}"; points="${2:-1000}"; mode="${3:-}"
 bench_setup storey-drain storeyd storey storey-loadgen
 bench_broker 'max_queued_messages 0' 'max_queued_bytes 0' 'queue_qos0_messages true' 'persistence false'
 bench_tower "$points" "intake:
   max_buffered_messages: ${BUFFERED:-10000}"
-accepted() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_readings_accepted_total /{print $2}'; }
-"$bin/storeyd" --config "$work/storey.yaml" 2>>"$work/storeyd.log" & storeyd=$!
 # Per thread of a process: id, name, CPU seconds (user + system).
 thread_cpu() {
   local tick; tick=$(getconf CLK_TCK)
@@ -20,6 +21,8 @@ thread_cpu() {
     awk -v tick="$tick" '{ match($0, /\(.*\)/); name = substr($0, RSTART + 1, RLENGTH - 2); rest = substr($0, RSTART + RLENGTH + 1); split(rest, f, " "); printf "%s\t%s\t%.2f\n", $1, name, (f[12] + f[13]) / tick }' "$stat" 2>/dev/null || true
   done
 }
+accepted() { curl -s "127.0.0.1:$http/metrics" | awk '/^storey_readings_accepted_total /{print $2}'; }
+"$bin/storeyd" --config "$work/storey.yaml" 2>>"$work/storeyd.log" & storeyd=$!
 until curl -sf "127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
 kill $storeyd; wait $storeyd || true
 "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count "$count" --qos 0 --interval "${STAMP_INTERVAL:-60}" >/dev/null
