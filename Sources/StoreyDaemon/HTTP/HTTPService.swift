@@ -80,25 +80,40 @@ enum HTTPService {
 /// storeyd, may ask `/readyz` the moment it is sent (a test saw no answer there under load, when READY=1
 /// went out on the subscription alone).
 final class HTTPListening: Sendable {
-    private let state = Mutex<(listening: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var listening = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+    private let state = Mutex(State())
 
     func set() {
         let waiters = state.withLock { state in
             state.listening = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return state.waiters.values
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once the server is listening.
+    /// Returns once the server is listening, or at once when the waiting task is cancelled (the daemon
+    /// stopping before its server ever listened must not leave the waiter suspended for good).
     func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                if !state.listening { state.waiters.append(continuation) }
-                return state.listening
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if state.listening || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }
