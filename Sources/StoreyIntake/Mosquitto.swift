@@ -184,8 +184,9 @@ final class Mosquitto: @unchecked Sendable {
             try check(mosquitto_tls_insecure_set(handle, false), "enabling host-name verification")
         }
 
-        mosquitto_connect_with_flags_callback_set(handle) { _, context, rc, flags in
+        mosquitto_connect_with_flags_callback_set(handle) { handle, context, rc, flags in
             guard let client = Mosquitto.client(context) else { return }
+            if rc == 0 { Mosquitto.logWhileConnecting(handle, false) }
             let reason: String
             if client.settings.protocolVersion == .v5 {
                 reason = String(cString: mosquitto_reason_string(rc))
@@ -194,7 +195,8 @@ final class Mosquitto: @unchecked Sendable {
             }
             client.events?.mosquittoConnAck(reasonCode: rc, sessionPresent: flags & 1 != 0, reason: reason)
         }
-        mosquitto_disconnect_callback_set(handle) { _, context, rc in
+        mosquitto_disconnect_callback_set(handle) { handle, context, rc in
+            Mosquitto.logWhileConnecting(handle, true)
             guard let client = Mosquitto.client(context) else { return }
             client.events?.mosquittoDisconnected(code: rc, reason: MosquittoLibrary.describe(rc))
         }
@@ -206,12 +208,7 @@ final class Mosquitto: @unchecked Sendable {
         mosquitto_publish_callback_set(handle) { _, context, mid in
             Mosquitto.client(context)?.events?.mosquittoPublished(messageID: mid)
         }
-        mosquitto_log_callback_set(handle) { _, context, level, text in
-            guard let client = Mosquitto.client(context), let text else { return }
-            if level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 {
-                client.events?.mosquittoLog(level: level, message: String(cString: text))
-            }
-        }
+        Self.logWhileConnecting(handle, true)
         // The hot path: one copy of topic and payload into the batch, nothing else.
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let client = Mosquitto.client(context), let message else { return }
@@ -224,6 +221,23 @@ final class Mosquitto: @unchecked Sendable {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
             client.received.records[client.received.records.count - 1].receivedAt = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        }
+    }
+
+    /// libmosquitto's warnings and errors reach our log only while connecting (TCP, TLS, CONNACK: a refused
+    /// certificate is told there), not once connected: with a log callback set, libmosquitto formats every
+    /// debug line it has (two a QoS 1 message, a `malloc` and a `vsnprintf` each), 6 % of the MQTT loop
+    /// thread in a drain. A connection that ends mid-session is still logged, from the disconnect callback's code.
+    private static func logWhileConnecting(_ handle: OpaquePointer?, _ on: Bool) {
+        guard on else {
+            mosquitto_log_callback_set(handle, nil)
+            return
+        }
+        mosquitto_log_callback_set(handle) { _, context, level, text in
+            guard let client = Mosquitto.client(context), let text else { return }
+            if level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 {
+                client.events?.mosquittoLog(level: level, message: String(cString: text))
+            }
         }
     }
 
