@@ -88,6 +88,11 @@ public final class ReadingStore: @unchecked Sendable {
             }
         }
         configuration.busyMode = .timeout(5)
+        // The `REFERENCES` of `reading` and `figure_row` document the schema; SQLite checking them (GRDB turns
+        // the check on) cost every reading's INSERT a lookup of its point, and every new figure row lookups of
+        // its scope, quantity and resolution. The writer only ever uses ids it registered (`registerPoints`,
+        // `ScopeRowIDs.register`), and no parent row is ever deleted.
+        configuration.foreignKeysEnabled = false
         self.path = path
         self.writer = try DatabasePool(path: path, configuration: configuration)
         try Schema.migrator.migrate(writer)
