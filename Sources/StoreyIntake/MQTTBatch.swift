@@ -103,7 +103,11 @@ extension MQTTBatch {
     mutating func append(contentsOf other: MQTTBatch) {
         let shift = bytes.count
         bytes.append(contentsOf: other.bytes)
-        records.reserveCapacity(records.count + other.records.count)
+        // Room grown geometrically: `reserveCapacity` allocates exactly what it is asked, so asking for
+        // `count + other.count` at every append reallocated and copied the whole waiting buffer at every read
+        // round (a QoS 1 drain hands over many small rounds: 8 % of the MQTT loop thread, in memmove).
+        let needed = records.count + other.records.count
+        if records.capacity < needed { records.reserveCapacity(Swift.max(needed, 2 * records.capacity)) }
         for var record in other.records {
             record.topicStart += shift
             record.payloadStart += shift
