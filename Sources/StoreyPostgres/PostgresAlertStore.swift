@@ -76,48 +76,62 @@ public final class PostgresAlertStore: Sendable {
     ) async throws -> Int {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        // Encoded before the transaction: nothing in it waits on anything but the database.
-        let saved = try alerts.map { alert in
+        // Encoded before the transaction: nothing in it waits on anything but the database. Each kind of row
+        // goes in as one statement over arrays, not one a row: the transaction is fenced (a shard's monitor holds
+        // its lock meanwhile), and an outage that changes hundreds of alerts in a tick made as many round trips.
+        let latest = Dictionary(alerts.enumerated().map { ($1.fingerprint.value, $0) }, uniquingKeysWith: { _, last in last })
+        let saved = try alerts.enumerated().filter { latest[$1.fingerprint.value] == $0 }.map { _, alert in
             (alert, String(decoding: try encoder.encode(alert.labels), as: UTF8.self), String(decoding: try encoder.encode(alert), as: UTF8.self))
         }
-        var history: [(AlertTransition, AlertPlace)] = []
+        var history: [TransitionRow] = []
         var notifications: [(AlertNotification, String)] = []
         for action in actions {
             switch action {
-            case .record(let transition): history.append((transition, placed[history.count]))
+            case .record(let transition): history.append(TransitionRow(transition, place: placed[history.count], order: history.count))
             case .notify(let notification): notifications.append((notification, String(decoding: try encoder.encode(notification), as: UTF8.self)))
             }
         }
+        let historyJSON = try TransitionRow.encoder.encode(history)
         let silences = try silencesSaved.map { ($0, String(decoding: try encoder.encode($0.matchers), as: UTF8.self)) }
         let logger = self.logger
         try await database.transaction { connection in
             try await fence?.check(connection, logger: logger)
-            for (alert, labels, snapshot) in saved {
+            if !saved.isEmpty {
                 try await connection.query("""
                     INSERT INTO alert(fingerprint, rule, scope_kind, scope_id, state, episode, severity, labels, snapshot, updated_at)
-                    VALUES (\(alert.fingerprint.value), \(alert.rule), \(alert.scope.kind.rawValue), \(alert.scopeID), \(alert.state.rawValue),
-                            \(alert.episode), \(alert.severity.rawValue), \(labels)::jsonb, \(snapshot), \(now))
+                    SELECT t.fingerprint, t.rule, t.scope_kind, t.scope_id, t.state, t.episode, t.severity, t.labels::jsonb, t.snapshot, \(now)
+                    FROM unnest(\(saved.map(\.0.fingerprint.value)), \(saved.map(\.0.rule)), \(saved.map(\.0.scope.kind.rawValue)),
+                        \(saved.map(\.0.scopeID)), \(saved.map(\.0.state.rawValue)), \(saved.map(\.0.episode)), \(saved.map(\.0.severity.rawValue)),
+                        \(saved.map(\.1)), \(saved.map(\.2))) AS t(fingerprint, rule, scope_kind, scope_id, state, episode, severity, labels, snapshot)
                     ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, episode = excluded.episode,
                         severity = excluded.severity, labels = excluded.labels, snapshot = excluded.snapshot, updated_at = excluded.updated_at
                     """, logger: logger)
             }
-            for (transition, place) in history {
+            if !history.isEmpty {
+                // As JSON: several columns may be null, which PostgresNIO's arrays cannot carry. In the actions'
+                // order, which the ids (and so the history's order) follow.
                 try await connection.query("""
                     INSERT INTO alert_transition(fingerprint, rule, scope_kind, scope_id, building, floor, tenant, episode,
                         from_state, to_state, time, value, limit_value, resolve_level, unit, reason, detail, severity, flapping)
-                    VALUES (\(transition.fingerprint.value), \(transition.rule), \(transition.scope.kind.rawValue), \(transition.scopeID),
-                        \(place.building), \(place.floor), \(place.tenant), \(transition.episode), \(transition.from.rawValue),
-                        \(transition.to.rawValue), \(transition.time), \(transition.values?.value), \(transition.values?.limit),
-                        \(transition.values?.resolveLevel), \(transition.values?.unit), \(transition.reason.code), \(transition.reason.detail),
-                        \(transition.severity.rawValue), \(transition.isFlapping))
+                    SELECT fingerprint, rule, scope_kind, scope_id, building, floor, tenant, episode, from_state, to_state, time,
+                        value, limit_value, resolve_level, unit, reason, detail, severity, flapping
+                    FROM jsonb_to_recordset(\(String(decoding: historyJSON, as: UTF8.self))::jsonb) AS t(
+                        n bigint, fingerprint text, rule text, scope_kind text, scope_id text, building text, floor text, tenant text,
+                        episode bigint, from_state text, to_state text, time bigint, value double precision, limit_value double precision,
+                        resolve_level double precision, unit text, reason text, detail text, severity text, flapping boolean)
+                    ORDER BY n
                     """, logger: logger)
             }
-            for (notification, json) in notifications {
+            if !notifications.isEmpty {
                 try await connection.query("""
                     INSERT INTO outbox(created_at, fingerprint, kind, notification)
-                    VALUES (\(now), \(notification.fingerprint.value), \(notification.kind.rawValue), \(json))
+                    SELECT \(now), t.fingerprint, t.kind, t.notification
+                    FROM unnest(\(notifications.map(\.0.fingerprint.value)), \(notifications.map(\.0.kind.rawValue)), \(notifications.map(\.1)))
+                        WITH ORDINALITY AS t(fingerprint, kind, notification, n)
+                    ORDER BY t.n
                     """, logger: logger)
             }
+            // Silences are an operator's doing, one or two at a time.
             for (silence, matchers) in silences {
                 try await connection.query("""
                     INSERT INTO silence(id, matchers, starts_at, ends_at, creator, comment, created_at)
@@ -126,12 +140,13 @@ public final class PostgresAlertStore: Sendable {
                         creator = excluded.creator, comment = excluded.comment, created_at = excluded.created_at
                     """, logger: logger)
             }
-            for id in silencesRemoved {
-                try await connection.query("UPDATE silence SET ends_at = LEAST(ends_at, \(now)) WHERE id = \(id)", logger: logger)
+            if !silencesRemoved.isEmpty {
+                try await connection.query("UPDATE silence SET ends_at = LEAST(ends_at, \(now)) WHERE id = ANY(\(silencesRemoved))", logger: logger)
             }
-            for (name, value) in progress {
+            if !progress.isEmpty {
+                let named = progress.sorted { $0.key < $1.key }
                 try await connection.query("""
-                    INSERT INTO evaluator_progress(name, value) VALUES (\(name), \(value))
+                    INSERT INTO evaluator_progress(name, value) SELECT * FROM unnest(\(named.map(\.key)), \(named.map(\.value)))
                     ON CONFLICT (name) DO UPDATE SET value = excluded.value
                     """, logger: logger)
             }
@@ -300,4 +315,52 @@ public final class PostgresAlertStore: Sendable {
             if count < chunk { return removed }
         }
     }
+}
+
+/// One transition as a row of `alert_transition`, in JSON for `jsonb_to_recordset` (keys are the columns;
+/// `n` keeps the actions' order).
+private struct TransitionRow: Encodable {
+    var n: Int
+    var fingerprint, rule, scope_kind, scope_id: String
+    var building, floor, tenant: String?
+    var episode: Int
+    var from_state, to_state: String
+    var time: Int64
+    var value, limit_value, resolve_level: Double?
+    var unit: String?
+    var reason: String
+    var detail: String?
+    var severity: String
+    var flapping: Bool
+
+    init(_ transition: AlertTransition, place: AlertPlace, order: Int) {
+        n = order
+        fingerprint = transition.fingerprint.value
+        rule = transition.rule
+        scope_kind = transition.scope.kind.rawValue
+        scope_id = transition.scopeID
+        building = place.building
+        floor = place.floor
+        tenant = place.tenant
+        episode = transition.episode
+        from_state = transition.from.rawValue
+        to_state = transition.to.rawValue
+        time = transition.time
+        value = transition.values?.value
+        limit_value = transition.values?.limit
+        resolve_level = transition.values?.resolveLevel
+        unit = transition.values?.unit
+        reason = transition.reason.code
+        detail = transition.reason.detail
+        severity = transition.severity.rawValue
+        flapping = transition.isFlapping
+    }
+
+    // A nil is left out, which `jsonb_to_recordset` reads as null; a value that is not finite is written in
+    // PostgreSQL's own spelling ("Infinity", "NaN"), which it reads back into the double precision column.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
 }

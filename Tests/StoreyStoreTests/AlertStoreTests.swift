@@ -1,5 +1,5 @@
 import Foundation
-import StoreyCore
+@testable import StoreyCore
 import StoreyStore
 import Testing
 
@@ -76,5 +76,60 @@ import Testing
             of: [(.point, "kwh")], quantities: [.energy], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400)
         #expect(pointDay[0].map(\.1.readings) == [2])
         #expect(pointDay[0].first?.1.amount == 6)
+    }
+
+    /// An outage ends and hundreds of alerts change in one tick: all of it is written (PostgreSQL writes each
+    /// kind of row as one statement), history and outbox in the actions' order, places and values that are
+    /// absent stored as absent, and an alert given twice saved as its later self.
+    @Test(arguments: ReadingBackend.allCases)
+    func hundredsOfChangesInOneTickAreWrittenWholeAndInOrder(_ backend: ReadingBackend) async throws {
+        let store = try await AlertStores.open(backend, fixture.topology).alerts
+        let hour: Int64 = 3_600_000
+        let count = 240
+        var alerts = (0..<count).map { i in
+            Alert(rule: "space-idle", scope: Scope(.space, i), scopeID: "s\(i)", severity: .warning, policy: AlertPolicy(holdFor: 2 * hour))
+        }
+        func observation(_ i: Int) -> Observation {
+            Observation(value: Double(i) / 1000, limit: 0.5, resolveLevel: 0.6, unit: "kWh/m²")
+        }
+        // First tick: every alert starts holding (pending).
+        var firstActions: [AlertAction] = []
+        for i in 0..<count { firstActions += alerts[i].handle(.evaluated(.holds(observation(i)), span: 0..<hour)) }
+        let pending = alerts
+        try await store.commit(alerts: alerts, actions: firstActions, places: { _ in AlertPlace(building: "tower") }, now: hour)
+        // Second tick: the even ones hold on and fire; the odd ones lose their data and go back to inactive.
+        var actions: [AlertAction] = []
+        for i in 0..<count {
+            actions += i.isMultiple(of: 2)
+                ? alerts[i].handle(.evaluated(.holds(observation(i)), span: hour..<(2 * hour)))
+                : alerts[i].handle(.evaluated(.noData(.noTarget), span: hour..<(2 * hour)))
+        }
+        // And one with no values at all (the type allows it; the state machine keeps the last observation).
+        actions.append(.record(AlertTransition(
+            fingerprint: alerts[1].fingerprint, rule: "space-idle", scope: Scope(.space, 1), scopeID: "s1", episode: 0, from: .inactive,
+            to: .inactive, time: 2 * hour, values: nil, reason: .noData(.noTarget), severity: .warning, isFlapping: false)))
+        let recorded = actions.compactMap { action -> AlertTransition? in
+            if case .record(let transition) = action { transition } else { nil }
+        }
+        #expect(recorded.count == count + 1)
+        let notified = try await store.commit(
+            alerts: [pending[0]] + alerts, actions: actions,
+            places: { Int($0.scopeID.dropFirst())!.isMultiple(of: 2) ? AlertPlace(building: "tower", tenant: "alpha") : AlertPlace() },
+            progress: ["tower/hour": 2 * hour / 1000], now: 2 * hour)
+        #expect(notified == count / 2)
+
+        let history = try await store.transitions(TransitionFilter(from: 2 * hour, limit: 10 * count)).sorted { $0.id < $1.id }
+        #expect(history.map(\.scopeID) == recorded.map(\.scopeID), "in the actions' order")
+        #expect(history.map(\.to) == recorded.map(\.to.rawValue))
+        #expect(history.map(\.value) == recorded.map(\.values?.value))
+        #expect(history.map(\.unit) == recorded.map(\.values?.unit))
+        #expect(history.map(\.detail) == recorded.map(\.reason.detail))
+        #expect(history.map(\.tenant) == recorded.map { Int($0.scopeID.dropFirst())!.isMultiple(of: 2) ? "alpha" : nil })
+        #expect(history.map(\.building) == recorded.map { Int($0.scopeID.dropFirst())!.isMultiple(of: 2) ? "tower" : nil })
+        let outbox = try await store.outbox().sorted { $0.id < $1.id }
+        #expect(outbox.map(\.notification.scopeID) == stride(from: 0, to: count, by: 2).map { "s\($0)" })
+        #expect(try await store.loadAlerts().sorted { $0.fingerprint.value < $1.fingerprint.value } == alerts.sorted { $0.fingerprint.value < $1.fingerprint.value })
+        #expect(try await store.alerts(state: .firing).count == count / 2)
+        #expect(try await store.progress() == ["tower/hour": 2 * hour / 1000])
     }
 }
