@@ -84,17 +84,25 @@ for qos in ${QOS:-0 1}; do
   paho --qos "$qos" --client-id paho-drain --subscribe-only >/dev/null
   paho --qos "$qos" --client-id paho-drain-sqlite --subscribe-only >/dev/null
   "$bin/storey-loadgen" --topics "$work/topics.tsv" --port "$mqtt" --count "$count" --qos "$qos" --interval "$interval" >/dev/null
+  # CPU a reading of the broker and of each consumer during its drain: on two cores the two together set
+  # the pace (benchmarks/README.md, "What the 90 % target would take").
+  broker_cpu0=$(bench_cpu "$broker")
   t0=$(now)
-  mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -C "$count" >/dev/null
+  sub_cpu=$( { TIMEFORMAT='%U %S'; time mosquitto_sub -p "$mqtt" -q "$qos" -V mqttv5 -c -i bench-sub -x 3600 -t 'bench/#' -C "$count" >/dev/null; } 2>&1 | awk '{print $1 + $2}')
   t_sub=$(now)
+  broker_cpu1=$(bench_cpu "$broker")
   "$bin/storeyd" --config "$work/storey.yaml" 2>"$work/storeyd-drain-qos$qos.log" & storeyd=$!; pids+=($storeyd)  # same database: its session
   # The clock starts when storeyd is connected: with 100,000 points its HTTP listener may answer only
   # after the backlog is stored, and the end is then the first /metrics answer (an upper bound).
   until grep -qs "MQTT connected" "$work/storeyd-drain-qos$qos.log"; do sleep 0.005; done
   t1=$(now)
+  storeyd_cpu0=$(bench_cpu "$storeyd"); broker_cpu2=$(bench_cpu "$broker")
   ready_rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$storeyd/status")
   read -r t_storey got <<<"$(wait_for_count accepted)"
   rss=$(peak_rss_mb "$storeyd")
+  storeyd_cpu=$(python3 -c "print($(bench_cpu "$storeyd") - $storeyd_cpu0)"); broker_cpu3=$(bench_cpu "$broker")
+  cpu_us() { python3 -c "print(f'{$1 / $count * 1e6:.1f}')"; }
+  cpu="CPU a reading: mosquitto_sub $(cpu_us "$sub_cpu") µs with the broker $(cpu_us "($broker_cpu1 - $broker_cpu0)") µs, storeyd $(cpu_us "$storeyd_cpu") µs with the broker $(cpu_us "($broker_cpu3 - $broker_cpu2)") µs"
   stop_storeyd
   # The paho consumer's clock, too, starts when it is connected (after reading the topology).
   paho --qos "$qos" --client-id paho-drain --session --idle 120 --count "$count" >"$work/paho-drain.out"
@@ -102,9 +110,9 @@ for qos in ${QOS:-0 1}; do
   paho --qos "$qos" --client-id paho-drain-sqlite --session --idle 120 --count "$count" --database "$work/paho.db" >"$work/paho-drain-sqlite.out"
   p_got=$(paho_field "$work/paho-drain.out" received); p_t0=$(paho_field "$work/paho-drain.out" connected); p_t1=$(paho_field "$work/paho-drain.out" last)
   s_got=$(paho_field "$work/paho-drain-sqlite.out" stored); s_t0=$(paho_field "$work/paho-drain-sqlite.out" connected); s_t1=$(paho_field "$work/paho-drain-sqlite.out" last)
-  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  paho $(rate "$p_got" "$p_t0" "$p_t1")/s (aggregated $p_got, peak RSS $(paho_field "$work/paho-drain.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain.out" cpu_s) s)  paho+SQLite $(rate "$s_got" "$s_t0" "$s_t1")/s (stored $s_got, peak RSS $(paho_field "$work/paho-drain-sqlite.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain-sqlite.out" cpu_s) s, longest wait $(paho_field "$work/paho-drain-sqlite.out" longest_gap_s) s)  storeyd/mosquitto_sub $(over "$got" "$t1" "$t_storey" "$count" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t1" "$t_storey" "$p_got" "$p_t0" "$p_t1")  storeyd/paho+SQLite $(over "$got" "$t1" "$t_storey" "$s_got" "$s_t0" "$s_t1")  storeyd RSS ${ready_rss} MB when connected, peak ${rss} MB")
+  results+=("drain qos$qos  mosquitto_sub $(rate "$count" "$t0" "$t_sub")/s  storeyd $(rate "$got" "$t1" "$t_storey")/s (stored $got of $count)  paho $(rate "$p_got" "$p_t0" "$p_t1")/s (aggregated $p_got, peak RSS $(paho_field "$work/paho-drain.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain.out" cpu_s) s)  paho+SQLite $(rate "$s_got" "$s_t0" "$s_t1")/s (stored $s_got, peak RSS $(paho_field "$work/paho-drain-sqlite.out" peak_rss_mb) MB, CPU $(paho_field "$work/paho-drain-sqlite.out" cpu_s) s, longest wait $(paho_field "$work/paho-drain-sqlite.out" longest_gap_s) s)  storeyd/mosquitto_sub $(over "$got" "$t1" "$t_storey" "$count" "$t0" "$t_sub")  storeyd/paho $(over "$got" "$t1" "$t_storey" "$p_got" "$p_t0" "$p_t1")  storeyd/paho+SQLite $(over "$got" "$t1" "$t_storey" "$s_got" "$s_t0" "$s_t1")  storeyd RSS ${ready_rss} MB when connected, peak ${rss} MB  $cpu")
   for id in bench-sub paho-drain paho-drain-sqlite; do  # end the sessions
-    mosquitto_sub -p "$mqtt" -V mqttv5 -c -i "$id" -x 0 -t 'bench/#' -E
+    mosquitto_sub -p "$mqtt" -V mqttv5 -c -i "$id" -x 0 -t 'bench/#' -E >/dev/null  # what a reference left queued is not wanted
   done
 done
 

@@ -75,5 +75,8 @@ bench_python_package() {
     || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$2"
 }
 
+# CPU seconds (user + system, all threads) a running process has used so far.
+bench_cpu() { awk -v tick="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / tick }' "/proc/$1/stat"; }
+
 # Seconds on the monotonic clock.
 bench_now() { python3 -c 'import time; print(f"{time.monotonic():.4f}")'; }
