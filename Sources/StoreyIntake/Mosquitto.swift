@@ -358,10 +358,16 @@ final class Mosquitto: @unchecked Sendable {
         var packets = 0
         while packets < maxPackets {
             // libmosquitto handles at most one packet per call here and reports "socket empty" only through errno.
+            // But a QoS 1 message sets errno too: queueing its PUBACK writes a byte to a socket pair of its own,
+            // which nothing reads here, so that write fails with EAGAIN. A call that brought a message in has read
+            // a packet whatever errno says (taken for "empty", it ended every QoS 1 read round after one message:
+            // a poll, a journal write and a hand-off per message).
             errno = 0
+            let messagesBefore = received.count
             let rc = mosquitto_loop_read(handle, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue { return (false, rc) }
-            if errno == EAGAIN || errno == EWOULDBLOCK || mosquitto_socket(handle) < 0 { return (false, nil) }
+            if mosquitto_socket(handle) < 0 { return (false, nil) }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) && received.count == messagesBefore { return (false, nil) }
             packets += 1
         }
         return (true, nil)
