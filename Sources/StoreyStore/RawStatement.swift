@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import StoreyCore
 
 /// One of intake's hot statements, bound and stepped through SQLite's C API.
 ///
@@ -40,4 +41,59 @@ struct RawStatement {
         }
         return Int(sqlite3_changes(connection))
     }
+
+    /// Runs a query and reads its first row with `read` (nil when there is none): the lookups intake makes
+    /// of stored history, which through GRDB's `Row` allocated a row and lower-cased its column names on
+    /// every call (a drain over 100,000 points makes one for every scope and point it meets first).
+    func firstRow<T>(_ read: (RawRow) -> T) throws -> T? {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return read(RawRow(handle: handle))
+        case SQLITE_DONE: return nil
+        case let code:
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+        }
+    }
+
+    /// Every row of a query, each read with `read`.
+    func allRows<T>(_ read: (RawRow) -> T) throws -> [T] {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        var rows: [T] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: rows.append(read(RawRow(handle: handle)))
+            case SQLITE_DONE: return rows
+            case let code:
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+            }
+        }
+    }
 }
+
+/// The current row of a `RawStatement`, read by column position (0-based, as in SQLite).
+struct RawRow {
+    fileprivate let handle: OpaquePointer?
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    /// A double column where NULL stands for an empty maximum (see `RawStatement.bind(_:_: Double)`).
+    func maximum(_ column: Int32) -> Double {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? -.infinity : sqlite3_column_double(handle, column)
+    }
+
+    /// The figure values of a statement that selects `RawRow.figureColumns` starting at `first`.
+    func figureValues(from first: Int32) -> FigureValues {
+        FigureValues(
+            amount: double(first), sampleSum: double(first + 1), sampleCount: int(first + 2), sampleMax: maximum(first + 3),
+            levelSum: double(first + 4), levelMinutes: int(first + 5), levelPeak: maximum(first + 6), readings: int(first + 7))
+    }
+
+    /// The columns `figureValues(from:)` reads, in its order.
+    static let figureColumns = "amount, sample_sum, sample_count, sample_max, level_sum, level_minutes, level_peak, readings"
+}
+

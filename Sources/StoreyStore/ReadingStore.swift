@@ -361,15 +361,15 @@ public final class ReadingStore: @unchecked Sendable {
 }
 
 /// The aggregator's view of storage, inside the writing transaction (so it sees this batch's readings).
-/// A class made once a batch, so that each statement's figure columns are found once, not once a lookup
-/// (a drain over 100,000 points asks for the newest minute of every scope it meets: 2 % of its time went
-/// to finding the columns again).
+/// A class made once a batch, its statements bound and read through SQLite's C API (`RawStatement`): a drain
+/// over 100,000 points asks for the newest minute of every scope and the newest reading of every point it
+/// meets first, and through GRDB's rows those lookups were a tenth of its writer's time (benchmarks/README.md).
+/// A lookup that fails answers as if nothing were stored, as the aggregator's rare paths expect.
 private final class StoredHistory: FigureHistory {
     let db: Database
     let pointRowID: [Int64]
     let scopeRowIDs: ScopeRowIDs
-    private var figureSelect: (statement: Statement, columns: FigureColumns)?
-    private var latestSelect: (statement: Statement, columns: FigureColumns)?
+    private var figureSelect, latestSelect, readingsSelect, newestSelect, previousSelect, nextSelect: RawStatement?
 
     init(db: Database, pointRowID: [Int64], scopeRowIDs: ScopeRowIDs) {
         self.db = db
@@ -377,51 +377,62 @@ private final class StoredHistory: FigureHistory {
         self.scopeRowIDs = scopeRowIDs
     }
 
-    private static func prepared(_ db: Database, _ sql: String) throws -> (statement: Statement, columns: FigureColumns) {
-        let statement = try db.cachedStatement(sql: sql)
-        return (statement, try FigureColumns(statement))
+    /// The statement in `slot`, prepared on first use.
+    private func prepared(_ slot: inout RawStatement?, _ sql: @autoclosure () -> String) -> RawStatement? {
+        if slot == nil { slot = try? RawStatement(db, sql: sql()) }
+        return slot
     }
 
     func storedFigure(_ key: FigureKey) -> FigureValues? {
-        if figureSelect == nil {
-            figureSelect = try? Self.prepared(db, "SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?")
-        }
-        guard let (select, columns) = figureSelect else { return nil }
-        let row = try? Row.fetchOne(select, arguments: [scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart])
-        return row.map(columns.values)
+        guard let select = prepared(&figureSelect, """
+            SELECT \(RawRow.figureColumns) FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = ? AND window_start = ?
+            """) else { return nil }
+        select.bind(1, scopeRowIDs[key.scope])
+        select.bind(2, Schema.code(key.quantity))
+        select.bind(3, Schema.code(key.resolution))
+        select.bind(4, key.windowStart)
+        return (try? select.firstRow { $0.figureValues(from: 0) }) ?? nil
     }
 
     func latestMinute(scope: Scope, quantity: Quantity) -> (start: Int64, values: FigureValues)? {
-        if latestSelect == nil {
-            latestSelect = try? Self.prepared(db, """
-                SELECT * FROM figure_row WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.minute))
-                ORDER BY window_start DESC LIMIT 1
-                """)
-        }
-        guard let (select, columns) = latestSelect else { return nil }
-        let row = try? Row.fetchOne(select, arguments: [scopeRowIDs[scope], Schema.code(quantity)])
-        return row.map { (columns.windowStart($0), columns.values($0)) }
+        guard let select = prepared(&latestSelect, """
+            SELECT window_start, \(RawRow.figureColumns) FROM figure_row
+            WHERE scope = ? AND quantity = ? AND resolution = \(Schema.code(Resolution.minute))
+            ORDER BY window_start DESC LIMIT 1
+            """) else { return nil }
+        select.bind(1, scopeRowIDs[scope])
+        select.bind(2, Schema.code(quantity))
+        return (try? select.firstRow { (start: $0.int64(0), values: $0.figureValues(from: 1)) }) ?? nil
     }
 
     func pointReadings(point: Int, from: Int64, to: Int64, excluding: Int64) -> [Double]? {
-        let sql = "SELECT value FROM reading WHERE point = ? AND time >= ? AND time < ? AND time != ?"
-        return (try? Double.fetchAll(db.cachedStatement(sql: sql), arguments: [pointRowID[point], from, to, excluding])) ?? []
+        guard let select = prepared(&readingsSelect, "SELECT value FROM reading WHERE point = ? AND time >= ? AND time < ? AND time != ?") else { return [] }
+        select.bind(1, pointRowID[point])
+        select.bind(2, from)
+        select.bind(3, to)
+        select.bind(4, excluding)
+        return (try? select.allRows { $0.double(0) }) ?? []
     }
 
     func newestPointReading(point: Int, excluding: Int64) -> Int64?? {
-        let sql = "SELECT time FROM reading WHERE point = ? AND time != ? ORDER BY time DESC LIMIT 1"
-        return .some(try? Int64.fetchOne(db.cachedStatement(sql: sql), arguments: [pointRowID[point], excluding]))
+        guard let select = prepared(&newestSelect, "SELECT time FROM reading WHERE point = ? AND time != ? ORDER BY time DESC LIMIT 1") else {
+            return .some(nil)
+        }
+        select.bind(1, pointRowID[point])
+        select.bind(2, excluding)
+        return .some((try? select.firstRow { $0.int64(0) }) ?? nil)
     }
 
     func counterNeighbours(point: Int, around time: Int64) -> (previous: (time: Int64, value: Double)?, next: (time: Int64, value: Double)?) {
-        let id = pointRowID[point]
-        func one(_ sql: String) -> (time: Int64, value: Double)? {
-            guard let row = try? Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id, time]) else { return nil }
-            return (row[0], row[1])
+        func one(_ select: RawStatement?) -> (time: Int64, value: Double)? {
+            guard let select else { return nil }
+            select.bind(1, pointRowID[point])
+            select.bind(2, time)
+            return (try? select.firstRow { (time: $0.int64(0), value: $0.double(1)) }) ?? nil
         }
         return (
-            one("SELECT time, value FROM reading WHERE point = ? AND time < ? ORDER BY time DESC LIMIT 1"),
-            one("SELECT time, value FROM reading WHERE point = ? AND time > ? ORDER BY time LIMIT 1")
+            one(prepared(&previousSelect, "SELECT time, value FROM reading WHERE point = ? AND time < ? ORDER BY time DESC LIMIT 1")),
+            one(prepared(&nextSelect, "SELECT time, value FROM reading WHERE point = ? AND time > ? ORDER BY time LIMIT 1"))
         )
     }
 }
