@@ -249,46 +249,62 @@ public final class ReadingStore: @unchecked Sendable {
     /// windows they roll up into; taken at 5,000 (about 2,400 such readings) the table is 3 MB, and a drain of
     /// 1,000,000 such readings went from 15,000 to 18,400–20,700 a second (smaller tables, fewer cache misses;
     /// benchmarks/README.md, "Memory"). Over 1,000 points a batch stays under the limit, and its floor and
-    /// building rows are still written once a batch.
+    /// building rows are still written once a batch. (Since the contributions are sorted rather than tabled, a
+    /// limit of 20,000, a take a batch, held 8 MB more and drained no faster: 2026-11-30.)
     static let pendingFigureLimit = 5_000
 
-    /// A batch's figure rows, kept from batch to batch with their capacity (writer-owned, like the aggregator):
-    /// allocated afresh, these tables were new mappings of memory each time (their size is above glibc's
-    /// mmap threshold, `settleMemoryAllocator`), and faulting their pages in was 5 % of a drain's writer.
-    private var figureTable: [FigureKey: FigureValues] = [:]
-    private var figureRows: [FigureRow] = []
-    typealias FigureRow = (scope: Int64, quantity: Int, resolution: Int, start: Int64, values: FigureValues)
+    /// A take's figure contributions and their order, kept from take to take with their capacity (writer-owned,
+    /// like the aggregator): allocated afresh, such tables were new mappings of memory each time (their size is
+    /// above glibc's mmap threshold, `settleMemoryAllocator`), and faulting their pages in was 5 % of a drain's writer.
+    private var contributions: [Contribution] = []
+    private var order: [ContributionOrder] = []
 
     private func addPendingFigures(_ db: Database, to result: inout IngestResult) throws {
-        aggregator.takePending(foldedBefore: foldedBefore, into: &figureTable)
-        try Self.addFigures(figureTable, scopeRowIDs: scopeRowIDs, rows: &figureRows, db: db)
-        for key in figureTable.keys where key.scope.kind == .building && key.resolution != .minute {
-            result.windows.insert(BuildingWindow(building: key.scope.index, resolution: key.resolution, start: key.windowStart))
-            if key.resolution == .hour {
-                // An open hour's day and month get it later, but they are changed all the same.
-                let starts = aligners[key.scope.index].windows(at: key.windowStart * 1000)
-                result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .day, start: starts.day))
-                result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .month, start: starts.month))
+        contributions.removeAll(keepingCapacity: true)
+        aggregator.takePending(foldedBefore: foldedBefore) { key, values in
+            // A point's minute rows are not kept: they would be its raw readings again, one row each at a
+            // reading a minute, and cost intake two fifths of its speed (benchmarks/README.md). They are
+            // made from the readings when asked for (`pointMinuteFigures`). Nor are its day and month rows:
+            // they are sums of its hour rows, made when asked for (ReadingStore+PointWindows.swift).
+            guard key.scope.kind != .point || key.resolution == .hour else { return }
+            contributions.append(Contribution(
+                scope: scopeRowIDs[key.scope], quantity: Schema.code(key.quantity), resolution: Schema.code(key.resolution),
+                start: key.windowStart, values: values))
+            if key.scope.kind == .building && key.resolution != .minute {
+                result.windows.insert(BuildingWindow(building: key.scope.index, resolution: key.resolution, start: key.windowStart))
+                if key.resolution == .hour {
+                    // An open hour's day and month get it later, but they are changed all the same.
+                    let starts = aligners[key.scope.index].windows(at: key.windowStart * 1000)
+                    result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .day, start: starts.day))
+                    result.windows.insert(BuildingWindow(building: key.scope.index, resolution: .month, start: starts.month))
+                }
             }
         }
+        try Self.addFigures(contributions, order: &order, db: db)
     }
 
-    private static func addFigures(_ figures: [FigureKey: FigureValues], scopeRowIDs: ScopeRowIDs, rows: inout [FigureRow], db: Database) throws {
-        let upsert = try FigureRowUpsert(db)
-        // A point's minute rows are not kept: they would be its raw readings again, one row each at a
-        // reading a minute, and cost intake two fifths of its speed (benchmarks/README.md). They are
-        // made from the readings when asked for (`pointMinuteFigures`). Nor are its day and month rows:
-        // they are sums of its hour rows, made when asked for (ReadingStore+PointWindows.swift).
-        rows.removeAll(keepingCapacity: true)
-        rows.reserveCapacity(figures.count)
-        for (key, values) in figures where key.scope.kind != .point || key.resolution == .hour {
-            rows.append((scopeRowIDs[key.scope], Schema.code(key.quantity), Schema.code(key.resolution), key.windowStart, values))
+    /// Adds contributions to their rows, one upsert a row: in key order, each row's page is the last one's or its
+    /// neighbour, so SQLite's cache and the CPU's stay warm (a drain over 100,000 points 7 % faster than in a
+    /// table's order), and contributions to the same row, now side by side, are added up first. The order is
+    /// sorted, not the contributions: they are five times its size.
+    private static func addFigures(_ contributions: [Contribution], order: inout [ContributionOrder], db: Database) throws {
+        order.removeAll(keepingCapacity: true)
+        order.reserveCapacity(contributions.count)
+        for (index, contribution) in contributions.enumerated() {
+            order.append(ContributionOrder(contribution, index: index))
         }
-        // In key order, each row's page is the last one's or its neighbour: SQLite's cache and the CPU's
-        // stay warm (a drain over 100,000 points 7 % faster than in the dictionary's order).
-        rows.sort { ($0.scope, $0.quantity, $0.resolution, $0.start) < ($1.scope, $1.quantity, $1.resolution, $1.start) }
-        for row in rows {
-            try upsert.add(scope: row.scope, quantity: row.quantity, resolution: row.resolution, start: row.start, values: row.values)
+        order.sort { ($0.row, $0.start) < ($1.row, $1.start) }
+        let upsert = try FigureRowUpsert(db)
+        var position = 0
+        while position < order.count {
+            let first = contributions[Int(order[position].index)]
+            var values = first.values
+            position += 1
+            while position < order.count, order[position].row == order[position - 1].row, order[position].start == order[position - 1].start {
+                values.merge(contributions[Int(order[position].index)].values)
+                position += 1
+            }
+            try upsert.add(scope: first.scope, quantity: first.quantity, resolution: first.resolution, start: first.start, values: values)
         }
     }
 
@@ -463,5 +479,28 @@ struct ScopeRowIDs: Sendable {
             table.ids[kind] = list
         }
         return table
+    }
+}
+
+/// One contribution to a figure row, by the row's codes (`figure_row`'s key).
+struct Contribution {
+    var scope: Int64
+    var quantity: Int
+    var resolution: Int
+    var start: Int64
+    var values: FigureValues
+}
+
+/// A contribution's place in key order: its row's scope, quantity and resolution in one integer (the scope
+/// id above eight bits of codes, so that integer order is the key's order), its window start, and its index.
+struct ContributionOrder {
+    var row: UInt64
+    var start: Int64
+    var index: Int32
+
+    init(_ contribution: Contribution, index: Int) {
+        row = UInt64(contribution.scope) << 8 | UInt64(contribution.quantity) << 4 | UInt64(contribution.resolution)
+        start = contribution.start
+        self.index = Int32(index)
     }
 }

@@ -260,14 +260,21 @@ public struct Aggregator: Sendable {
     public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month], foldedBefore: Int64? = nil, into figures: inout [FigureKey: FigureValues]) {
         figures.removeAll(keepingCapacity: true)
         figures.reserveCapacity(pending.count * (coarser.count + 1))
+        takePending(coarser: coarser, foldedBefore: foldedBefore) { key, values in figures[key, default: FigureValues()].merge(values) }
+    }
+
+    /// The same, handed to `each` one contribution at a time, unmerged: each minute row once, and each coarser
+    /// row once for every minute that rolls into it (the caller adds them up; the SQLite store sorts them, which
+    /// it does anyway for its B-tree, and so needs no table of its own).
+    public mutating func takePending(coarser: [Resolution] = [.hour, .day, .month], foldedBefore: Int64? = nil, each: (FigureKey, FigureValues) -> Void) {
         for (key, minute) in pending {
-            figures[key, default: FigureValues()].merge(minute.values)
+            each(key, minute.values)
             let hourOnly = foldedBefore.map { minute.starts.hour >= $0 } ?? false
             for resolution in coarser where !hourOnly || resolution == .hour {
                 var coarse = key
                 coarse.resolution = resolution
                 coarse.windowStart = minute.starts[resolution]
-                figures[coarse, default: FigureValues()].merge(minute.values)
+                each(coarse, minute.values)
             }
         }
         pending.removeAll(keepingCapacity: true)
