@@ -286,7 +286,7 @@ public final class ReadingStore: @unchecked Sendable {
     /// Adds contributions to their rows, one upsert a row: in key order, each row's page is the last one's or its
     /// neighbour, so SQLite's cache and the CPU's stay warm (a drain over 100,000 points 7 % faster than in a
     /// table's order), and contributions to the same row, now side by side, are added up first. The order is
-    /// sorted, not the contributions: they are five times its size.
+    /// sorted, not the contributions: they are four times its size.
     private static func addFigures(_ contributions: [Contribution], order: inout [ContributionOrder], db: Database) throws {
         order.removeAll(keepingCapacity: true)
         order.reserveCapacity(contributions.count)
