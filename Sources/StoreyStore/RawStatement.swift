@@ -35,11 +35,13 @@ struct RawStatement {
         let handle = statement.sqliteStatement
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
-        }
+        guard code == SQLITE_DONE else { throw failure(code) }
         return Int(sqlite3_changes(connection))
+    }
+
+    /// SQLite's error for a step that ended with `code`, with its message and the statement.
+    private func failure(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
     }
 
     /// Runs a query and reads its first row with `read` (nil when there is none): the lookups intake makes
@@ -52,8 +54,7 @@ struct RawStatement {
         case SQLITE_ROW: return read(RawRow(handle: handle))
         case SQLITE_DONE: return nil
         case let code:
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+            throw failure(code)
         }
     }
 
@@ -67,8 +68,7 @@ struct RawStatement {
             case SQLITE_ROW: rows.append(read(RawRow(handle: handle)))
             case SQLITE_DONE: return rows
             case let code:
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+                throw failure(code)
             }
         }
     }
