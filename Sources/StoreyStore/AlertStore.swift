@@ -100,9 +100,12 @@ public struct AlertPlace: Sendable, Equatable {
 public final class AlertStore: Sendable {
     let database: DatabasePool
     private let scopeIDs = ScopeIDCache()
+    /// For a point's hours not made yet, which come from its readings (ReadingStore+PointHours.swift).
+    private let readings: ReadingStore
 
     public init(_ store: ReadingStore) {
         self.database = store.database
+        self.readings = store
     }
 
     // MARK: State
@@ -232,6 +235,8 @@ public final class AlertStore: Sendable {
             return try ids.enumerated().map { index, id in
                 guard let id else { return [] }
                 var rows: [(Quantity, FigureValues)] = []
+                let unmade = scopes[index].kind == .point && resolution != .minute
+                    ? try readings.unfoldedPointHours(db, id: scopes[index].id, from: windowStart, to: windowEnd) : []
                 for quantity in quantities {
                     var values: FigureValues?
                     if let row = try Row.fetchOne(select, arguments: [id, Schema.code(quantity), Schema.code(resolution), windowStart]) {
@@ -244,6 +249,11 @@ public final class AlertStore: Sendable {
                             sum.merge(hourly.values(row))
                             values = sum
                         }
+                    }
+                    for hour in unmade where hour.quantity == quantity {
+                        var sum = values ?? FigureValues()
+                        sum.merge(hour.values)
+                        values = sum
                     }
                     if let values { rows.append((quantity, values)) }
                 }
@@ -272,7 +282,10 @@ public final class AlertStore: Sendable {
                 """)
             return try zip(ids, points).map { id, point in
                 guard let id else { return 0 }
-                return Int(try Double.fetchOne(select, arguments: [id, Schema.code(point.quantity), windowStart, windowEnd]) ?? 0)
+                let stored = Int(try Double.fetchOne(select, arguments: [id, Schema.code(point.quantity), windowStart, windowEnd]) ?? 0)
+                // And the hours not made yet, from its readings (ReadingStore+PointHours.swift).
+                let unmade = try readings.unfoldedPointHours(db, id: point.id, from: windowStart, to: windowEnd).reduce(0) { $0 + $1.values.readings }
+                return stored + unmade
             }
         }
     }

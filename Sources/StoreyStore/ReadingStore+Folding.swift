@@ -104,7 +104,7 @@ extension ReadingStore {
     /// The day or month windows, starting in `from ..< to`, that the hours not folded yet add to: hour rows
     /// of the scopes asked for starting at or after the fold, merged by window. `db` is the reader's
     /// transaction, so the fold's position and the rows are one snapshot. Points' hours are never folded:
-    /// for them this is every hour of the windows (ReadingStore+PointWindows.swift).
+    /// for them this is every hour of the windows (ReadingStore+PointWindows.swift), rows and hours not made yet.
     func unfoldedWindows(
         _ db: Database, resolution: Resolution, kinds: [ScopeKind], id: String? = nil, quantity: Quantity? = nil, from: Int64, to: Int64
     ) throws -> [StoredFigure] {
@@ -132,7 +132,12 @@ extension ReadingStore {
             sql += " AND s.key = ?"
             arguments += [id]
         }
-        let hours = try FigureColumns.fetchFigures(db, sql: sql, arguments: arguments)
+        var hours = try FigureColumns.fetchFigures(db, sql: sql, arguments: arguments)
+        if kinds == [.point] {
+            // A point's hours not made yet, from its readings (ReadingStore+PointHours.swift).
+            let unfolded = if let id { try unfoldedPointHours(db, id: id, from: hoursFrom, to: hoursEnd) } else { try unfoldedPointHours(db, from: hoursFrom, to: hoursEnd) }
+            hours += unfolded.filter { quantity == nil || $0.quantity == quantity }
+        }
         guard !hours.isEmpty else { return [] }
 
         // One scope's building is looked up alone, cheaper than a map of 100,000 points. A scope no longer

@@ -51,6 +51,11 @@ extension ReadingStore {
                 ORDER BY f.window_start
                 """
             let stored = try FigureColumns.fetchFigures(db, sql: sql, arguments: [from, to, kind.rawValue])
+            if kind == .point && resolution == .hour {
+                // Points' hours not made yet, from their readings (ReadingStore+PointHours.swift).
+                let unfolded = try unfoldedPointHours(db, from: from, to: to)
+                return (stored + unfolded).sorted { $0.windowStart < $1.windowStart }
+            }
             guard resolution == .day || resolution == .month else { return stored }
             return Self.merging(stored, try unfoldedWindows(db, resolution: resolution, kinds: [kind], from: from, to: to))
         }

@@ -46,14 +46,16 @@ public final class ReadingStore: @unchecked Sendable {
     // which serialises writers); `currentTopology` is read by others under `lock`.
     let writer: DatabasePool  // internal: the operator queries (ReadingStore+Operator.swift) read through it
     private let lock = NSLock()
-    private var aggregator: Aggregator
-    private var pointRowID: [Int64]
-    private var scopeRowIDs: ScopeRowIDs
+    private(set) var aggregator: Aggregator
+    private(set) var pointRowID: [Int64]
+    private(set) var scopeRowIDs: ScopeRowIDs
     /// Writer-owned, like the aggregator: how far hours are folded into days and months (`figure_fold`),
     /// the scopes that are, and each building's windows (ReadingStore+Folding.swift).
     private var foldedBefore: Int64 = 0
     private var foldScopes: [FoldScope] = []
-    private var aligners: [WindowAligner] = []
+    /// Writer-owned too: how far each point's hours are made from its readings (ReadingStore+PointHours.swift).
+    var pointFold = PointHourFold()
+    var aligners: [WindowAligner] = []
     private var fallbackAligner = WindowAligner(timeZone: TimeZone(identifier: "UTC")!)
     public let path: String
     /// The pool, for the stores that share this database (alerts, outbox).
@@ -103,8 +105,9 @@ public final class ReadingStore: @unchecked Sendable {
         (self.pointRowID, self.scopeRowIDs) = try writer.write { db in
             (try Self.registerPoints(topology, db), try ScopeRowIDs.register(topology, db))
         }
-        (self.foldedBefore, self.foldScopes) = try writer.read { db in
-            (try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0, try Self.foldScopes(topology, db))
+        (self.foldedBefore, self.foldScopes, self.pointFold) = try writer.read { [pointRowID] db in
+            (try Int64.fetchOne(db, sql: "SELECT folded_before FROM figure_fold WHERE id = 1") ?? 0, try Self.foldScopes(topology, db),
+             try Self.pointFold(pointRowID, db))
         }
         adoptAligners(topology)
         self.lastReading = try writer.read { [pointRowID] db in try Self.newestReadings(pointRowID, db) }
@@ -134,8 +137,12 @@ public final class ReadingStore: @unchecked Sendable {
     /// Adopts a reloaded topology; figures already stored stay as they are.
     public func replaceTopology(_ topology: Topology) throws {
         try writer.write { db in
+            // Points leaving have their hours made now: no pass reaches them once they are gone.
+            let staying = Set(topology.points.map(\.id))
+            try foldPointHours(ofLeaving: aggregator.topology.points.indices.filter { !staying.contains(aggregator.topology.points[$0].id) }, db: db)
             let ids = try Self.registerPoints(topology, db)
             pointRowID = ids
+            pointFold = try Self.pointFold(ids, db)
             scopeRowIDs = try ScopeRowIDs.register(topology, db)
             foldScopes = try Self.foldScopes(topology, db)
             adoptAligners(topology)
@@ -185,6 +192,7 @@ public final class ReadingStore: @unchecked Sendable {
     public func ingest(journal: (generation: Int64, position: Int64)? = nil, bind: (Topology) -> [Reading]) throws -> IngestResult {
         try writer.write { db in
             let foldedAtStart = foldedBefore
+            var pointFoldAtStart: PointHourFold?
             do {
                 if let journal {
                     let record = try RawStatement(db, sql: "INSERT OR REPLACE INTO intake_journal(id, generation, position) VALUES (1, ?, ?)")
@@ -205,6 +213,9 @@ public final class ReadingStore: @unchecked Sendable {
                     }
                     try db.execute(sql: "UPDATE figure_fold SET folded_before = ? WHERE id = 1", arguments: [target])
                     foldedBefore = target
+                }
+                if let newest = readings.lazy.map(\.time).max() {
+                    try foldPointHours(target: Self.foldTarget(newestReading: newest), db: db, undo: &pointFoldAtStart)
                 }
                 var result = IngestResult()
                 let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
@@ -239,6 +250,7 @@ public final class ReadingStore: @unchecked Sendable {
                 // The transaction rolls back: forget the caches that counted this batch, and its fold.
                 aggregator.discardPending()
                 foldedBefore = foldedAtStart
+                if let pointFoldAtStart { pointFold = pointFoldAtStart }
                 throw error
             }
         }
@@ -265,8 +277,12 @@ public final class ReadingStore: @unchecked Sendable {
             // A point's minute rows are not kept: they would be its raw readings again, one row each at a
             // reading a minute, and cost intake two fifths of its speed (benchmarks/README.md). They are
             // made from the readings when asked for (`pointMinuteFigures`). Nor are its day and month rows:
-            // they are sums of its hour rows, made when asked for (ReadingStore+PointWindows.swift).
-            guard key.scope.kind != .point || key.resolution == .hour else { return }
+            // they are sums of its hour rows, made when asked for (ReadingStore+PointWindows.swift). Nor its hours
+            // not made yet: they are made from its readings once closed (ReadingStore+PointHours.swift); a late
+            // reading for an hour made is added to its row.
+            if key.scope.kind == .point {
+                guard key.resolution == .hour, key.windowStart < pointFold.foldedBefore[key.scope.index] else { return }
+            }
             contributions.append(Contribution(
                 scope: scopeRowIDs[key.scope], quantity: Schema.code(key.quantity), resolution: Schema.code(key.resolution),
                 start: key.windowStart, values: values))
@@ -315,7 +331,8 @@ public final class ReadingStore: @unchecked Sendable {
         }
     }
 
-    /// Deletes raw readings older than `time` (milliseconds); figures are kept.
+    /// Deletes raw readings older than `time` (milliseconds); figures are kept, and the readings a point's
+    /// hours not made yet are made of.
     ///
     /// Point by point along the primary key (there is no index by time: intake would pay for it on every
     /// reading), a few hundred points per transaction so that intake's writes interleave.
@@ -325,7 +342,13 @@ public final class ReadingStore: @unchecked Sendable {
         var removed = 0
         for chunk in stride(from: 0, to: points.count, by: 500) {
             removed += try writer.write { db in
-                let delete = try RawStatement(db, sql: "DELETE FROM reading WHERE point = ? AND time < ?")
+                // A point's hours not made yet are made from its readings (ReadingStore+PointHours.swift): those
+                // readings stay, and so does the one before them, whose increase to the first a counter's hour needs.
+                let delete = try RawStatement(db, sql: """
+                    DELETE FROM reading WHERE point = ?1 AND time < MIN(?2, (SELECT hours_folded_before FROM point WHERE id = ?1) * 1000)
+                        AND time < COALESCE((SELECT MAX(time) FROM reading WHERE point = ?1
+                            AND time < (SELECT hours_folded_before FROM point WHERE id = ?1) * 1000), ?2)
+                    """)
                 var removed = 0
                 for point in points[chunk..<min(chunk + 500, points.count)] {
                     delete.bind(1, point)
@@ -370,6 +393,11 @@ public final class ReadingStore: @unchecked Sendable {
             }
             sql += " ORDER BY window_start, quantity"
             let stored = try FigureColumns.fetchFigures(db, sql: sql, arguments: arguments)
+            if kind == .point && resolution == .hour {
+                // Its hours not made yet come from its readings; they start where its rows stop.
+                let unfolded = try unfoldedPointHours(db, id: id, from: from, to: to).filter { quantity == nil || $0.quantity == quantity }
+                return (stored + unfolded).sorted { $0.windowStart < $1.windowStart }
+            }
             guard resolution == .day || resolution == .month else { return stored }
             return Self.merging(stored, try unfoldedWindows(db, resolution: resolution, kinds: [kind], id: id, quantity: quantity, from: from, to: to))
         }

@@ -199,6 +199,20 @@ public enum Schema {
                     FROM scope s, quantity q WHERE s.kind != 'point';
                 """)
         }
+        migrator.registerMigration("v10: a point's hours are made from its readings once they close") { db in
+            // Intake stopped adding each reading to its point's hour row (ReadingStore+PointHours.swift): a point's
+            // hours starting at or after `hours_folded_before` are made from its raw readings, when asked for and once
+            // they close. Every hour an older version stored counts as made (its newest may still be open: readings
+            // for it keep being added to its row).
+            try db.execute(sql: """
+                ALTER TABLE point ADD COLUMN hours_folded_before INTEGER NOT NULL DEFAULT 0;
+                UPDATE point SET hours_folded_before = COALESCE((SELECT f.window_start + 1 FROM figure_row f
+                    WHERE f.scope = (SELECT s.id FROM scope s WHERE s.kind = 'point' AND s.key = point.key)
+                        AND f.quantity = (SELECT q.code FROM quantity q WHERE q.name = point.quantity)
+                        AND f.resolution = \(code(Resolution.hour))
+                    ORDER BY f.window_start DESC LIMIT 1), 0);
+                """)
+        }
         return migrator
     }
 

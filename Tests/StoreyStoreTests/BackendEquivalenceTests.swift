@@ -90,7 +90,15 @@ import Testing
                         #expect(l.values.readings == r.values.readings && l.values.sampleCount == r.values.sampleCount && l.values.levelMinutes == r.values.levelMinutes)
                         #expect(abs(l.values.amount - r.values.amount) < 1e-9, "\(kind) \(id) \(resolution) \(l.windowStart) amount")
                         #expect(abs(l.values.sampleSum - r.values.sampleSum) < 1e-9 && abs(l.values.levelSum - r.values.levelSum) < 1e-9)
-                        #expect(l.values.sampleMax == r.values.sampleMax && l.values.levelPeak == r.values.levelPeak)
+                        #expect(l.values.sampleMax == r.values.sampleMax)
+                        if kind == .point && resolution != .minute {
+                            // SQLite makes a point's hours from its readings once they close (ReadingStore+PointHours.swift):
+                            // its peak is the highest mean of a minute's readings, PostgreSQL's the highest running mean, so
+                            // never lower (the two are equal where a minute has one reading).
+                            #expect(l.values.levelPeak <= r.values.levelPeak + 1e-9, "\(kind) \(id) \(resolution) \(l.windowStart) peak")
+                        } else {
+                            #expect(l.values.levelPeak == r.values.levelPeak)
+                        }
                         compared += 1
                     }
                 }

@@ -215,9 +215,16 @@ import Testing
     func pruningRemovesOnlyOldRawReadings(_ backend: ReadingBackend) async throws {
         let store = try await ReadingStores.open(backend, topology)
         try await store.ingest([Reading(point: 0, time: at(0), value: 1), Reading(point: 0, time: at(60), value: 2)])
+        try await store.ingest([Reading(point: 0, time: at(200), value: 3)])
+        func day() async throws -> [Double] { try await store.figures(scope: .point, id: "kwh", resolution: .day).map(\.values.amount) }
+        #expect(try await day() == [2])
         #expect(try await store.pruneReadings(before: at(30)) == 1)
-        #expect(try await store.readingCount() == 1)
-        #expect(try await store.figures(scope: .point, id: "kwh", resolution: .day).count == 1)
+        #expect(try await store.readingCount() == 2)
+        #expect(try await day() == [2])
+        // Later than every reading: the point's figures stay whole (SQLite keeps the readings its hours not made
+        // yet are made of, and the one before them).
+        _ = try await store.pruneReadings(before: at(300))
+        #expect(try await day() == [2])
     }
 
     @Test func figuresStoredByTheFirstSchemaSurviveTheMigrationToIntegerKeys() throws {
@@ -292,6 +299,89 @@ import Testing
         try reopened.ingest([Reading(point: 0, time: at(24 * 60), value: 110)])
         #expect(try reopened.figures(scope: .space, id: "s1", resolution: .day, quantity: .energy).map(\.values.readings) == [9, 1])
         #expect(try reopened.figures(scope: .space, id: "s1", resolution: .month, quantity: .energy).map(\.values.readings) == [10])
+    }
+
+    /// A point's hours are made from its readings (ReadingStore+PointHours.swift): an open hour has no row but
+    /// reads the same, a closed one gets its row once, a late reading is added to it, and a restart or pruning
+    /// changes nothing.
+    @Test func aPointsHoursAreMadeFromItsReadingsOnceTheyClose() throws {
+        let path = temporaryDatabase()
+        var store = try ReadingStore(path: path, topology: topology)
+        func rows() throws -> [String] {
+            try store.writer.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT s.key || '@' || f.window_start FROM figure_row f JOIN scope s ON s.id = f.scope
+                    WHERE s.kind = 'point' AND f.resolution = 2 ORDER BY s.key, f.window_start
+                    """)
+            }
+        }
+        func hours(_ id: String) throws -> [StoredFigure] { try store.figures(scope: .point, id: id, resolution: .hour) }
+        let (nine, eleven, one) = (at(0) / 1000, at(120) / 1000, at(240) / 1000)
+        // 09:00–09:30: three meter readings, and three head counts, two of them in one minute (20, then 10).
+        try store.ingest([
+            Reading(point: 0, time: at(0), value: 100), Reading(point: 1, time: at(0) + 10_000, value: 20),
+            Reading(point: 1, time: at(0) + 40_000, value: 10),
+        ])
+        try store.ingest([Reading(point: 0, time: at(10), value: 104), Reading(point: 0, time: at(20), value: 110), Reading(point: 1, time: at(30), value: 5)])
+        #expect(try rows().isEmpty, "an open hour has no row")
+        func expectNine(kwh amount: Double, _ kwhReadings: Int, people readings: Int, levelSum: Double, minutes: Int, _ when: String) throws {
+            let kwh = try hours("kwh").first { $0.windowStart == nine }?.values
+            #expect(kwh?.amount == amount && kwh?.readings == kwhReadings, "kwh at 09:00, \(when)")
+            let people = try hours("people").first { $0.windowStart == nine }?.values
+            #expect(people?.readings == readings && people?.sampleCount == readings && people?.sampleMax == 20, "people at 09:00, \(when)")
+            #expect(people?.levelMinutes == minutes && people?.levelSum == levelSum, "people at 09:00, \(when)")
+            // The highest minute's mean: (20 + 10) / 2 (the aggregator's running mean reached 20).
+            #expect(people?.levelPeak == 15, "people at 09:00, \(when)")
+        }
+        try expectNine(kwh: 10, 3, people: 3, levelSum: 20, minutes: 2, "open")
+        #expect(try store.figures(scope: .space, id: "s1", resolution: .hour, quantity: .energy).map(\.values.amount) == [10])
+
+        // 11:10 shows 09:00 and 10:00 closed: 09:00 gets its rows, from the same readings.
+        try store.ingest([Reading(point: 0, time: at(130), value: 120)])
+        #expect(try rows() == ["kwh@\(nine)", "people@\(nine)"])
+        try expectNine(kwh: 10, 3, people: 3, levelSum: 20, minutes: 2, "made")
+        #expect(try hours("kwh").map(\.windowStart) == [nine, eleven])
+
+        // Late readings for 09:00 are added to its rows; the meter's next interval, 11:00's, shrinks by as much.
+        try store.ingest([Reading(point: 0, time: at(40), value: 112), Reading(point: 1, time: at(50), value: 8)])
+        try expectNine(kwh: 12, 4, people: 4, levelSum: 28, minutes: 3, "late")
+        #expect(try hours("kwh").map(\.values.amount) == [12, 8])
+
+        // A new process: the same figures; 13:10 closes 11:00, whose increase starts from 09:40's reading.
+        store = try ReadingStore(path: path, topology: topology)
+        try expectNine(kwh: 12, 4, people: 4, levelSum: 28, minutes: 3, "after a restart")
+        try store.ingest([Reading(point: 0, time: at(250), value: 125)])
+        #expect(try rows() == ["kwh@\(nine)", "kwh@\(eleven)", "people@\(nine)"])
+        #expect(try hours("kwh").map(\.values.amount) == [12, 8, 5])
+        #expect(try hours("kwh").map(\.windowStart) == [nine, eleven, one])
+        let day = { try store.figures(scope: .point, id: "kwh", resolution: .day).map(\.values.amount) }
+        #expect(try day() == [25])
+        #expect(try store.figures(scope: .space, id: "s1", resolution: .day, quantity: .energy).map(\.values.amount) == [25])
+        // Rules see the same: 13:00 from readings, the day from rows and readings.
+        let alerts = AlertStore(store)
+        #expect(try alerts.figureRows(of: [(.point, "kwh")], quantities: [.energy], resolution: .hour, windowStart: one, windowEnd: one + 3600)[0].map(\.1.amount) == [5])
+        let midnight = at(-9 * 60) / 1000
+        #expect(try alerts.figureRows(of: [(.point, "kwh")], quantities: [.energy], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400)[0].map(\.1.amount) == [25])
+        #expect(try alerts.pointReadings(of: [("kwh", .energy), ("people", .occupancy)], resolution: .day, windowStart: midnight, windowEnd: midnight + 86_400) == [6, 4])
+
+        // Pruning everything before tomorrow keeps what 13:00 is made of: its reading and the one before it.
+        #expect(try store.pruneReadings(before: at(24 * 60)) == 7)
+        #expect(try hours("kwh").map(\.values.amount) == [12, 8, 5] && day() == [25])
+        try store.ingest([Reading(point: 0, time: at(24 * 60), value: 126)])
+        #expect(try hours("kwh").map(\.values.amount) == [12, 8, 5, 1], "13:00 made from the readings pruning kept")
+    }
+
+    /// A point dropped from the configuration has all its hours made at the reload: none is left to be made
+    /// from readings of a point no longer known.
+    @Test func aPointLeavingTheTopologyKeepsItsHours() throws {
+        let store = try ReadingStore(path: temporaryDatabase(), topology: topology)
+        try store.ingest([Reading(point: 0, time: at(0), value: 100), Reading(point: 0, time: at(10), value: 104), Reading(point: 1, time: at(5), value: 3)])
+        let before = try store.figures(scope: .point, id: "kwh", resolution: .hour)
+        #expect(before.map(\.values.amount) == [4])
+        let reduced = Topology(buildings: topology.buildings, floors: topology.floors, spaces: topology.spaces, tenants: topology.tenants, points: [topology.points[1]])
+        try store.replaceTopology(reduced)
+        #expect(try store.figures(scope: .point, id: "kwh", resolution: .hour) == before)
+        #expect(try store.figures(scope: .point, id: "people", resolution: .hour).map(\.values.readings) == [1])
     }
 
     @Test(arguments: ReadingBackend.allCases)
