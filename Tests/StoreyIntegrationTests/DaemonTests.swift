@@ -33,10 +33,12 @@ extension StoreydProcess {
         Set(try await query("SELECT value FROM reading").split(separator: "\n").compactMap { Double($0).map(Int.init) })
     }
 
-    /// The energy counted for the integration tower's counter point (s1-kwh), over its hour rows: its
+    /// The energy counted for the integration tower's counter point (s1-kwh), over its space's hour rows: its
     /// rise over the readings stored, if nothing was counted twice.
     func counterEnergy() async throws -> Double? {
-        Double(try await query("SELECT SUM(amount) FROM figure WHERE scope_kind='point' AND scope_id='s1-kwh' AND resolution='hour'"))
+        // Its space's hour rows: s1-kwh is s1's only meter, and a point's open hours have no rows (they are made
+        // from its readings, ReadingStore+PointHours.swift), a space's every hour has.
+        Double(try await query("SELECT SUM(amount) FROM figure WHERE scope_kind='space' AND scope_id='s1' AND quantity='energy' AND resolution='hour'"))
     }
 }
 
