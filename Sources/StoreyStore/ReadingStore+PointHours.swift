@@ -41,29 +41,17 @@ extension ReadingStore {
         }
         let passTarget = pointFold.passTarget!
         let upsert = try FigureRowUpsert(db)
-        let record = try RawStatement(db, sql: "UPDATE point SET hours_folded_before = ? WHERE id = ?")
-        let topology = aggregator.topology
+        let points = aggregator.topology.points.count
         var made = 0
-        while pointFold.cursor < topology.points.count && made < Self.pointsFoldedPerBatch {
+        while pointFold.cursor < points && made < Self.pointsFoldedPerBatch {
             let index = pointFold.cursor
             pointFold.cursor += 1
-            let from = pointFold.foldedBefore[index]
-            guard from < passTarget else { continue }
-            let point = topology.points[index]
-            let (readings, previous) = try Self.pointHourReadings(
-                db, pointRowID: pointRowID[index], counter: point.quantity.isCounter, from: from, to: passTarget, aligner: &aligners[point.buildingIndex])
-            let hours = Self.pointHours(point: point, readings: readings, previous: previous, aligner: &aligners[point.buildingIndex], from: from, to: passTarget)
-            let scope = scopeRowIDs[Scope(.point, index)]
-            for hour in hours {
-                try upsert.add(scope: scope, quantity: Schema.code(point.quantity), resolution: Schema.code(Resolution.hour), start: hour.start, values: hour.values)
-            }
-            record.bind(1, passTarget)
-            record.bind(2, pointRowID[index])
-            _ = try record.execute()
+            guard pointFold.foldedBefore[index] < passTarget else { continue }
+            try makeHours(ofPoint: index, to: passTarget, upsert: upsert, db: db)
             pointFold.foldedBefore[index] = passTarget
             made += 1
         }
-        if pointFold.cursor >= topology.points.count {
+        if pointFold.cursor >= points {
             pointFold.allFoldedBefore = passTarget
             pointFold.passTarget = nil
             pointFold.cursor = 0
@@ -74,28 +62,38 @@ extension ReadingStore {
     /// will reach them once they are gone. After this, all their readings are in hour rows.
     func foldPointHours(ofLeaving leaving: [Int], db: Database) throws {
         let upsert = try FigureRowUpsert(db)
-        let topology = aggregator.topology
         for index in leaving {
-            let point = topology.points[index]
-            let from = pointFold.foldedBefore[index]
             guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(time) FROM reading WHERE point = ?", arguments: [pointRowID[index]]) else { continue }
-            let to = aligners[point.buildingIndex].windows(at: newest).hour + 1
-            guard from < to else { continue }
-            let (readings, previous) = try Self.pointHourReadings(
-                db, pointRowID: pointRowID[index], counter: point.quantity.isCounter, from: from, to: to, aligner: &aligners[point.buildingIndex])
-            for hour in Self.pointHours(point: point, readings: readings, previous: previous, aligner: &aligners[point.buildingIndex], from: from, to: to) {
-                try upsert.add(
-                    scope: scopeRowIDs[Scope(.point, index)], quantity: Schema.code(point.quantity), resolution: Schema.code(Resolution.hour),
-                    start: hour.start, values: hour.values)
-            }
-            try db.execute(sql: "UPDATE point SET hours_folded_before = ? WHERE id = ?", arguments: [to, pointRowID[index]])
+            let to = aligners[aggregator.topology.points[index].buildingIndex].windows(at: newest).hour + 1
+            guard pointFold.foldedBefore[index] < to else { continue }
+            try makeHours(ofPoint: index, to: to, upsert: upsert, db: db)
         }
     }
 
-    /// Each point's `hours_folded_before`, by index of `topology` (`ids`: their `point` row ids).
+    /// Writes the hours of point `index` starting from its `hours_folded_before` up to `to` from its readings, and
+    /// records `to` as its new `hours_folded_before`.
+    private func makeHours(ofPoint index: Int, to: Int64, upsert: FigureRowUpsert, db: Database) throws {
+        let point = aggregator.topology.points[index]
+        let from = pointFold.foldedBefore[index]
+        let (readings, previous) = try Self.pointHourReadings(
+            db, pointRowID: pointRowID[index], counter: point.quantity.isCounter, from: from, to: to, aligner: &aligners[point.buildingIndex])
+        let scope = scopeRowIDs[Scope(.point, index)]
+        for hour in Self.pointHours(point: point, readings: readings, previous: previous, aligner: &aligners[point.buildingIndex], from: from, to: to) {
+            try upsert.add(scope: scope, quantity: Schema.code(point.quantity), resolution: Schema.code(Resolution.hour), start: hour.start, values: hour.values)
+        }
+        let record = try RawStatement(db, sql: "UPDATE point SET hours_folded_before = ? WHERE id = ?")
+        record.bind(1, to)
+        record.bind(2, pointRowID[index])
+        _ = try record.execute()
+    }
+
+    /// Each point's `hours_folded_before`, by index of `topology` (`ids`: their `point` row ids), in one read
+    /// (a lookup per point was 100,000 of them at every start).
     static func pointFold(_ ids: [Int64], _ db: Database) throws -> PointHourFold {
-        let select = try db.cachedStatement(sql: "SELECT hours_folded_before FROM point WHERE id = ?")
-        let foldedBefore = try ids.map { try Int64.fetchOne(select, arguments: [$0]) ?? 0 }
+        var byID: [Int64: Int64] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, hours_folded_before FROM point")
+        while let row = try rows.next() { byID[row[0]] = row[1] }
+        let foldedBefore = ids.map { byID[$0] ?? 0 }
         return PointHourFold(foldedBefore: foldedBefore, allFoldedBefore: foldedBefore.min() ?? 0)
     }
 

@@ -203,19 +203,20 @@ public final class ReadingStore: @unchecked Sendable {
                 let readings = bind(aggregator.topology)
                 // Hours the newest reading shows closed go into their days and months before this batch adds
                 // to them: what it adds to them then goes to the days and months directly.
-                if let newest = readings.lazy.map(\.time).max(), case let target = Self.foldTarget(newestReading: newest), target > foldedBefore {
-                    // A pass reads every scope's rows: only when an hour of some building's time zone started in
-                    // between (once an hour where hours start on the hour), or rows of a scope no longer configured
-                    // may be waiting.
-                    if Self.anHourStarts(from: foldedBefore, to: target, aligners: &aligners) || foldScopes.contains(where: { $0.building == nil }) {
-                        try Self.foldHours(
-                            from: foldedBefore, to: target, scopes: foldScopes, aligners: &aligners, fallback: &fallbackAligner, db: db)
-                    }
-                    try db.execute(sql: "UPDATE figure_fold SET folded_before = ? WHERE id = 1", arguments: [target])
-                    foldedBefore = target
-                }
                 if let newest = readings.lazy.map(\.time).max() {
-                    try foldPointHours(target: Self.foldTarget(newestReading: newest), db: db, undo: &pointFoldAtStart)
+                    let target = Self.foldTarget(newestReading: newest)
+                    if target > foldedBefore {
+                        // A pass reads every scope's rows: only when an hour of some building's time zone started in
+                        // between (once an hour where hours start on the hour), or rows of a scope no longer configured
+                        // may be waiting.
+                        if Self.anHourStarts(from: foldedBefore, to: target, aligners: &aligners) || foldScopes.contains(where: { $0.building == nil }) {
+                            try Self.foldHours(
+                                from: foldedBefore, to: target, scopes: foldScopes, aligners: &aligners, fallback: &fallbackAligner, db: db)
+                        }
+                        try db.execute(sql: "UPDATE figure_fold SET folded_before = ? WHERE id = 1", arguments: [target])
+                        foldedBefore = target
+                    }
+                    try foldPointHours(target: target, db: db, undo: &pointFoldAtStart)
                 }
                 var result = IngestResult()
                 let insert = try RawStatement(db, sql: "INSERT OR IGNORE INTO reading(point, time, value) VALUES (?, ?, ?)")
